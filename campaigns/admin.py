@@ -1,0 +1,140 @@
+from collections.abc import Callable
+
+from django.contrib import admin, messages
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+
+from campaigns.models import Campaign, Message, MessageStatus
+from campaigns.selectors import FINAL_STATUSES
+from campaigns.services import (
+    CampaignTransitionError,
+    campaign_cancel,
+    campaign_pause,
+    campaign_resume,
+)
+
+
+def _apply(
+    model_admin: admin.ModelAdmin[Campaign],
+    request: HttpRequest,
+    queryset: QuerySet[Campaign],
+    service: Callable[..., Campaign],
+    verb: str,
+) -> None:
+    done = 0
+    for campaign in queryset:
+        try:
+            service(campaign=campaign, by=request.user)
+        except CampaignTransitionError as exc:
+            model_admin.message_user(request, str(exc), messages.WARNING)
+        else:
+            done += 1
+    if done:
+        model_admin.message_user(request, f"{done} campaign(s) {verb}.", messages.SUCCESS)
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin[Campaign]):
+    list_display = [
+        "name",
+        "pool",
+        "status",
+        "message_total",
+        "message_done",
+        "message_failed",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["status", "pool"]
+    search_fields = ["name", "template"]
+    date_hierarchy = "created_at"
+    autocomplete_fields = ["pool"]
+    readonly_fields = [
+        "status",
+        "status_detail",
+        "created_by",
+        "created_at",
+        "updated_at",
+        "started_at",
+        "finished_at",
+        "message_total",
+        "message_done",
+        "message_failed",
+    ]
+    actions = ["pause", "resume", "cancel"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Campaign]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("pool", "created_by")
+            .annotate(
+                message_total=Count("messages"),
+                message_done=Count("messages", filter=Q(messages__status__in=FINAL_STATUSES)),
+                message_failed=Count("messages", filter=Q(messages__status=MessageStatus.FAILED)),
+            )
+        )
+
+    def save_model(self, request: HttpRequest, obj: Campaign, form: object, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="messages", ordering="message_total")
+    def message_total(self, campaign: Campaign) -> int:
+        return int(campaign.message_total)  # type: ignore[attr-defined]
+
+    @admin.display(description="done", ordering="message_done")
+    def message_done(self, campaign: Campaign) -> int:
+        return int(campaign.message_done)  # type: ignore[attr-defined]
+
+    @admin.display(description="failed", ordering="message_failed")
+    def message_failed(self, campaign: Campaign) -> int:
+        return int(campaign.message_failed)  # type: ignore[attr-defined]
+
+    @admin.action(description="Pause selected campaigns")
+    def pause(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        _apply(self, request, queryset, campaign_pause, "paused")
+
+    @admin.action(description="Resume selected campaigns")
+    def resume(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        _apply(self, request, queryset, campaign_resume, "resumed")
+
+    @admin.action(description="Cancel selected campaigns (skip unsent messages)")
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        _apply(self, request, queryset, campaign_cancel, "cancelled")
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin[Message]):
+    list_display = [
+        "id",
+        "campaign",
+        "debtor",
+        "session",
+        "status",
+        "attempts",
+        "sent_at",
+        "last_error",
+    ]
+    list_filter = ["status", "campaign", "session"]
+    search_fields = ["=debtor__phone_e164", "debtor__name", "=wa_message_id"]
+    date_hierarchy = "created_at"
+    raw_id_fields = ["campaign", "debtor", "session", "assigned_session"]
+    list_select_related = ["campaign", "debtor", "session"]
+    show_full_result_count = False
+    # State changes go through the engine's services so the state machine stays whole.
+    readonly_fields = [
+        "status",
+        "attempts",
+        "last_error",
+        "wa_message_id",
+        "lease_until",
+        "created_at",
+        "updated_at",
+        "claimed_at",
+        "sent_at",
+        "delivered_at",
+        "read_at",
+        "failed_at",
+    ]

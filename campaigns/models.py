@@ -1,0 +1,139 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from debtors.models import Debtor
+from sessions_app.models import Pool, WhatsAppSession
+from whatsmassive.db import choices_check
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft", "draft"
+    RUNNING = "running", "running"
+    PAUSED = "paused", "paused"
+    COMPLETED = "completed", "completed"
+    CANCELLED = "cancelled", "cancelled"
+
+
+class MessageStatus(models.TextChoices):
+    """The message state machine: see README, "Message state machine"."""
+
+    PENDING = "pending", "pending"
+    CLAIMED = "claimed", "claimed"
+    SENDING = "sending", "sending"
+    SENT = "sent", "sent"
+    DELIVERED = "delivered", "delivered"
+    READ = "read", "read"
+    FAILED = "failed", "failed"
+    UNKNOWN = "unknown", "unknown (check by hand)"
+    SKIPPED = "skipped", "skipped"
+
+
+class Campaign(models.Model):
+    name = models.CharField(max_length=200)
+    template = models.TextField(
+        help_text="Placeholders: {name}, {amount}, {due_date}, {reference} and extra fields"
+    )
+    pool = models.ForeignKey(Pool, on_delete=models.PROTECT, related_name="campaigns")
+    audience = models.JSONField(
+        default=dict, blank=True, help_text="Filter over debtors (status, amount range, due dates)"
+    )
+    status = models.CharField(
+        max_length=20, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT
+    )
+    status_detail = models.CharField(max_length=255, blank=True, help_text="Why it waits or paused")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="campaigns",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [choices_check("status", CampaignStatus, name="campaign_status_valid")]
+        indexes = [models.Index(fields=["status", "pool"], name="campaign_status_pool")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Message(models.Model):
+    """One personalised message to one debtor within one campaign."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="messages")
+    debtor = models.ForeignKey(Debtor, on_delete=models.PROTECT, related_name="messages")
+    assigned_session = models.ForeignKey(
+        WhatsAppSession,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_messages",
+        help_text="Pre-assigned account under fixed or random turns",
+    )
+    session = models.ForeignKey(
+        WhatsAppSession,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="messages",
+        help_text="Account that claimed (and sent) it",
+    )
+    body = models.TextField()
+    status = models.CharField(
+        max_length=20, choices=MessageStatus.choices, default=MessageStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    wa_message_id = models.CharField("WhatsApp message id", max_length=128, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "debtor"], name="message_one_per_debtor"),
+            choices_check("status", MessageStatus, name="message_status_valid"),
+            models.CheckConstraint(
+                condition=~Q(status="claimed") | Q(lease_until__isnull=False),
+                name="message_claim_has_lease",
+            ),
+        ]
+        indexes = [
+            # The claim query: the next pending message of a running campaign.
+            models.Index(
+                fields=["campaign", "id"],
+                condition=Q(status="pending"),
+                name="message_pending",
+            ),
+            models.Index(
+                fields=["assigned_session", "id"],
+                condition=Q(status="pending"),
+                name="message_pending_assigned",
+            ),
+            # The sweep: expired leases and orphaned sends.
+            models.Index(
+                fields=["lease_until"],
+                condition=Q(status__in=["claimed", "sending"]),
+                name="message_in_flight",
+            ),
+            models.Index(fields=["campaign", "status"], name="message_campaign_status"),
+            models.Index(fields=["session", "sent_at"], name="message_session_sent"),
+            models.Index(
+                fields=["wa_message_id"], condition=~Q(wa_message_id=""), name="message_wa_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}/{self.debtor_id} {self.status}"

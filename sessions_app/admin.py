@@ -1,0 +1,111 @@
+from django.contrib import admin
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+
+from sessions_app.models import Pool, PoolMember, WhatsAppSession
+
+
+@admin.register(WhatsAppSession)
+class WhatsAppSessionAdmin(admin.ModelAdmin[WhatsAppSession]):
+    list_display = [
+        "name",
+        "phone_e164",
+        "status",
+        "host",
+        "heartbeat_at",
+        "min_delay_seconds",
+        "max_delay_seconds",
+        "hourly_cap",
+        "daily_cap",
+        "sent_count",
+        "failed_count",
+    ]
+    list_filter = ["status", "host"]
+    search_fields = ["name", "phone_e164"]
+    readonly_fields = [
+        "status",
+        "status_detail",
+        "qr_payload",
+        "qr_updated_at",
+        "profile_dir",
+        "host",
+        "heartbeat_at",
+        "connected_at",
+        "next_send_at",
+        "sent_count",
+        "failed_count",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["name", "phone_e164"]}),
+        (
+            "Pacing",
+            {
+                "fields": [
+                    ("min_delay_seconds", "max_delay_seconds"),
+                    ("hourly_cap", "daily_cap"),
+                    ("active_from", "active_until", "time_zone"),
+                    "next_send_at",
+                ]
+            },
+        ),
+        (
+            "Connection",
+            {
+                "fields": [
+                    "status",
+                    "status_detail",
+                    "host",
+                    "heartbeat_at",
+                    "connected_at",
+                    "profile_dir",
+                    "qr_updated_at",
+                    "qr_payload",
+                ]
+            },
+        ),
+        ("Counters", {"fields": ["sent_count", "failed_count", "created_at", "updated_at"]}),
+    ]
+
+
+class PoolMemberInline(admin.TabularInline[PoolMember, Pool]):
+    model = PoolMember
+    extra = 1
+    autocomplete_fields = ["session"]
+    fields = ["position", "session", "enabled", "weight"]
+
+
+@admin.register(Pool)
+class PoolAdmin(admin.ModelAdmin[Pool]):
+    list_display = ["name", "strategy", "member_count", "enabled_count", "created_at"]
+    list_filter = ["strategy"]
+    search_fields = ["name", "description"]
+    inlines = [PoolMemberInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Pool]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                member_count=Count("members"),
+                enabled_count=Count("members", filter=Q(members__enabled=True)),
+            )
+        )
+
+    @admin.display(description="members", ordering="member_count")
+    def member_count(self, pool: Pool) -> int:
+        return int(pool.member_count)  # type: ignore[attr-defined]
+
+    @admin.display(description="enabled", ordering="enabled_count")
+    def enabled_count(self, pool: Pool) -> int:
+        return int(pool.enabled_count)  # type: ignore[attr-defined]
+
+
+@admin.register(PoolMember)
+class PoolMemberAdmin(admin.ModelAdmin[PoolMember]):
+    list_display = ["pool", "position", "session", "enabled", "weight"]
+    list_filter = ["pool", "enabled"]
+    list_editable = ["enabled", "weight"]
+    search_fields = ["pool__name", "session__name"]
+    autocomplete_fields = ["pool", "session"]

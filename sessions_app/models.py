@@ -1,0 +1,132 @@
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from whatsmassive.db import choices_check
+
+
+class SessionStatus(models.TextChoices):
+    NEW = "new", "new"
+    WAITING_QR = "waiting_qr", "waiting for QR scan"
+    CONNECTED = "connected", "connected"
+    DISCONNECTED = "disconnected", "disconnected"
+    LOGGED_OUT = "logged_out", "logged out"
+    BANNED = "banned", "banned"
+    ERROR = "error", "error"
+
+
+class PoolStrategy(models.TextChoices):
+    COMPETITIVE = "competitive", "competitive"
+    FIXED_TURNS = "fixed_turns", "fixed turns"
+    RANDOM_TURNS = "random_turns", "random turns"
+
+
+STRATEGY_HELP = {
+    PoolStrategy.COMPETITIVE: "Whichever account is free takes the next message.",
+    PoolStrategy.FIXED_TURNS: "Accounts take turns in pool order (round robin).",
+    PoolStrategy.RANDOM_TURNS: (
+        "Each message goes to a random account, in proportion to its weight."
+    ),
+}
+
+
+def default_time_zone() -> str:
+    # A callable, so that migrations do not freeze one deployment's TIME_ZONE.
+    return settings.TIME_ZONE
+
+
+class WhatsAppSession(models.Model):
+    """One WhatsApp account linked through WhatsApp Web, with its pacing rules."""
+
+    name = models.CharField(max_length=80, unique=True)
+    phone_e164 = models.CharField("phone (E.164)", max_length=20, blank=True)
+    status = models.CharField(
+        max_length=20, choices=SessionStatus.choices, default=SessionStatus.NEW
+    )
+    status_detail = models.CharField(max_length=255, blank=True)
+
+    qr_payload = models.TextField(
+        blank=True, help_text="Current login QR string, empty once linked"
+    )
+    qr_updated_at = models.DateTimeField(null=True, blank=True)
+
+    profile_dir = models.CharField(max_length=500, blank=True)
+    host = models.CharField(max_length=255, blank=True, help_text="Worker host holding the browser")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    connected_at = models.DateTimeField(null=True, blank=True)
+
+    # Pacing: safe defaults for a new real account (see README, "Pacing").
+    min_delay_seconds = models.PositiveIntegerField(default=20)
+    max_delay_seconds = models.PositiveIntegerField(default=60)
+    hourly_cap = models.PositiveIntegerField(default=60)
+    daily_cap = models.PositiveIntegerField(default=400)
+    active_from = models.TimeField(default=datetime.time(8, 0))
+    active_until = models.TimeField(default=datetime.time(19, 0))
+    time_zone = models.CharField(max_length=64, default=default_time_zone)
+    next_send_at = models.DateTimeField(
+        null=True, blank=True, help_text="Earliest time the account may send again"
+    )
+
+    sent_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "WhatsApp account"
+        constraints = [
+            choices_check("status", SessionStatus, name="whatsappsession_status_valid"),
+            models.CheckConstraint(
+                condition=Q(min_delay_seconds__lte=F("max_delay_seconds")),
+                name="whatsappsession_delay_range",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="session_status_heartbeat")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Pool(models.Model):
+    """A group of accounts that share a campaign's messages according to a strategy."""
+
+    name = models.CharField(max_length=80, unique=True)
+    strategy = models.CharField(
+        max_length=20, choices=PoolStrategy.choices, default=PoolStrategy.COMPETITIVE
+    )
+    description = models.CharField(max_length=255, blank=True)
+    sessions = models.ManyToManyField(WhatsAppSession, through="PoolMember", related_name="pools")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [choices_check("strategy", PoolStrategy, name="pool_strategy_valid")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PoolMember(models.Model):
+    pool = models.ForeignKey(Pool, on_delete=models.CASCADE, related_name="members")
+    session = models.ForeignKey(
+        WhatsAppSession, on_delete=models.CASCADE, related_name="memberships"
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+    enabled = models.BooleanField(default=True)
+    weight = models.PositiveSmallIntegerField(
+        default=1, help_text="Share of messages under random turns"
+    )
+
+    class Meta:
+        ordering = ["pool", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["pool", "session"], name="poolmember_unique_session"),
+            models.CheckConstraint(condition=Q(weight__gte=1), name="poolmember_weight_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pool} #{self.position}: {self.session}"

@@ -1,0 +1,72 @@
+import datetime
+from decimal import Decimal
+
+import factory
+from django.contrib.auth.models import User
+
+from campaigns.models import Campaign, Message
+from debtors.models import Debtor
+from sessions_app.models import Pool, PoolMember, WhatsAppSession
+
+
+class UserFactory(factory.django.DjangoModelFactory[User]):
+    class Meta:
+        model = User
+
+    username = factory.Sequence(lambda n: f"operator{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
+    password = factory.django.Password("correct horse battery")
+
+
+class WhatsAppSessionFactory(factory.django.DjangoModelFactory[WhatsAppSession]):
+    class Meta:
+        model = WhatsAppSession
+
+    name = factory.Sequence(lambda n: f"Account {n}")
+    min_delay_seconds = 0
+    max_delay_seconds = 0
+
+
+class PoolFactory(factory.django.DjangoModelFactory[Pool]):
+    class Meta:
+        model = Pool
+
+    name = factory.Sequence(lambda n: f"Pool {n}")
+
+
+class PoolMemberFactory(factory.django.DjangoModelFactory[PoolMember]):
+    class Meta:
+        model = PoolMember
+
+    pool = factory.SubFactory(PoolFactory)
+    session = factory.SubFactory(WhatsAppSessionFactory)
+    position = factory.Sequence(lambda n: n)
+
+
+class DebtorFactory(factory.django.DjangoModelFactory[Debtor]):
+    class Meta:
+        model = Debtor
+
+    name = factory.Faker("name", locale="es_CO")
+    phone_e164 = factory.Sequence(lambda n: f"+57310{n:07d}")
+    amount = Decimal("150000.00")
+    due_date = datetime.date(2026, 12, 15)
+    reference = factory.Sequence(lambda n: f"REF-{n:06d}")
+
+
+class CampaignFactory(factory.django.DjangoModelFactory[Campaign]):
+    class Meta:
+        model = Campaign
+
+    name = factory.Sequence(lambda n: f"Campaign {n}")
+    template = "Hola {name}, su saldo es {amount}."
+    pool = factory.SubFactory(PoolFactory)
+
+
+class MessageFactory(factory.django.DjangoModelFactory[Message]):
+    class Meta:
+        model = Message
+
+    campaign = factory.SubFactory(CampaignFactory)
+    debtor = factory.SubFactory(DebtorFactory)
+    body = "Hola"

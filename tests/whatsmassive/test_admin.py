@@ -1,0 +1,97 @@
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from campaigns.models import Campaign, CampaignStatus, MessageStatus
+from debtors.models import Debtor
+from tests.factories import (
+    CampaignFactory,
+    DebtorFactory,
+    MessageFactory,
+    PoolMemberFactory,
+)
+from whatsmassive.models import LogLevel, SystemLog
+
+pytestmark = pytest.mark.django_db
+
+REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)
+
+
+@pytest.fixture
+def one_of_each():
+    member = PoolMemberFactory()
+    message = MessageFactory(campaign=CampaignFactory(pool=member.pool))
+    log = SystemLog.objects.create(level=LogLevel.INFO, source="tests", message="hello")
+    Group.objects.create(name="Operators")
+    return [member, member.pool, member.session, message, message.campaign, message.debtor, log]
+
+
+@pytest.mark.parametrize("model", REGISTERED, ids=lambda model: model._meta.label)
+def test_every_admin_page_loads_for_staff(client, staff_user, one_of_each, model):
+    client.force_login(staff_user)
+    info = (model._meta.app_label, model._meta.model_name)
+    changelist = client.get(reverse("admin:{}_{}_changelist".format(*info)))
+    assert changelist.status_code == 200
+
+    add = client.get(reverse("admin:{}_{}_add".format(*info)))
+    # Logs are written by the application only.
+    assert add.status_code == (403 if model is SystemLog else 200)
+
+    instance = model._default_manager.first()
+    assert instance is not None, f"fixture made no {model.__name__}"
+    change = client.get(reverse("admin:{}_{}_change".format(*info), args=[instance.pk]))
+    assert change.status_code == 200
+
+
+@pytest.mark.parametrize("model", REGISTERED, ids=lambda model: model._meta.label)
+def test_admin_pages_send_anonymous_users_to_the_login(client, model):
+    info = (model._meta.app_label, model._meta.model_name)
+    response = client.get(reverse("admin:{}_{}_changelist".format(*info)))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_admin_refuses_operators_who_are_not_staff(client, operator):
+    client.force_login(operator)
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 302
+    assert reverse("admin:login") in response["Location"]
+
+
+def test_pause_action_pauses_a_running_campaign_and_reports_refusals(client, staff_user):
+    running = CampaignFactory(status=CampaignStatus.RUNNING)
+    draft = CampaignFactory(status=CampaignStatus.DRAFT)
+    client.force_login(staff_user)
+    response = client.post(
+        reverse("admin:campaigns_campaign_changelist"),
+        {"action": "pause", "_selected_action": [running.pk, draft.pk]},
+        follow=True,
+    )
+    assert Campaign.objects.get(pk=running.pk).status == CampaignStatus.PAUSED
+    assert Campaign.objects.get(pk=draft.pk).status == CampaignStatus.DRAFT
+    text = response.content.decode()
+    assert "1 campaign(s) paused." in text
+    assert "cannot become paused" in text
+
+
+def test_cancel_action_skips_what_is_left(client, staff_user):
+    message = MessageFactory(campaign=CampaignFactory(status=CampaignStatus.RUNNING))
+    client.force_login(staff_user)
+    client.post(
+        reverse("admin:campaigns_campaign_changelist"),
+        {"action": "cancel", "_selected_action": [message.campaign.pk]},
+    )
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SKIPPED
+
+
+def test_opt_out_action_marks_the_selected_debtors(client, staff_user):
+    chosen, other = DebtorFactory(), DebtorFactory()
+    client.force_login(staff_user)
+    client.post(
+        reverse("admin:debtors_debtor_changelist"),
+        {"action": "opt_out", "_selected_action": [chosen.pk]},
+    )
+    assert Debtor.objects.get(pk=chosen.pk).opted_out
+    assert not Debtor.objects.get(pk=other.pk).opted_out

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class WhatsMassiveConfig(AppConfig):
+    name = "whatsmassive"
+    verbose_name = "WhatsMassive"

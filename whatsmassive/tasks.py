@@ -1,0 +1,13 @@
+import socket
+
+from celery import shared_task
+from django.db import connection
+
+
+@shared_task
+def health_ping() -> dict[str, object]:
+    """Round trip through the broker, a worker and the database."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        (database_ok,) = cursor.fetchone()
+    return {"pong": True, "database": database_ok == 1, "host": socket.gethostname()}
