@@ -92,6 +92,8 @@ class Message(models.Model):
     last_error = models.CharField(max_length=500, blank=True)
     wa_message_id = models.CharField("WhatsApp message id", max_length=128, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
+    reply_text = models.TextField(blank=True, help_text="The debtor's latest reply")
+    replied_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     claimed_at = models.DateTimeField(null=True, blank=True)

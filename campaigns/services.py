@@ -1,15 +1,30 @@
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import User as AuthUser
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from campaigns import realtime
+from campaigns.engine import UNUSABLE_STATUSES, assign_members
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
+from campaigns.selectors import audience_debtors
+from campaigns.templating import (
+    MessageTemplate,
+    TemplateError,
+    template_placeholders,
+    template_unknown_placeholders,
+)
+from debtors.models import Debtor
+from sessions_app.models import Pool, PoolMember, PoolStrategy
 
 logger = logging.getLogger(__name__)
 
 User = AbstractBaseUser | AnonymousUser | None
+FAN_OUT_BATCH = 5000
 
 
 class CampaignTransitionError(Exception):
@@ -82,3 +97,166 @@ def campaign_cancel(*, campaign: Campaign, by: User = None) -> Campaign:
         updated_at=timezone.now(),
     )
     return campaign
+
+
+class CampaignStartRefused(Exception):
+    """The campaign cannot start; `reasons` says why, for the operator."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__(" ".join(reasons))
+        self.reasons = reasons
+
+
+@dataclass(frozen=True)
+class CampaignPreview:
+    debtor: Debtor | None
+    body: str
+    audience_count: int
+    problems: list[str]
+
+
+def _extra_keys(debtors: QuerySet[Debtor]) -> set[str]:
+    keys: set[str] = set()
+    for extra in debtors.values_list("extra", flat=True).iterator(chunk_size=5000):
+        keys.update(extra)
+    return keys
+
+
+def campaign_problems(*, campaign: Campaign) -> list[str]:
+    """Everything that would stop this campaign from starting, in operator language."""
+    problems = []
+    if not PoolMember.objects.filter(pool_id=campaign.pool_id, enabled=True).exists():
+        problems.append(f"Pool “{campaign.pool}” has no enabled account.")
+    audience = audience_debtors(audience=campaign.audience)
+    if not audience.exists():
+        problems.append("The audience is empty: no debtor (who has not opted out) matches it.")
+    try:
+        unknown = template_unknown_placeholders(campaign.template, extra_keys=_extra_keys(audience))
+    except TemplateError as exc:
+        problems.append(str(exc))
+    else:
+        if unknown:
+            names = ", ".join(f"{{{name}}}" for name in unknown)
+            problems.append(f"Unknown placeholder(s): {names}.")
+    return problems
+
+
+def campaign_preview(*, campaign: Campaign) -> CampaignPreview:
+    audience = audience_debtors(audience=campaign.audience)
+    debtor = audience.order_by("id").first()
+    problems = campaign_problems(campaign=campaign)
+    body = ""
+    if debtor is not None and not any("placeholder" in p or "braces" in p for p in problems):
+        body = MessageTemplate(campaign.template).render(debtor)
+    return CampaignPreview(
+        debtor=debtor, body=body, audience_count=audience.count(), problems=problems
+    )
+
+
+@transaction.atomic
+def campaign_create(
+    *, name: str, template: str, pool: Pool, audience: dict[str, object], by: User = None
+) -> Campaign:
+    template_placeholders(template)  # a syntax error is refused at once
+    created_by = by if isinstance(by, AuthUser) else None
+    campaign = Campaign.objects.create(
+        name=name, template=template, pool=pool, audience=audience, created_by=created_by
+    )
+    logger.info("Campaign %s created", name, extra={"campaign_id": campaign.pk})
+    return campaign
+
+
+def _fan_out(campaign: Campaign) -> int:
+    template = MessageTemplate(campaign.template)
+    members = list(
+        PoolMember.objects.filter(pool_id=campaign.pool_id, enabled=True)
+        .select_related("session")
+        .order_by("position", "id")
+    )
+    usable = [m for m in members if m.session.status not in UNUSABLE_STATUSES] or members
+    strategy = campaign.pool.strategy
+    debtors = audience_debtors(audience=campaign.audience).order_by("id")
+    total = 0
+    batch: list[Message] = []
+    for debtor in debtors.iterator(chunk_size=FAN_OUT_BATCH):
+        batch.append(Message(campaign=campaign, debtor=debtor, body=template.render(debtor)))
+        if len(batch) == FAN_OUT_BATCH:
+            total += _insert_batch(batch, strategy, usable, start=total)
+            batch = []
+    if batch:
+        total += _insert_batch(batch, strategy, usable, start=total)
+    return total
+
+
+def _insert_batch(
+    batch: list[Message], strategy: str, members: list[PoolMember], *, start: int
+) -> int:
+    if strategy != PoolStrategy.COMPETITIVE:
+        chunks = assign_members(strategy, members, list(range(len(batch))), start=start)
+        for session_id, positions in chunks.items():
+            for position in positions:
+                batch[position].assigned_session_id = session_id
+    Message.objects.bulk_create(batch)
+    return len(batch)
+
+
+@transaction.atomic
+def campaign_start(*, campaign: Campaign, by: User = None) -> Campaign:
+    """Start a draft (creating one pending message per eligible debtor) or resume a paused one.
+
+    Two clicks or two tabs start it once: the row is locked and the change is a conditional
+    UPDATE from draft.
+    """
+    campaign = Campaign.objects.select_for_update().select_related("pool").get(pk=campaign.pk)
+    if campaign.status == CampaignStatus.PAUSED:
+        return campaign_resume(campaign=campaign, by=by)
+    if campaign.status != CampaignStatus.DRAFT:
+        raise CampaignTransitionError(
+            f"Campaign “{campaign.name}” is {campaign.get_status_display()} and cannot start."
+        )
+    problems = campaign_problems(campaign=campaign)
+    if problems:
+        raise CampaignStartRefused(problems)
+    campaign = _campaign_transition(
+        campaign=campaign,
+        allowed_from=[CampaignStatus.DRAFT],
+        to=CampaignStatus.RUNNING,
+        by=by,
+        started_at=timezone.now(),
+        status_detail="",
+    )
+    created = _fan_out(campaign)
+    logger.info(
+        "Campaign %s started with %d messages",
+        campaign.name,
+        created,
+        extra={"campaign_id": campaign.pk},
+    )
+    realtime.campaign_progress_changed(campaign.pk)
+    return campaign
+
+
+@transaction.atomic
+def message_resolve_unknown(*, message: Message, sent: bool, by: User = None) -> Message:
+    """The operator checked the phone: mark an `unknown` message sent, or send it again."""
+    now = timezone.now()
+    fields: dict[str, object] = (
+        {"status": MessageStatus.SENT, "sent_at": now}
+        if sent
+        else {"status": MessageStatus.PENDING, "session": None, "lease_until": None}
+    )
+    changed = Message.objects.filter(pk=message.pk, status=MessageStatus.UNKNOWN).update(
+        updated_at=now, **fields
+    )
+    if changed != 1:
+        raise CampaignTransitionError("Only a message in state “unknown” can be resolved.")
+    logger.info(
+        "Unknown message %s marked %s by %s",
+        message.pk,
+        "sent" if sent else "for resend",
+        getattr(by, "username", None),
+        extra={"message_id": message.pk, "campaign_id": message.campaign_id},
+    )
+    realtime.campaign_progress_changed(message.campaign_id)
+    message.refresh_from_db()
+    return message

@@ -1,4 +1,5 @@
 import datetime
+from pathlib import Path
 
 from django.conf import settings
 from django.db import models
@@ -52,8 +53,15 @@ class WhatsAppSession(models.Model):
     )
     qr_updated_at = models.DateTimeField(null=True, blank=True)
 
+    should_run = models.BooleanField(
+        default=False, help_text="The operator wants the account connected and sending"
+    )
+    logout_requested = models.BooleanField(default=False, editable=False)
     profile_dir = models.CharField(max_length=500, blank=True)
     host = models.CharField(max_length=255, blank=True, help_text="Worker host holding the browser")
+    # Identifies the one session host that holds the account; a second host (a redelivered
+    # task, a restart racing a slow shutdown) sees a live token and stands down.
+    host_token = models.CharField(max_length=32, blank=True, editable=False)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     connected_at = models.DateTimeField(null=True, blank=True)
 
@@ -62,8 +70,12 @@ class WhatsAppSession(models.Model):
     max_delay_seconds = models.PositiveIntegerField(default=60)
     hourly_cap = models.PositiveIntegerField(default=60)
     daily_cap = models.PositiveIntegerField(default=400)
-    active_from = models.TimeField(default=datetime.time(8, 0))
-    active_until = models.TimeField(default=datetime.time(19, 0))
+    active_from = models.TimeField(
+        default=datetime.time(8, 0), help_text="Sends only from this local time…"
+    )
+    active_until = models.TimeField(
+        default=datetime.time(19, 0), help_text="…until this one (the same time twice: all day)"
+    )
     time_zone = models.CharField(max_length=64, default=default_time_zone)
     next_send_at = models.DateTimeField(
         null=True, blank=True, help_text="Earliest time the account may send again"
@@ -89,6 +101,10 @@ class WhatsAppSession(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def profile_dir_path(self) -> Path:
+        return Path(self.profile_dir)
 
 
 class Pool(models.Model):

@@ -94,3 +94,33 @@ def wait_until(predicate, *, timeout: float = 30, interval: float = 0.1, message
         if time.monotonic() > deadline:
             pytest.fail(message or f"condition not met within {timeout} s")
         time.sleep(interval)
+
+
+@pytest.fixture
+def send_log():
+    """The sandbox network's send log, emptied for this test: read it with `send_log()`."""
+    from sessions_app.drivers.sandbox import read_send_log, send_log_path
+
+    send_log_path().unlink(missing_ok=True)
+    return read_send_log
+
+
+@pytest.fixture
+def connected_account(db):
+    """Make accounts linked on the sandbox network, with their started drivers."""
+    from sessions_app.drivers import profile_dir_for
+    from sessions_app.drivers.sandbox import SandboxDriver, simulate_scan
+    from sessions_app.models import SessionStatus
+    from tests.factories import WhatsAppSessionFactory
+
+    def make(**fields):
+        session = WhatsAppSessionFactory(status=SessionStatus.CONNECTED, **fields)
+        session.profile_dir = str(profile_dir_for(session_id=session.pk))
+        session.save(update_fields=["profile_dir"])
+        driver = SandboxDriver(profile_dir=session.profile_dir_path)
+        driver.start()
+        simulate_scan(session.profile_dir_path)
+        assert driver.state() == "connected"
+        return session, driver
+
+    return make

@@ -8,6 +8,8 @@ pytest-django gives each run its own PostgreSQL database (see conftest.py).
 
 import atexit
 import os
+import shutil
+import tempfile
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -73,3 +75,9 @@ def pytest_load_initial_conftests() -> None:
     os.environ["REDIS_URL"] = _claim_redis_database(os.environ.get("REDIS_URL", DEFAULT_REDIS_URL))
     os.environ.setdefault("WHATSAPP_DRIVER", "sandbox")
     os.environ["DEBUG"] = "1"
+    # Profiles and the sandbox network's send log are shared with the run's Celery workers.
+    state = tempfile.mkdtemp(prefix="whatsmassive-test-")
+    atexit.register(shutil.rmtree, state, ignore_errors=True)
+    os.environ["WHATSAPP_PROFILES_DIR"] = os.path.join(state, "profiles")
+    os.environ["WHATSAPP_SANDBOX_DIR"] = os.path.join(state, "sandbox")
+    os.environ["WHATSAPP_SANDBOX_LATENCY"] = "0"

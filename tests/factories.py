@@ -23,8 +23,13 @@ class WhatsAppSessionFactory(factory.django.DjangoModelFactory[WhatsAppSession])
         model = WhatsAppSession
 
     name = factory.Sequence(lambda n: f"Account {n}")
+    # Sandbox accounts in tests send as fast as the engine allows, at any hour.
     min_delay_seconds = 0
     max_delay_seconds = 0
+    hourly_cap = 100_000
+    daily_cap = 1_000_000
+    active_from = datetime.time(0, 0)
+    active_until = datetime.time(0, 0)
 
 
 class PoolFactory(factory.django.DjangoModelFactory[Pool]):
@@ -48,7 +53,8 @@ class DebtorFactory(factory.django.DjangoModelFactory[Debtor]):
         model = Debtor
 
     name = factory.Faker("name", locale="es_CO")
-    phone_e164 = factory.Sequence(lambda n: f"+57310{n:07d}")
+    # Never ending in 000: the sandbox network treats those numbers as not on WhatsApp.
+    phone_e164 = factory.Sequence(lambda n: f"+5731{n:07d}9")
     amount = Decimal("150000.00")
     due_date = datetime.date(2026, 12, 15)
     reference = factory.Sequence(lambda n: f"REF-{n:06d}")

@@ -141,7 +141,7 @@ def demo_seed(*, debtor_count: int = 300) -> DemoLogin:
                 "hourly_cap": 2000,
                 "daily_cap": 10000,
                 "active_from": datetime.time(0, 0),
-                "active_until": datetime.time(23, 59),
+                "active_until": datetime.time(0, 0),
             },
         )
         accounts.append(account)

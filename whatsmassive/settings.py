@@ -35,6 +35,16 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, got {value!r}") from exc
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from exc
+
+
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
@@ -181,7 +191,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # still holds them: the visibility timeout is longer than any task may run.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 12 * 3600}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_TASK_ROUTES = {"sessions_app.tasks.session_host": {"queue": "browser"}}
 
 CHANNEL_LAYERS = {
     "default": {
@@ -197,6 +207,28 @@ WHATSAPP_PROFILES_DIR = Path(env_str("WHATSAPP_PROFILES_DIR", str(VAR_DIR / "pro
 WHATSAPP_SELECTORS_FILE = env_str("WHATSAPP_SELECTORS_FILE", "")
 CHROME_BINARY = env_str("CHROME_BINARY", "/usr/bin/chromium")
 CHROMEDRIVER_PATH = env_str("CHROMEDRIVER_PATH", "/usr/bin/chromedriver")
+# The sandbox network: its send log lives here; latency 1.0 is realistic, 0 sends instantly.
+WHATSAPP_SANDBOX_DIR = Path(env_str("WHATSAPP_SANDBOX_DIR", str(VAR_DIR / "sandbox")))
+WHATSAPP_SANDBOX_LATENCY = env_float("WHATSAPP_SANDBOX_LATENCY", 1.0)
+
+# Session hosts and the engine (seconds unless named otherwise).
+HOST_HEARTBEAT_SECONDS = env_float("HOST_HEARTBEAT_SECONDS", 5.0)
+HOST_STALE_SECONDS = env_float("HOST_STALE_SECONDS", 60.0)
+HOST_POLL_SECONDS = env_float("HOST_POLL_SECONDS", 2.0)
+ENGINE_CLAIM_LEASE_SECONDS = env_int("ENGINE_CLAIM_LEASE_SECONDS", 60)
+ENGINE_SEND_TIMEOUT_SECONDS = env_int("ENGINE_SEND_TIMEOUT_SECONDS", 180)
+ENGINE_MAX_ATTEMPTS = env_int("ENGINE_MAX_ATTEMPTS", 3)
+ENGINE_AUTO_PAUSE_WINDOW = env_int("ENGINE_AUTO_PAUSE_WINDOW", 20)
+ENGINE_AUTO_PAUSE_ERROR_RATE = env_float("ENGINE_AUTO_PAUSE_ERROR_RATE", 0.5)
+ENGINE_SWEEP_SECONDS = env_float("ENGINE_SWEEP_SECONDS", 5.0)
+CELERY_BEAT_SCHEDULE = {
+    "engine-sweep": {"task": "campaigns.tasks.sweep", "schedule": ENGINE_SWEEP_SECONDS},
+    "supervise-sessions": {
+        "task": "sessions_app.tasks.supervise_sessions",
+        "schedule": ENGINE_SWEEP_SECONDS,
+    },
+}
+
 DEFAULT_PHONE_REGION = env_str("DEFAULT_PHONE_REGION", "CO")
 DEFAULT_CURRENCY = env_str("DEFAULT_CURRENCY", "COP")
 

@@ -1,0 +1,117 @@
+"""The beat sweep: what a crashed or stalled host leaves behind is put right here."""
+
+import logging
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+
+from campaigns import realtime
+from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
+from sessions_app.models import PoolMember, SessionStatus
+
+logger = logging.getLogger(__name__)
+
+OPEN_STATUSES = [MessageStatus.PENDING, MessageStatus.CLAIMED, MessageStatus.SENDING]
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    released: int
+    unknown: int
+    completed: int
+
+
+def _touched_campaigns(messages: "list[int]") -> None:
+    for campaign_id in set(messages):
+        realtime.campaign_progress_changed(campaign_id)
+
+
+@transaction.atomic
+def messages_release_expired_claims() -> int:
+    """claimed past its lease, never handed to WhatsApp: back to pending (attempts+1)."""
+    now = timezone.now()
+    expired = Message.objects.filter(status=MessageStatus.CLAIMED, lease_until__lt=now)
+    campaigns = list(expired.values_list("campaign_id", flat=True))
+    released = expired.update(
+        status=MessageStatus.PENDING,
+        session=None,
+        lease_until=None,
+        attempts=F("attempts") + 1,
+        updated_at=now,
+    )
+    _touched_campaigns(campaigns)
+    return released
+
+
+@transaction.atomic
+def messages_mark_orphans_unknown(*, session_id: int | None = None) -> int:
+    """`sending` whose host died: WhatsApp may or may not have it. Never resent by itself.
+
+    With `session_id`, every `sending` message of that account is orphaned (its new host
+    is starting, so the old one is gone); otherwise only those past their send timeout.
+    """
+    now = timezone.now()
+    orphans = Message.objects.filter(status=MessageStatus.SENDING)
+    orphans = (
+        orphans.filter(session_id=session_id)
+        if session_id is not None
+        else orphans.filter(lease_until__lt=now)
+    )
+    campaigns = list(orphans.values_list("campaign_id", flat=True))
+    marked = orphans.update(
+        status=MessageStatus.UNKNOWN,
+        lease_until=None,
+        last_error="The sender stopped mid-send: check the phone, then mark sent or resend",
+        updated_at=now,
+    )
+    if marked:
+        logger.error(
+            "%d message(s) left mid-send are now unknown: an operator must check them",
+            marked,
+            extra={"session_id": session_id},
+        )
+    _touched_campaigns(campaigns)
+    return marked
+
+
+@transaction.atomic
+def campaigns_complete_finished() -> int:
+    """Running campaigns with nothing left to send become completed."""
+    open_messages = Message.objects.filter(campaign=OuterRef("pk"), status__in=OPEN_STATUSES)
+    finished = Campaign.objects.filter(status=CampaignStatus.RUNNING).exclude(Exists(open_messages))
+    ids = list(finished.values_list("id", flat=True))
+    completed = Campaign.objects.filter(pk__in=ids, status=CampaignStatus.RUNNING).update(
+        status=CampaignStatus.COMPLETED,
+        finished_at=timezone.now(),
+        status_detail="",
+        updated_at=timezone.now(),
+    )
+    for campaign_id in ids:
+        logger.info("Campaign %s completed", campaign_id, extra={"campaign_id": campaign_id})
+        realtime.campaign_progress_changed(campaign_id)
+    return completed
+
+
+@transaction.atomic
+def campaigns_explain_waiting() -> None:
+    """Say on running campaigns whose pool has no connected account why nothing moves."""
+    connected = PoolMember.objects.filter(
+        pool=OuterRef("pool"), enabled=True, session__status=SessionStatus.CONNECTED
+    )
+    running = Campaign.objects.filter(status=CampaignStatus.RUNNING)
+    running.filter(Exists(connected)).exclude(status_detail="").update(status_detail="")
+    running.exclude(Exists(connected)).update(
+        status_detail="Waiting: no account of the pool is connected"
+    )
+
+
+def engine_sweep() -> SweepResult:
+    result = SweepResult(
+        released=messages_release_expired_claims(),
+        unknown=messages_mark_orphans_unknown(),
+        completed=campaigns_complete_finished(),
+    )
+    campaigns_explain_waiting()
+    return result

@@ -1,0 +1,203 @@
+"""A simulated WhatsApp network for demos, tests and benchmarks.
+
+It behaves like WhatsApp Web seen through the driver protocol: a QR that rotates until
+the operator "scans" it (*Simulate scan* writes a marker into the account's profile), a link
+that survives restarts (kept in the profile), send latency, acks that move sent ->
+delivered -> read, numbers ending in 000 not on WhatsApp, and occasional replies (some of
+them STOP). Every message that "reaches WhatsApp" is appended to the network's send log,
+which tests and benchmarks read to prove that nothing was sent twice.
+"""
+
+import hashlib
+import random
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import timezone
+
+from sessions_app.drivers.base import (
+    Ack,
+    AckStatus,
+    DriverState,
+    IncomingMessage,
+    NotOnWhatsApp,
+    SendError,
+    SendResult,
+)
+
+QR_ROTATION_SECONDS = 20
+LINKED_MARKER = "sandbox-linked"
+SCAN_MARKER = "sandbox-scan"
+REMOTE_LOGOUT_MARKER = "sandbox-remote-logout"
+# Ack and reply delays in seconds, scaled by WHATSAPP_SANDBOX_LATENCY like send latency.
+DELIVERED_AFTER = (1.0, 4.0)
+READ_AFTER = (3.0, 30.0)
+REPLY_AFTER = (5.0, 40.0)
+REPLY_SHARE = 0.06
+STOP_SHARE_OF_REPLIES = 0.3
+REPLIES = ["Ok, gracias", "Ya pagué", "¿Me puede llamar mañana?", "Hablo con mi asesor"]
+
+
+def send_log_path() -> Path:
+    return Path(settings.WHATSAPP_SANDBOX_DIR) / "sent.log"
+
+
+def read_send_log() -> list[tuple[str, str, str]]:
+    """Every send the network received: (WhatsApp id, account profile, phone)."""
+    path = send_log_path()
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        wa_id, profile, phone, _digest = line.split("\t")
+        rows.append((wa_id, profile, phone))
+    return rows
+
+
+def simulate_scan(profile_dir: Path) -> None:
+    """What a phone does when it scans the account's QR code."""
+    (profile_dir / SCAN_MARKER).touch()
+
+
+def simulate_remote_logout(profile_dir: Path) -> None:
+    """What happens when the phone removes this linked device."""
+    (profile_dir / REMOTE_LOGOUT_MARKER).touch()
+
+
+def _fraction(*parts: str) -> float:
+    """A stable pseudo-random number in [0, 1) derived from `parts`."""
+    digest = hashlib.blake2b("|".join(parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest) / 2**64
+
+
+@dataclass
+class _Sent:
+    wa_message_id: str
+    phone_e164: str
+    sent_at: float
+    status: AckStatus = AckStatus.SENT
+    replied: bool = False
+
+
+class SandboxDriver:
+    def __init__(self, *, profile_dir: Path) -> None:
+        self.profile_dir = profile_dir
+        self._latency = float(settings.WHATSAPP_SANDBOX_LATENCY)
+        self._state = DriverState.STARTING
+        self._qr: str | None = None
+        self._qr_at = 0.0
+        self._sent: dict[str, _Sent] = {}
+
+    def _pause(self, low: float, high: float) -> None:
+        if self._latency > 0:
+            time.sleep(random.uniform(low, high) * self._latency)
+
+    def start(self) -> None:
+        self._pause(0.5, 1.5)
+        self._state = (
+            DriverState.CONNECTED
+            if (self.profile_dir / LINKED_MARKER).exists()
+            else DriverState.WAITING_QR
+        )
+
+    def state(self) -> DriverState:
+        remote_logout = self.profile_dir / REMOTE_LOGOUT_MARKER
+        if remote_logout.exists():
+            remote_logout.unlink()
+            (self.profile_dir / LINKED_MARKER).unlink(missing_ok=True)
+            self._state = DriverState.LOGGED_OUT
+        scan = self.profile_dir / SCAN_MARKER
+        if self._state == DriverState.WAITING_QR and scan.exists():
+            scan.unlink()
+            (self.profile_dir / LINKED_MARKER).touch()
+            self._state = DriverState.CONNECTED
+            self._qr = None
+        return self._state
+
+    def qr_payload(self) -> str | None:
+        if self.state() != DriverState.WAITING_QR:
+            return None
+        now = time.monotonic()
+        if self._qr is None or now - self._qr_at >= QR_ROTATION_SECONDS:
+            # Shaped like WhatsApp's: ref,publickey,identitykey,secret
+            self._qr = ",".join(
+                ["2@" + secrets.token_urlsafe(48)] + [secrets.token_urlsafe(32) for _ in range(3)]
+            )
+            self._qr_at = now
+        return self._qr
+
+    def send_text(self, *, phone_e164: str, text: str) -> SendResult:
+        if self.state() != DriverState.CONNECTED:
+            raise SendError("the account is not connected", permanent=False)
+        self._pause(0.4, 1.2)
+        if phone_e164.endswith("000"):
+            raise NotOnWhatsApp(phone_e164)
+        wa_id = f"true_{phone_e164.lstrip('+')}@c.us_3EB0{uuid.uuid4().hex[:16].upper()}"
+        digest = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:12]
+        path = send_log_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # One short O_APPEND write per send: concurrent senders never interleave lines.
+        with path.open("a") as log:
+            log.write(f"{wa_id}\t{self.profile_dir.name}\t{phone_e164}\t{digest}\n")
+        self._sent[wa_id] = _Sent(wa_id, phone_e164, time.monotonic())
+        return SendResult(wa_message_id=wa_id)
+
+    def _after(self, bounds: tuple[float, float], wa_id: str, kind: str) -> float:
+        low, high = bounds
+        return (low + (high - low) * _fraction(wa_id, kind)) * self._latency
+
+    def poll_acks(self) -> list[Ack]:
+        now = time.monotonic()
+        acks = []
+        for sent in self._sent.values():
+            age = now - sent.sent_at
+            if sent.status == AckStatus.SENT and age >= self._after(
+                DELIVERED_AFTER, sent.wa_message_id, "d"
+            ):
+                sent.status = AckStatus.DELIVERED
+                acks.append(Ack(sent.wa_message_id, AckStatus.DELIVERED))
+            if sent.status == AckStatus.DELIVERED and age >= self._after(
+                READ_AFTER, sent.wa_message_id, "r"
+            ):
+                sent.status = AckStatus.READ
+                acks.append(Ack(sent.wa_message_id, AckStatus.READ))
+        self._forget_settled()
+        return acks
+
+    def poll_incoming(self) -> list[IncomingMessage]:
+        now = time.monotonic()
+        incoming = []
+        for sent in self._sent.values():
+            wa_id = sent.wa_message_id
+            if sent.replied or _fraction(wa_id, "reply") >= REPLY_SHARE:
+                continue
+            if now - sent.sent_at >= self._after(REPLY_AFTER, wa_id, "t"):
+                sent.replied = True
+                if _fraction(wa_id, "stop") < STOP_SHARE_OF_REPLIES:
+                    text = "STOP"
+                else:
+                    text = REPLIES[int(_fraction(wa_id, "text") * len(REPLIES))]
+                incoming.append(IncomingMessage(sent.phone_e164, text, timezone.now()))
+        self._forget_settled()
+        return incoming
+
+    def _forget_settled(self) -> None:
+        settled = [
+            wa_id
+            for wa_id, sent in self._sent.items()
+            if sent.status == AckStatus.READ
+            and (sent.replied or _fraction(wa_id, "reply") >= REPLY_SHARE)
+        ]
+        for wa_id in settled:
+            del self._sent[wa_id]
+
+    def logout(self) -> None:
+        (self.profile_dir / LINKED_MARKER).unlink(missing_ok=True)
+        self._state = DriverState.LOGGED_OUT
+
+    def close(self) -> None:
+        self._state = DriverState.STARTING

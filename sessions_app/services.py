@@ -1,0 +1,248 @@
+import datetime
+import logging
+import shutil
+import socket
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from campaigns import realtime
+from campaigns.engine import messages_reassign_from
+from sessions_app.drivers import profile_dir_for
+from sessions_app.drivers.base import DriverState
+from sessions_app.models import SessionStatus, WhatsAppSession
+from sessions_app.selectors import session_is_held, stale_before
+
+logger = logging.getLogger(__name__)
+
+# What the driver reports, as the account's status.
+STATUS_FOR_STATE = {
+    DriverState.STARTING: SessionStatus.NEW,
+    DriverState.WAITING_QR: SessionStatus.WAITING_QR,
+    DriverState.CONNECTED: SessionStatus.CONNECTED,
+    DriverState.LOGGED_OUT: SessionStatus.LOGGED_OUT,
+    DriverState.BANNED: SessionStatus.BANNED,
+    DriverState.ERROR: SessionStatus.ERROR,
+}
+# States after which the account cannot send until an operator acts.
+DROPPED_OUT = {SessionStatus.LOGGED_OUT, SessionStatus.BANNED}
+
+
+@transaction.atomic
+def session_create(*, name: str) -> WhatsAppSession:
+    session = WhatsAppSession.objects.create(name=name)
+    logger.info("Account %s added", name, extra={"session_id": session.pk})
+    return session
+
+
+@transaction.atomic
+def session_connect(*, session: WhatsAppSession) -> WhatsAppSession:
+    """The operator wants the account online: a session host is started for it."""
+    from sessions_app.tasks import session_host
+
+    WhatsAppSession.objects.filter(pk=session.pk).update(
+        should_run=True, status_detail="Starting…", updated_at=timezone.now()
+    )
+    transaction.on_commit(lambda: session_host.delay(session.pk))
+    realtime.session_changed(session.pk)
+    logger.info("Connecting account %s", session.name, extra={"session_id": session.pk})
+    session.refresh_from_db()
+    return session
+
+
+@transaction.atomic
+def session_disconnect(*, session: WhatsAppSession) -> WhatsAppSession:
+    """Stop the host (it closes the browser, keeping the profile: no new scan needed)."""
+    WhatsAppSession.objects.filter(pk=session.pk).update(
+        should_run=False, status_detail="Disconnecting…", updated_at=timezone.now()
+    )
+    messages_reassign_from(session=session)
+    realtime.session_changed(session.pk)
+    logger.info("Disconnecting account %s", session.name, extra={"session_id": session.pk})
+    session.refresh_from_db()
+    return session
+
+
+@transaction.atomic
+def session_logout(*, session: WhatsAppSession) -> WhatsAppSession:
+    """Unlink the account: the host logs out and the profile is deleted (a new scan is needed).
+
+    When no host holds the account the profile is deleted here.
+    """
+    WhatsAppSession.objects.filter(pk=session.pk).update(
+        should_run=False, logout_requested=True, status_detail="Logging out…"
+    )
+    messages_reassign_from(session=session)
+    session.refresh_from_db()
+    if not session_is_held(session=session):
+        _forget_profile(session)
+    realtime.session_changed(session.pk)
+    logger.info("Logging out account %s", session.name, extra={"session_id": session.pk})
+    return session
+
+
+def _forget_profile(session: WhatsAppSession) -> None:
+    if session.profile_dir:
+        shutil.rmtree(session.profile_dir, ignore_errors=True)
+    WhatsAppSession.objects.filter(pk=session.pk).update(
+        status=SessionStatus.LOGGED_OUT,
+        status_detail="Logged out: scan a new QR code to link it again",
+        logout_requested=False,
+        qr_payload="",
+        profile_dir="",
+        phone_e164=session.phone_e164,
+    )
+
+
+# --- used by the session host ------------------------------------------------------------
+
+
+def session_host_acquire(*, session_id: int) -> tuple[WhatsAppSession, str] | None:
+    """Take the account for this host, unless another live host holds it."""
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    with transaction.atomic():
+        taken = (
+            WhatsAppSession.objects.filter(pk=session_id, should_run=True)
+            .filter(Q(host_token="") | Q(heartbeat_at__lt=stale_before()) | Q(heartbeat_at=None))
+            .update(
+                host_token=token,
+                host=socket.gethostname(),
+                heartbeat_at=now,
+                profile_dir=str(profile_dir_for(session_id=session_id)),
+                status_detail="Starting the browser…",
+                updated_at=now,
+            )
+        )
+    if taken != 1:
+        return None
+    return WhatsAppSession.objects.get(pk=session_id), token
+
+
+def session_host_heartbeat(*, session: WhatsAppSession, token: str) -> bool:
+    """Refresh the heartbeat and the account's settings; False: this host must stop."""
+    alive = WhatsAppSession.objects.filter(pk=session.pk, host_token=token, should_run=True).update(
+        heartbeat_at=timezone.now()
+    )
+    if alive != 1:
+        return False
+    # Pacing edited by an operator applies from the next send on.
+    session.refresh_from_db(
+        fields=[
+            "min_delay_seconds",
+            "max_delay_seconds",
+            "hourly_cap",
+            "daily_cap",
+            "active_from",
+            "active_until",
+            "time_zone",
+        ]
+    )
+    return True
+
+
+@transaction.atomic
+def session_record_state(
+    *, session: WhatsAppSession, token: str, state: DriverState, qr_payload: str | None
+) -> None:
+    """Store what the driver reports; an account that dropped out hands its messages on."""
+    status = STATUS_FOR_STATE[state]
+    now = timezone.now()
+    fields: dict[str, object] = {"status": status, "updated_at": now}
+    if status == SessionStatus.WAITING_QR:
+        fields.update(
+            qr_payload=qr_payload or "",
+            qr_updated_at=now,
+            status_detail="Scan the QR code with WhatsApp on the phone",
+        )
+    else:
+        fields["qr_payload"] = ""
+    if status == SessionStatus.CONNECTED:
+        fields.update(connected_at=now, status_detail="")
+    if status in DROPPED_OUT:
+        fields.update(
+            should_run=False, status_detail=f"WhatsApp reports the account {status.label}"
+        )
+    WhatsAppSession.objects.filter(pk=session.pk, host_token=token).update(**fields)
+    if status in DROPPED_OUT:
+        messages_reassign_from(session=session)
+        logger.error(
+            "Account %s is %s", session.name, status.label, extra={"session_id": session.pk}
+        )
+    elif status != session.status:
+        logger.info(
+            "Account %s is %s", session.name, status.label, extra={"session_id": session.pk}
+        )
+    session.status = status
+    realtime.session_changed(session.pk)
+
+
+@transaction.atomic
+def session_host_release(
+    *, session: WhatsAppSession, token: str, logged_out: bool, error: str = ""
+) -> None:
+    """The host stopped: the account is disconnected, in error, or forgotten after a logout.
+
+    An account that should still run is picked up again by the supervisor.
+    """
+    current = WhatsAppSession.objects.filter(pk=session.pk, host_token=token)
+    fields: dict[str, object] = {
+        "host_token": "",
+        "host": "",
+        "qr_payload": "",
+        "updated_at": timezone.now(),
+    }
+    if error:
+        fields.update(status=SessionStatus.ERROR, status_detail=error)
+    elif not WhatsAppSession.objects.filter(pk=session.pk, status__in=DROPPED_OUT).exists():
+        fields.update(status=SessionStatus.DISCONNECTED, status_detail="")
+    current.update(**fields)
+    if logged_out:
+        session.refresh_from_db()
+        _forget_profile(session)
+    realtime.session_changed(session.pk)
+
+
+def session_logout_requested(*, session: WhatsAppSession) -> bool:
+    return WhatsAppSession.objects.filter(pk=session.pk, logout_requested=True).exists()
+
+
+def session_simulate_scan(*, session: WhatsAppSession) -> None:
+    """Sandbox only: what the phone does when it scans the account's QR code."""
+    from sessions_app.drivers.sandbox import simulate_scan
+
+    if settings.WHATSAPP_DRIVER != "sandbox" or not session.profile_dir:
+        raise ValueError("Simulated scans exist only for sandbox accounts waiting for a scan.")
+    simulate_scan(Path(session.profile_dir))
+
+
+# --- the supervisor ----------------------------------------------------------------------
+
+
+def sessions_supervise() -> list[int]:
+    """Restart hosts of accounts that should run but whose heartbeat went stale.
+
+    Returns the ids of the accounts restarted.
+    """
+    from sessions_app.tasks import session_host
+
+    # A host that died leaves a stale heartbeat; one that stopped (worker shutdown, crash)
+    # released the account. A host starting right now has not taken it yet: give it time.
+    settled = timezone.now() - datetime.timedelta(seconds=2 * settings.HOST_HEARTBEAT_SECONDS)
+    stale = WhatsAppSession.objects.filter(should_run=True).filter(
+        Q(heartbeat_at__lt=stale_before()) | Q(host_token="", updated_at__lt=settled)
+    )
+    restarted = []
+    for session in stale:
+        logger.warning(
+            "Session host of %s stopped answering: restarting it",
+            session.name,
+            extra={"session_id": session.pk, "host": session.host},
+        )
+        session_host.delay(session.pk)
+        restarted.append(session.pk)
+    return restarted

@@ -1,0 +1,338 @@
+import datetime
+import threading
+from collections import Counter
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from campaigns.engine import (
+    Pacer,
+    assign_members,
+    engine_send_next,
+    message_claim_next,
+    message_deliver,
+    messages_apply_acks,
+    messages_apply_incoming,
+    messages_reassign_from,
+)
+from campaigns.models import CampaignStatus, Message, MessageStatus
+from campaigns.services import campaign_pause, campaign_start
+from debtors.models import Debtor, DebtorStatus
+from sessions_app.drivers.base import Ack, AckStatus, IncomingMessage, SendError
+from sessions_app.models import PoolStrategy, SessionStatus
+from tests.factories import (
+    CampaignFactory,
+    DebtorFactory,
+    PoolFactory,
+    PoolMemberFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _running_campaign(*accounts, strategy=PoolStrategy.COMPETITIVE, debtors=5, **fields):
+    pool = PoolFactory(strategy=strategy)
+    for position, account in enumerate(accounts):
+        PoolMemberFactory(pool=pool, session=account, position=position)
+    DebtorFactory.create_batch(debtors)
+    return campaign_start(campaign=CampaignFactory(pool=pool, **fields))
+
+
+def _drain(session, driver, *, limit=10_000):
+    pacer = Pacer.load(session)
+    for _ in range(limit):
+        if engine_send_next(session=session, driver=driver, pacer=pacer) >= 1:
+            return
+    pytest.fail("the send loop never ran out of messages")
+
+
+def test_an_account_sends_every_message_of_its_pool_once(connected_account, send_log):
+    session, driver = connected_account()
+    campaign = _running_campaign(session, debtors=7)
+    _drain(session, driver)
+    messages = Message.objects.filter(campaign=campaign)
+    assert set(messages.values_list("status", flat=True)) == {MessageStatus.SENT}
+    assert sorted(phone for _, _, phone in send_log()) == sorted(
+        messages.values_list("debtor__phone_e164", flat=True)
+    )
+    assert all(m.wa_message_id and m.sent_at and m.attempts == 1 for m in messages)
+    assert set(Debtor.objects.values_list("status", flat=True)) == {DebtorStatus.SENT}
+
+
+def test_the_rendered_body_is_what_reaches_whatsapp(connected_account):
+    session, driver = connected_account()
+    DebtorFactory(name="Lucía Peña", reference="CR-9", phone_e164="+573001234567")
+    pool = PoolFactory()
+    PoolMemberFactory(pool=pool, session=session)
+    campaign_start(campaign=CampaignFactory(pool=pool, template="Hola {name}\nRef {reference} 👋"))
+    sent = []
+    original = driver.send_text
+    driver.send_text = lambda **kw: sent.append(kw) or original(**kw)
+    _drain(session, driver)
+    assert sent == [{"phone_e164": "+573001234567", "text": "Hola Lucía Peña\nRef CR-9 👋"}]
+
+
+def test_an_account_outside_the_pool_claims_nothing(connected_account):
+    member, _ = connected_account()
+    outsider, _ = connected_account()
+    _running_campaign(member)
+    assert message_claim_next(session=outsider) is None
+
+
+def test_a_disabled_member_claims_nothing(connected_account):
+    session, _ = connected_account()
+    campaign = _running_campaign(session)
+    campaign.pool.members.update(enabled=False)
+    assert message_claim_next(session=session) is None
+
+
+def test_a_claim_carries_a_lease_and_the_account(connected_account):
+    session, _ = connected_account()
+    _running_campaign(session)
+    message = message_claim_next(session=session)
+    assert message.status == MessageStatus.CLAIMED
+    assert message.session == session
+    assert message.lease_until > timezone.now()
+
+
+def test_a_paused_campaign_gets_its_claimed_message_back_unsent(connected_account, send_log):
+    session, driver = connected_account()
+    campaign = _running_campaign(session)
+    message = message_claim_next(session=session)
+    campaign_pause(campaign=campaign)
+    message_deliver(message=message, session=session, driver=driver, pacer=Pacer.load(session))
+    message.refresh_from_db()
+    assert message.status == MessageStatus.PENDING
+    assert message.session is None
+    assert send_log() == []
+    assert message_claim_next(session=session) is None
+
+
+def test_a_debtor_who_opted_out_after_the_start_is_skipped(connected_account, send_log):
+    session, driver = connected_account()
+    campaign = _running_campaign(session, debtors=1)
+    Debtor.objects.update(opted_out=True)
+    _drain(session, driver)
+    assert Message.objects.get(campaign=campaign).status == MessageStatus.SKIPPED
+    assert send_log() == []
+
+
+def test_a_number_not_on_whatsapp_fails_at_once_and_marks_the_debtor(connected_account):
+    session, driver = connected_account()
+    DebtorFactory(phone_e164="+573001112000")
+    pool = PoolFactory()
+    PoolMemberFactory(pool=pool, session=session)
+    campaign_start(campaign=CampaignFactory(pool=pool))
+    _drain(session, driver)
+    message = Message.objects.get()
+    assert message.status == MessageStatus.FAILED
+    assert message.attempts == 1
+    assert "not on WhatsApp" in message.last_error
+    assert Debtor.objects.get().status == DebtorStatus.UNREACHABLE
+    session.refresh_from_db()
+    assert session.failed_count == 1
+
+
+def test_temporary_errors_are_retried_up_to_the_cap(connected_account, settings):
+    settings.ENGINE_MAX_ATTEMPTS = 3
+    session, driver = connected_account()
+    _running_campaign(session, debtors=1)
+
+    def flaky(**kwargs):
+        raise SendError("timed out opening the chat", permanent=False)
+
+    driver.send_text = flaky
+    pacer = Pacer.load(session)
+    statuses = []
+    for _ in range(3):
+        session.next_send_at = None
+        engine_send_next(session=session, driver=driver, pacer=pacer)
+        statuses.append(Message.objects.get().status)
+    assert statuses == [MessageStatus.PENDING, MessageStatus.PENDING, MessageStatus.FAILED]
+    assert Message.objects.get().attempts == 3
+
+
+def test_a_campaign_pauses_itself_when_most_recent_sends_fail(connected_account, settings):
+    settings.ENGINE_AUTO_PAUSE_WINDOW = 4
+    session, driver = connected_account()
+    campaign = _running_campaign(session, debtors=6)
+    driver.send_text = lambda **kw: (_ for _ in ()).throw(SendError("refused", permanent=True))
+    _drain(session, driver)
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.PAUSED
+    assert "Paused automatically" in campaign.status_detail
+    assert Message.objects.filter(status=MessageStatus.FAILED).count() == 2
+    assert Message.objects.filter(status=MessageStatus.PENDING).count() == 4
+
+
+def test_pacing_waits_the_delay_between_sends(connected_account):
+    session, driver = connected_account(min_delay_seconds=20, max_delay_seconds=60)
+    _running_campaign(session, debtors=2)
+    pacer = Pacer.load(session)
+    first_wait = engine_send_next(session=session, driver=driver, pacer=pacer)
+    assert 20 <= first_wait <= 60
+    assert Message.objects.filter(status=MessageStatus.SENT).count() == 1
+    session.refresh_from_db()
+    assert session.next_send_at > timezone.now() + datetime.timedelta(seconds=19)
+    # The next step only reports how long to wait: nothing is claimed early.
+    assert engine_send_next(session=session, driver=driver, pacer=pacer) > 15
+    assert Message.objects.filter(status=MessageStatus.SENT).count() == 1
+
+
+def test_the_hourly_cap_stops_an_account_until_the_hour_rolls_over(connected_account):
+    session, _ = connected_account(hourly_cap=2)
+    now = timezone.now()
+    pacer = Pacer(session=session)
+    pacer.record(now - datetime.timedelta(minutes=50))
+    pacer.record(now - datetime.timedelta(minutes=10))
+    assert pacer.wait_seconds(now) == pytest.approx(600, abs=1)
+
+
+def test_the_daily_cap_stops_an_account_until_local_midnight(connected_account):
+    session, _ = connected_account(daily_cap=1, time_zone="America/Bogota")
+    local = datetime.datetime(2026, 11, 24, 15, 0, tzinfo=datetime.UTC)  # 10:00 in Bogotá
+    pacer = Pacer(session=session)
+    pacer.record(local - datetime.timedelta(hours=1))
+    assert pacer.wait_seconds(local) == pytest.approx(14 * 3600, abs=1)
+
+
+def test_outside_active_hours_an_account_waits_for_the_window(connected_account):
+    session, _ = connected_account(
+        active_from=datetime.time(8, 0),
+        active_until=datetime.time(19, 0),
+        time_zone="America/Bogota",
+    )
+    late = datetime.datetime(2026, 11, 25, 1, 30, tzinfo=datetime.UTC)  # 20:30 in Bogotá
+    assert Pacer(session=session).wait_seconds(late) == pytest.approx(11.5 * 3600, abs=1)
+    inside = datetime.datetime(2026, 11, 24, 15, 0, tzinfo=datetime.UTC)
+    assert Pacer(session=session).wait_seconds(inside) == 0
+
+
+def test_acks_move_messages_to_delivered_then_read(connected_account):
+    session, driver = connected_account()
+    _running_campaign(session, debtors=1)
+    _drain(session, driver)
+    message = Message.objects.get()
+    messages_apply_acks(session=session, acks=[Ack(message.wa_message_id, AckStatus.DELIVERED)])
+    message.refresh_from_db()
+    assert message.status == MessageStatus.DELIVERED
+    assert message.delivered_at is not None
+    messages_apply_acks(session=session, acks=[Ack(message.wa_message_id, AckStatus.READ)])
+    message.refresh_from_db()
+    assert message.status == MessageStatus.READ
+    assert Debtor.objects.get().status == DebtorStatus.READ
+    # A late "delivered" never moves a read message back.
+    messages_apply_acks(session=session, acks=[Ack(message.wa_message_id, AckStatus.DELIVERED)])
+    message.refresh_from_db()
+    assert message.status == MessageStatus.READ
+
+
+def test_sandbox_acks_flow_through_the_engine(connected_account):
+    session, driver = connected_account()
+    _running_campaign(session, debtors=3)
+    _drain(session, driver)
+    messages_apply_acks(session=session, acks=driver.poll_acks())
+    assert set(Message.objects.values_list("status", flat=True)) == {MessageStatus.READ}
+
+
+def test_a_stop_reply_opts_the_debtor_out_and_skips_other_campaigns(connected_account):
+    session, driver = connected_account()
+    debtor = DebtorFactory(phone_e164="+573005550001")
+    pool = PoolFactory()
+    PoolMemberFactory(pool=pool, session=session)
+    first = campaign_start(campaign=CampaignFactory(pool=pool))
+    _drain(session, driver)
+    second = campaign_start(campaign=CampaignFactory(pool=pool))
+    now = timezone.now()
+    messages_apply_incoming(
+        session=session, incoming=[IncomingMessage("+573005550001", " stop ", now)]
+    )
+    debtor.refresh_from_db()
+    assert debtor.opted_out
+    assert Message.objects.get(campaign=first).reply_text == " stop "
+    assert Message.objects.get(campaign=second).status == MessageStatus.SKIPPED
+
+
+def test_an_ordinary_reply_marks_the_debtor_replied(connected_account):
+    session, driver = connected_account()
+    _running_campaign(session, debtors=1)
+    _drain(session, driver)
+    phone = Debtor.objects.get().phone_e164
+    messages_apply_incoming(
+        session=session, incoming=[IncomingMessage(phone, "Ya pagué", timezone.now())]
+    )
+    assert Debtor.objects.get().status == DebtorStatus.REPLIED
+    assert Message.objects.get().reply_text == "Ya pagué"
+
+
+def test_fixed_turns_pre_assign_in_pool_order(connected_account):
+    accounts = [connected_account()[0] for _ in range(3)]
+    campaign = _running_campaign(*accounts, strategy=PoolStrategy.FIXED_TURNS, debtors=10)
+    assigned = list(
+        Message.objects.filter(campaign=campaign)
+        .order_by("id")
+        .values_list("assigned_session", flat=True)
+    )
+    expected = [accounts[i % 3].pk for i in range(10)]
+    assert assigned == expected
+
+
+def test_an_account_that_drops_out_hands_its_messages_to_the_others(connected_account):
+    first, second, third = (connected_account()[0] for _ in range(3))
+    campaign = _running_campaign(first, second, third, strategy=PoolStrategy.FIXED_TURNS, debtors=9)
+    type(first).objects.filter(pk=first.pk).update(status=SessionStatus.LOGGED_OUT)
+    moved = messages_reassign_from(session=first)
+    counts = Counter(
+        Message.objects.filter(campaign=campaign).values_list("assigned_session", flat=True)
+    )
+    assert moved == 3
+    assert counts == {second.pk: 5, third.pk: 4} or counts == {second.pk: 4, third.pk: 5}
+
+
+def test_messages_wait_when_no_other_account_can_take_them(connected_account):
+    only, _ = connected_account()
+    campaign = _running_campaign(only, strategy=PoolStrategy.RANDOM_TURNS, debtors=3)
+    assert messages_reassign_from(session=only) == 0
+    assert set(
+        Message.objects.filter(campaign=campaign).values_list("assigned_session", flat=True)
+    ) == {only.pk}
+
+
+def test_random_assignment_follows_the_weights():
+    members = [
+        PoolMemberFactory.build(session_id=1, weight=1),
+        PoolMemberFactory.build(session_id=2, weight=3),
+    ]
+    chunks = assign_members(PoolStrategy.RANDOM_TURNS, members, list(range(8000)))
+    share = len(chunks[2]) / 8000
+    # Binomial(8000, 0.75): the standard deviation of the share is ~0.005; 5 sigma.
+    assert abs(share - 0.75) < 0.025
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_hosts_send_every_message_exactly_once(connected_account, send_log):
+    accounts = [connected_account() for _ in range(6)]
+    campaign = _running_campaign(*(a for a, _ in accounts), debtors=1500)
+    errors = []
+
+    def host(session, driver):
+        try:
+            _drain(session, driver)
+        except BaseException as exc:  # surfaced to the test below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=host, args=account) for account in accounts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    phones = [phone for _, _, phone in send_log()]
+    assert len(phones) == 1500
+    assert len(set(phones)) == 1500
+    assert Message.objects.filter(campaign=campaign, status=MessageStatus.SENT).count() == 1500
+    senders = Counter(profile for _, profile, _ in send_log())
+    assert len(senders) == 6  # every host took part
