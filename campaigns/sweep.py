@@ -29,10 +29,18 @@ def _touched_campaigns(messages: "list[int]") -> None:
 
 
 @transaction.atomic
-def messages_release_expired_claims() -> int:
-    """claimed past its lease, never handed to WhatsApp: back to pending (attempts+1)."""
+def messages_release_expired_claims(*, session_id: int | None = None) -> int:
+    """claimed past its lease, never handed to WhatsApp: back to pending (attempts+1).
+
+    With `session_id`, every claim of that account is released (its new host is starting).
+    """
     now = timezone.now()
-    expired = Message.objects.filter(status=MessageStatus.CLAIMED, lease_until__lt=now)
+    expired = Message.objects.filter(status=MessageStatus.CLAIMED)
+    expired = (
+        expired.filter(session_id=session_id)
+        if session_id is not None
+        else expired.filter(lease_until__lt=now)
+    )
     campaigns = list(expired.values_list("campaign_id", flat=True))
     released = expired.update(
         status=MessageStatus.PENDING,

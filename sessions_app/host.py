@@ -20,7 +20,7 @@ from campaigns.engine import (
     messages_apply_acks,
     messages_apply_incoming,
 )
-from campaigns.sweep import messages_mark_orphans_unknown
+from campaigns.sweep import messages_mark_orphans_unknown, messages_release_expired_claims
 from sessions_app.drivers import get_driver
 from sessions_app.drivers.base import DriverState, WhatsAppDriver
 from sessions_app.models import WhatsAppSession
@@ -108,7 +108,8 @@ def session_host_run(*, session_id: int) -> None:
         logger.info("Account %s is held by another host or not wanted", session_id)
         return
     session, token = acquired
-    # Whatever the previous host of this account left mid-send can no longer be finished.
+    # What the previous host of this account left behind can no longer be finished by it.
+    messages_release_expired_claims(session_id=session.pk)
     messages_mark_orphans_unknown(session_id=session.pk)
     driver = get_driver(profile_dir=session.profile_dir_path)
     host = SessionHost(session, token, driver)

@@ -38,17 +38,15 @@ def _test_database_url() -> str:
     return urlunsplit(parts._replace(path=f"/{connection.settings_dict['NAME']}"))
 
 
-@pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker) -> Iterator[subprocess.Popen[bytes]]:
-    """A real Celery worker process on the test database and this run's Redis database.
+def start_worker(
+    name: str, *, queues: str = "default,browser", **env: str
+) -> subprocess.Popen[bytes]:
+    """A real Celery worker process (both queues, threads pool) on the test database.
 
-    Tests that use it must be `transaction=True`: the worker only sees committed rows.
+    Call it with the database blocker lifted; tests using it must be `transaction=True`:
+    the worker only sees committed rows.
     """
-    from whatsmassive.tasks import health_ping
-
-    with django_db_blocker.unblock():
-        env = {**os.environ, "DATABASE_URL": _test_database_url(), "DB_CONN_MAX_AGE": "0"}
-    worker = subprocess.Popen(
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -57,31 +55,44 @@ def celery_worker(django_db_setup, django_db_blocker) -> Iterator[subprocess.Pop
             "whatsmassive",
             "worker",
             "-Q",
-            "default,browser",
+            queues,
             "-P",
             "threads",
             "-c",
-            "8",
+            "12",
             "-n",
-            f"test-{os.getpid()}@%h",
+            f"{name}-{os.getpid()}@%h",
             "--without-gossip",
             "--without-mingle",
             "--loglevel",
             "WARNING",
         ],
         cwd=BASE_DIR,
-        env=env,
+        env={**os.environ, "DATABASE_URL": _test_database_url(), "DB_CONN_MAX_AGE": "0", **env},
     )
+
+
+def stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    worker.send_signal(signal.SIGTERM)
+    try:
+        worker.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker) -> Iterator[subprocess.Popen[bytes]]:
+    """The run's shared worker, started once and ready when the fixture returns."""
+    from whatsmassive.tasks import health_ping
+
+    with django_db_blocker.unblock():
+        worker = start_worker("test")
     try:
         health_ping.delay().get(timeout=60)
         yield worker
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        stop_worker(worker)
 
 
 def wait_until(predicate, *, timeout: float = 30, interval: float = 0.1, message: str = ""):

@@ -81,3 +81,8 @@ def pytest_load_initial_conftests() -> None:
     os.environ["WHATSAPP_PROFILES_DIR"] = os.path.join(state, "profiles")
     os.environ["WHATSAPP_SANDBOX_DIR"] = os.path.join(state, "sandbox")
     os.environ["WHATSAPP_SANDBOX_LATENCY"] = "0"
+    # Session hosts notice stops and the supervisor notices dead hosts within seconds.
+    os.environ.setdefault("HOST_HEARTBEAT_SECONDS", "0.5")
+    os.environ.setdefault("HOST_STALE_SECONDS", "3")
+    os.environ.setdefault("HOST_POLL_SECONDS", "0.5")
+    os.environ.setdefault("ENGINE_CLAIM_LEASE_SECONDS", "5")

@@ -1,13 +1,32 @@
-import pytest
+import threading
+from collections import Counter
+from decimal import Decimal
 
-from campaigns.models import CampaignStatus, MessageStatus
+import pytest
+from django.db import connection
+
+from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
 from campaigns.services import (
+    CampaignStartRefused,
     CampaignTransitionError,
     campaign_cancel,
+    campaign_create,
     campaign_pause,
+    campaign_preview,
     campaign_resume,
+    campaign_start,
+    message_resolve_unknown,
 )
-from tests.factories import CampaignFactory, MessageFactory
+from campaigns.templating import TemplateError
+from sessions_app.models import PoolStrategy, SessionStatus
+from tests.factories import (
+    CampaignFactory,
+    DebtorFactory,
+    MessageFactory,
+    PoolFactory,
+    PoolMemberFactory,
+    WhatsAppSessionFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -52,3 +71,139 @@ def test_a_completed_campaign_cannot_be_cancelled():
     campaign = CampaignFactory(status=CampaignStatus.COMPLETED)
     with pytest.raises(CampaignTransitionError):
         campaign_cancel(campaign=campaign)
+
+
+def _pool_with(*accounts, strategy=PoolStrategy.COMPETITIVE):
+    pool = PoolFactory(strategy=strategy)
+    for position, account in enumerate(accounts):
+        PoolMemberFactory(pool=pool, session=account, position=position)
+    return pool
+
+
+def test_start_creates_one_pending_message_per_eligible_debtor():
+    pool = _pool_with(WhatsAppSessionFactory())
+    debtors = DebtorFactory.create_batch(4)
+    DebtorFactory(opted_out=True)
+    campaign = campaign_start(campaign=CampaignFactory(pool=pool, template="Hola {name}"))
+    messages = Message.objects.filter(campaign=campaign)
+    assert campaign.status == CampaignStatus.RUNNING
+    assert campaign.started_at is not None
+    assert sorted(messages.values_list("debtor_id", flat=True)) == sorted(d.pk for d in debtors)
+    assert set(messages.values_list("status", flat=True)) == {MessageStatus.PENDING}
+    assert messages.get(debtor=debtors[0]).body == f"Hola {debtors[0].name}"
+
+
+def test_start_honours_the_audience_filter():
+    pool = _pool_with(WhatsAppSessionFactory())
+    big = DebtorFactory(amount=Decimal("900000"))
+    DebtorFactory(amount=Decimal("1000"))
+    campaign = campaign_start(
+        campaign=CampaignFactory(pool=pool, audience={"amount_min": "500000"})
+    )
+    assert list(campaign.messages.values_list("debtor", flat=True)) == [big.pk]
+
+
+def test_a_second_start_is_refused_and_creates_nothing():
+    pool = _pool_with(WhatsAppSessionFactory())
+    DebtorFactory.create_batch(3)
+    campaign = CampaignFactory(pool=pool)
+    campaign_start(campaign=campaign)
+    with pytest.raises(CampaignTransitionError):
+        campaign_start(campaign=campaign)
+    assert Message.objects.count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_starts_start_the_campaign_once():
+    pool = _pool_with(WhatsAppSessionFactory())
+    DebtorFactory.create_batch(50)
+    campaign = CampaignFactory(pool=pool)
+    outcomes = []
+    barrier = threading.Barrier(2)
+
+    def click():
+        barrier.wait()
+        try:
+            campaign_start(campaign=Campaign.objects.get(pk=campaign.pk))
+            outcomes.append("started")
+        except CampaignTransitionError:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["refused", "started"]
+    assert Message.objects.count() == 50
+
+
+def test_start_is_refused_with_every_reason():
+    pool = PoolFactory()
+    PoolMemberFactory(pool=pool, enabled=False)
+    campaign = CampaignFactory(pool=pool, template="Hola {nombre} {name}")
+    with pytest.raises(CampaignStartRefused) as refused:
+        campaign_start(campaign=campaign)
+    reasons = " ".join(refused.value.reasons)
+    assert "has no enabled account" in reasons
+    assert "audience is empty" in reasons
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.DRAFT
+
+
+def test_unknown_placeholders_are_listed_by_name():
+    pool = _pool_with(WhatsAppSessionFactory())
+    DebtorFactory(extra={"sucursal": "Cali"})
+    campaign = CampaignFactory(pool=pool, template="{name} {sucursal} {saldo} {cuota}")
+    with pytest.raises(CampaignStartRefused, match=r"\{saldo\}, \{cuota\}"):
+        campaign_start(campaign=campaign)
+
+
+def test_preview_renders_for_a_sample_debtor():
+    pool = _pool_with(WhatsAppSessionFactory())
+    DebtorFactory(name="Ana Ríos", amount=Decimal("1234567.50"), extra={"sucursal": "Cali"})
+    campaign = CampaignFactory(pool=pool, template="{name}: {amount} ({sucursal})")
+    preview = campaign_preview(campaign=campaign)
+    assert preview.body == "Ana Ríos: 1,234,567.50 COP (Cali)"
+    assert preview.audience_count == 1
+    assert preview.problems == []
+
+
+def test_starting_a_paused_campaign_resumes_it():
+    campaign = CampaignFactory(status=CampaignStatus.PAUSED)
+    assert campaign_start(campaign=campaign).status == CampaignStatus.RUNNING
+
+
+def test_fixed_turns_split_within_one_across_members_over_batches(settings, monkeypatch):
+    monkeypatch.setattr("campaigns.services.FAN_OUT_BATCH", 7)
+    accounts = WhatsAppSessionFactory.create_batch(3)
+    pool = _pool_with(*accounts, strategy=PoolStrategy.FIXED_TURNS)
+    DebtorFactory.create_batch(31)
+    campaign = campaign_start(campaign=CampaignFactory(pool=pool))
+    counts = Counter(campaign.messages.values_list("assigned_session", flat=True))
+    assert sorted(counts.values()) == [10, 10, 11]
+
+
+def test_turns_skip_accounts_that_cannot_send_when_others_can():
+    good = WhatsAppSessionFactory(status=SessionStatus.CONNECTED)
+    banned = WhatsAppSessionFactory(status=SessionStatus.BANNED)
+    pool = _pool_with(good, banned, strategy=PoolStrategy.RANDOM_TURNS)
+    DebtorFactory.create_batch(20)
+    campaign = campaign_start(campaign=CampaignFactory(pool=pool))
+    assert set(campaign.messages.values_list("assigned_session", flat=True)) == {good.pk}
+
+
+def test_an_unknown_message_can_be_marked_sent_or_resent():
+    first = MessageFactory(status=MessageStatus.UNKNOWN)
+    second = MessageFactory(status=MessageStatus.UNKNOWN)
+    assert message_resolve_unknown(message=first, sent=True).status == MessageStatus.SENT
+    assert message_resolve_unknown(message=second, sent=False).status == MessageStatus.PENDING
+    with pytest.raises(CampaignTransitionError):
+        message_resolve_unknown(message=first, sent=False)
+
+
+def test_create_refuses_a_template_with_attribute_access():
+    with pytest.raises(TemplateError):
+        campaign_create(name="x", template="{name.__class__}", pool=PoolFactory(), audience={})
