@@ -6,7 +6,7 @@ from functools import partial
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
@@ -44,7 +44,7 @@ def debtor_import_file_info(*, debtor_import: DebtorImport) -> FileInfo:
 
 @transaction.atomic
 def debtor_import_create(
-    *, upload: UploadedFile, region: str, update_existing: bool, by: AbstractBaseUser | None
+    *, upload: UploadedFile[bytes], region: str, update_existing: bool, by: User | None
 ) -> DebtorImport:
     """Store an uploaded file and guess its column mapping; nothing is imported yet.
 

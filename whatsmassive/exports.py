@@ -67,9 +67,7 @@ def csv_response(
     return response
 
 
-def write_xlsx(
-    target: object, *, header: list[str], rows: Iterable[Iterable[ExportCell]]
-) -> None:
+def write_xlsx(target: object, *, header: list[str], rows: Iterable[Iterable[ExportCell]]) -> None:
     """Write one sheet in openpyxl's write-only mode: rows go to disk, not to memory."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Export")

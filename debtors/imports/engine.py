@@ -231,19 +231,19 @@ class _PostgresWriter:
                 self.table_ready = True
             cursor.execute("TRUNCATE debtor_import_rows")
             columns = ", ".join([*_COLUMNS, "extra"])
-            with cursor.cursor.copy(  # type: ignore[attr-defined]
-                f"COPY debtor_import_rows ({columns}) FROM STDIN"
-            ) as copy:
+            with cursor.cursor.copy(f"COPY debtor_import_rows ({columns}) FROM STDIN") as copy:
                 for row in batch:
                     copy.write_row([*self._row_values(row), json.dumps(row.extra)])
             now = timezone.now()
             if self.update_existing:
-                assignments = ", ".join(f"{column} = EXCLUDED.{column}" for column in self.updatable)
+                assignments = ", ".join(
+                    f"{column} = EXCLUDED.{column}" for column in self.updatable
+                )
                 conflict = (
                     f"DO UPDATE SET {assignments}, updated_at = %s,"
                     " extra = debtors_debtor.extra || EXCLUDED.extra"
                 )
-                params: list[object] = [now, now, now]
+                params: list[Any] = [now, now, now]
             else:
                 conflict = "DO NOTHING"
                 params = [now, now]

@@ -4,6 +4,7 @@ Every check that can reject a whole file runs before any row is read, so a hosti
 (zip bomb, XML entities, oversize) is turned away without being parsed.
 """
 
+import _csv
 import codecs
 import csv
 import zipfile
@@ -135,7 +136,7 @@ def _open_csv(handle: Iterator[str], delimiter: str) -> Table:
     return Table(headers=headers, rows=_csv_rows(reader))
 
 
-def _csv_rows(reader: "csv._reader") -> Iterator[tuple[int, list[Cell]]]:
+def _csv_rows(reader: _csv.Reader) -> Iterator[tuple[int, list[Cell]]]:
     line = reader.line_num
     while True:
         try:

@@ -52,7 +52,11 @@ def parse_phone(value: Cell, *, region: str) -> str:
         raise CellError("phone is blank")
     scientific = _SCIENTIFIC.match(text)
     if scientific:
-        whole, fraction, exponent = scientific.group(1), scientific.group(2) or "", scientific.group(3)
+        whole, fraction, exponent = (
+            scientific.group(1),
+            scientific.group(2) or "",
+            scientific.group(3),
+        )
         digits = whole + fraction
         if len(fraction) < int(exponent):
             # 3.00123E+09 is 3001230000: the real last digits are gone, guessing would

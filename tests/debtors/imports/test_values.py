@@ -99,7 +99,7 @@ def test_bad_amounts_are_rejected_with_a_reason(raw, reason):
         ("5/1/2027", datetime.date(2027, 1, 5)),
         ("46006", datetime.date(2025, 12, 15)),
         (46006.0, datetime.date(2025, 12, 15)),
-        (datetime.datetime(2026, 12, 15, 10, 30), datetime.date(2026, 12, 15)),
+        (datetime.datetime(2026, 12, 15, 10, 30, tzinfo=datetime.UTC), datetime.date(2026, 12, 15)),
         ("", None),
         (None, None),
     ],
