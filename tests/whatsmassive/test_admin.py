@@ -24,7 +24,9 @@ def one_of_each():
     message = MessageFactory(campaign=CampaignFactory(pool=member.pool))
     log = SystemLog.objects.create(level=LogLevel.INFO, source="tests", message="hello")
     Group.objects.create(name="Operators")
-    debtor_import = DebtorImport.objects.create(original_filename="a.csv", format="csv", region="CO")
+    debtor_import = DebtorImport.objects.create(
+        original_filename="a.csv", format="csv", region="CO"
+    )
     return [
         member,
         member.pool,
