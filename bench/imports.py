@@ -29,8 +29,29 @@ NAMES = ["Lucía", "Iván", "María José", "Andrés", "Sofía", "Julián", "Cam
 SURNAMES = ["Restrepo", "Peña", "Gómez", "Núñez", "Rodríguez", "Martínez", "Zuluaga", "Díaz"]
 CITIES = ["Bogotá", "Medellín", "Cali", "Barranquilla", "Cartagena", "Bucaramanga"]
 # Colombian mobile prefixes, so the generated numbers are valid ones.
-PREFIXES = ["300", "301", "302", "304", "305", "310", "311", "312", "313", "314", "315", "316",
-            "317", "318", "319", "320", "321", "322", "323", "350", "351"]
+PREFIXES = [
+    "300",
+    "301",
+    "302",
+    "304",
+    "305",
+    "310",
+    "311",
+    "312",
+    "313",
+    "314",
+    "315",
+    "316",
+    "317",
+    "318",
+    "319",
+    "320",
+    "321",
+    "322",
+    "323",
+    "350",
+    "351",
+]
 HEADER = ["Nombre", "Celular", "Monto", "Fecha de vencimiento", "Referencia", "Ciudad"]
 
 
@@ -112,8 +133,16 @@ def generate(rows: int, directory: Path, formats: list[str]) -> dict[str, Path]:
                 sheet.append(row)
             if taken:
                 clean.writerow(
-                    [name, f"+57{national}", phone, f"{cents / 100:.2f}", "COP",
-                     day.isoformat(), reference, json.dumps({"ciudad": city})]
+                    [
+                        name,
+                        f"+57{national}",
+                        phone,
+                        f"{cents / 100:.2f}",
+                        "COP",
+                        day.isoformat(),
+                        reference,
+                        json.dumps({"ciudad": city}),
+                    ]
                 )
     if workbook is not None:
         workbook.save(paths["xlsx"])
@@ -186,12 +215,17 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as directory:
             started = time.perf_counter()
             paths = generate(args.rows, Path(directory), formats)
-            print(f"generated {args.rows:,} rows in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+            print(
+                f"generated {args.rows:,} rows in {time.perf_counter() - started:.1f} s",
+                file=sys.stderr,
+            )
             results: dict[str, dict[str, float | str]] = {}
             for name in formats:
                 output = subprocess.run(
                     [sys.executable, __file__, "--run", str(paths[name])],
-                    check=True, capture_output=True, text=True,
+                    check=True,
+                    capture_output=True,
+                    text=True,
                 )
                 results[name] = json.loads(output.stdout.strip().splitlines()[-1])
                 size_mb = paths[name].stat().st_size / 1048576
