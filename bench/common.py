@@ -33,11 +33,11 @@ def drop_database(url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def setup_django(url: str) -> None:
-    """Point Django at the bench database (DEBUG off: no query log growing in memory)."""
+def setup_django(url: str, *, debug: bool = False) -> None:
+    """Point Django at the bench database (DEBUG off unless asked: no query log in memory)."""
     sys.path.insert(0, str(ROOT))
     os.environ["DATABASE_URL"] = url
-    os.environ["DEBUG"] = "0"
+    os.environ["DEBUG"] = "1" if debug else "0"
     os.environ.setdefault("SECRET_KEY", "bench-" + "x" * 60)
     os.environ.setdefault("ALLOWED_HOSTS", "testserver")
     os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
