@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 from debtors.imports.mapping import TARGET_CHOICES, Mapping
+from debtors.imports.readers import ImportFileError, check_size
 from debtors.models import DebtorStatus
 
 REGION_CHOICES = sorted(
@@ -30,12 +31,11 @@ class DebtorImportUploadForm(forms.Form):
 
     def clean_file(self) -> UploadedFile[bytes]:
         upload: UploadedFile[bytes] = self.cleaned_data["file"]
-        limit = settings.IMPORT_MAX_BYTES
-        if upload.size is not None and upload.size > limit:
-            raise forms.ValidationError(
-                f"The file is {upload.size / 1048576:.1f} MB; the limit is "
-                f"{limit / 1048576:.0f} MB."
-            )
+        if upload.size is not None:
+            try:
+                check_size(upload.size)
+            except ImportFileError as exc:
+                raise forms.ValidationError(str(exc)) from exc
         return upload
 
 

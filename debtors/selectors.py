@@ -108,12 +108,16 @@ class ImportPreview:
     mapping: Mapping
 
 
-def debtor_import_preview(*, debtor_import: DebtorImport, limit: int = 8) -> ImportPreview:
-    info = FileInfo(
+def debtor_import_file_info(*, debtor_import: DebtorImport) -> FileInfo:
+    return FileInfo(
         format=debtor_import.format,
         encoding=debtor_import.encoding,
         delimiter=debtor_import.delimiter,
     )
+
+
+def debtor_import_preview(*, debtor_import: DebtorImport, limit: int = 8) -> ImportPreview:
+    info = debtor_import_file_info(debtor_import=debtor_import)
     with open_table(Path(debtor_import.file.path), info) as table:
         rows = preview_rows(table.rows, limit)
         headers = table.headers

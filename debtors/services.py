@@ -5,7 +5,6 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
@@ -15,8 +14,9 @@ from django.utils import timezone
 
 from debtors.imports.engine import ErrorReport, ImportCounts, import_file
 from debtors.imports.mapping import Mapping, guess_mapping
-from debtors.imports.readers import FileInfo, ImportFileError, inspect_file, open_table
+from debtors.imports.readers import ImportFileError, check_size, inspect_file, open_table
 from debtors.models import Debtor, DebtorImport, ImportStatus
+from debtors.selectors import debtor_import_file_info
 
 logger = logging.getLogger(__name__)
 
@@ -34,14 +34,6 @@ def debtor_opt_out(*, debtors: QuerySet[Debtor]) -> int:
     return changed
 
 
-def debtor_import_file_info(*, debtor_import: DebtorImport) -> FileInfo:
-    return FileInfo(
-        format=debtor_import.format,
-        encoding=debtor_import.encoding,
-        delimiter=debtor_import.delimiter,
-    )
-
-
 @transaction.atomic
 def debtor_import_create(
     *, upload: UploadedFile[bytes], region: str, update_existing: bool, by: User | None
@@ -50,11 +42,8 @@ def debtor_import_create(
 
     Raises ImportFileError (and keeps nothing) when the file as a whole is unusable.
     """
-    if upload.size is not None and upload.size > settings.IMPORT_MAX_BYTES:
-        raise ImportFileError(
-            f"The file is {upload.size / 1048576:.1f} MB; the limit is "
-            f"{settings.IMPORT_MAX_BYTES / 1048576:.0f} MB."
-        )
+    if upload.size is not None:
+        check_size(upload.size)  # before the upload is copied into MEDIA_ROOT
     original_name = Path(upload.name or "upload").name[:255]
     debtor_import = DebtorImport(
         original_filename=original_name,

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -84,7 +85,23 @@ def _get_import_for_user(request: HttpRequest, pk: int) -> DebtorImport:
     return get_object_or_404(debtor_import_list(user=request.user), pk=pk)
 
 
+# Room for the multipart envelope and the other form fields around the file.
+UPLOAD_OVERHEAD_BYTES = 64 * 1024
+
+
 def debtor_import_new(request: HttpRequest) -> HttpResponse:
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if (
+        request.method == "POST"
+        and declared.isdigit()
+        and int(declared) > settings.IMPORT_MAX_BYTES + UPLOAD_OVERHEAD_BYTES
+    ):
+        # Refused before Django spools the body to disk: the form never sees it.
+        messages.error(
+            request,
+            f"The file is larger than the {filesizeformat(settings.IMPORT_MAX_BYTES)} limit.",
+        )
+        return redirect("debtor_import_new")
     form = DebtorImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:

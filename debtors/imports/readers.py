@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from python_calamine import CalamineError, CalamineWorkbook
 
 from debtors.imports.values import Cell, cell_text
@@ -46,16 +47,19 @@ class Table:
     rows_total: int | None = None  # known up front for XLSX only
 
 
-def inspect_file(path: Path) -> FileInfo:
-    """Format, encoding, delimiter and a row estimate; raises ImportFileError if unusable."""
-    size = path.stat().st_size
+def check_size(size: int) -> None:
     if size == 0:
         raise ImportFileError("The file is empty.")
     if size > settings.IMPORT_MAX_BYTES:
         raise ImportFileError(
-            f"The file is {size / 1048576:.1f} MB; the limit is "
-            f"{settings.IMPORT_MAX_BYTES / 1048576:.0f} MB."
+            f"The file is {filesizeformat(size)}; the limit is "
+            f"{filesizeformat(settings.IMPORT_MAX_BYTES)}."
         )
+
+
+def inspect_file(path: Path) -> FileInfo:
+    """Format, encoding, delimiter and a row estimate; raises ImportFileError if unusable."""
+    check_size(path.stat().st_size)
     with path.open("rb") as handle:
         magic = handle.read(4)
     if magic == _OLE_MAGIC:
@@ -166,8 +170,8 @@ def _check_xlsx_container(path: Path) -> None:
             total = sum(entry.file_size for entry in entries)
             if total > settings.IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES:
                 raise ImportFileError(
-                    f"The XLSX unpacks to {total / 1048576:.0f} MB; the limit is "
-                    f"{settings.IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES / 1048576:.0f} MB."
+                    f"The XLSX unpacks to {filesizeformat(total)}; the limit is "
+                    f"{filesizeformat(settings.IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES)}."
                 )
             for entry in entries:
                 ratio = entry.file_size / max(entry.compress_size, 1)

@@ -22,9 +22,9 @@ def media_root(tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-def _upload(client, content=CSV, name="lista.csv", **extra):
-    data = {"file": SimpleUploadedFile(name, content.encode()), "region": "CO", **extra}
-    return client.post(reverse("debtor_import_new"), data)
+def _upload(client, content=CSV, name="lista.csv", follow=False):
+    data = {"file": SimpleUploadedFile(name, content.encode()), "region": "CO"}
+    return client.post(reverse("debtor_import_new"), data, follow=follow)
 
 
 def test_uploading_shows_the_preview_with_guessed_columns(client, operator):
@@ -44,7 +44,7 @@ def test_an_oversize_upload_is_refused_by_the_form(client, operator):
     client.force_login(operator)
     response = _upload(client)
     assert response.status_code == 200
-    assert "the limit is 0 MB" in response.content.decode()
+    assert "the limit is 10\xa0bytes" in response.content.decode()
     assert not DebtorImport.objects.exists()
 
 
@@ -230,3 +230,12 @@ def test_the_admin_changelist_links_to_the_import_wizard(client, staff_user):
     text = client.get(reverse("admin:debtors_debtor_changelist")).content.decode()
     assert reverse("debtor_import_new") in text
     assert client.get(reverse("admin:debtors_debtorimport_changelist")).status_code == 200
+
+
+@override_settings(IMPORT_MAX_BYTES=10)
+def test_an_upload_declared_far_over_the_limit_is_refused_before_it_is_read(client, operator):
+    client.force_login(operator)
+    response = _upload(client, content="name,phone\n" + "Ana,3001234567\n" * 10_000, follow=True)
+    assert response.redirect_chain == [(reverse("debtor_import_new"), 302)]
+    assert "larger than the 10\xa0bytes limit" in response.content.decode()
+    assert not DebtorImport.objects.exists()
