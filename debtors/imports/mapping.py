@@ -18,20 +18,10 @@ TARGET_CHOICES = [*FIELDS.items(), (EXTRA, "Extra field"), (IGNORE, "Ignore")]
 
 # Header keys (see header_key) that name each field, most specific first.
 _SYNONYMS = {
+    # Mobile and WhatsApp columns first: a file may also carry a landline.
     "phone": (
-        "phone",
-        "phone_number",
-        "mobile",
-        "cell",
-        "telefono",
-        "tel",
-        "celular",
-        "cel",
-        "movil",
-        "whatsapp",
-        "numero",
-        "numero_celular",
-        "numero_de_telefono",
+        "whatsapp", "celular", "numero_celular", "movil", "mobile", "cel", "cell",
+        "phone", "phone_number", "telefono", "numero_de_telefono", "tel", "numero",
     ),
     "name": ("name", "full_name", "nombre", "nombres", "nombre_completo", "cliente", "deudor"),
     "amount": ("amount", "amount_due", "balance", "monto", "deuda", "saldo", "valor", "total"),

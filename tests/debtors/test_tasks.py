@@ -27,7 +27,7 @@ def test_a_submitted_import_runs_on_the_worker_and_reports_progress(
         mapping=Mapping.from_json(debtor_import.mapping),
         update_existing=False,
     )
-    seen: set[tuple[str, int]] = set()
+    seen = set()
 
     def finished():
         current = DebtorImport.objects.get(pk=debtor_import.pk)
