@@ -20,8 +20,19 @@ TARGET_CHOICES = [*FIELDS.items(), (EXTRA, "Extra field"), (IGNORE, "Ignore")]
 _SYNONYMS = {
     # Mobile and WhatsApp columns first: a file may also carry a landline.
     "phone": (
-        "whatsapp", "celular", "numero_celular", "movil", "mobile", "cel", "cell",
-        "phone", "phone_number", "telefono", "numero_de_telefono", "tel", "numero",
+        "whatsapp",
+        "celular",
+        "numero_celular",
+        "movil",
+        "mobile",
+        "cel",
+        "cell",
+        "phone",
+        "phone_number",
+        "telefono",
+        "numero_de_telefono",
+        "tel",
+        "numero",
     ),
     "name": ("name", "full_name", "nombre", "nombres", "nombre_completo", "cliente", "deudor"),
     "amount": ("amount", "amount_due", "balance", "monto", "deuda", "saldo", "valor", "total"),
