@@ -1,8 +1,10 @@
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
-from debtors.models import Debtor
+from debtors.models import Debtor, DebtorImport
 from debtors.services import debtor_opt_out
 
 
@@ -31,3 +33,45 @@ class DebtorAdmin(admin.ModelAdmin[Debtor]):
     def opt_out(self, request: HttpRequest, queryset: QuerySet[Debtor]) -> None:
         changed = debtor_opt_out(debtors=queryset)
         self.message_user(request, f"{changed} debtor(s) opted out.", messages.SUCCESS)
+
+
+@admin.register(DebtorImport)
+class DebtorImportAdmin(admin.ModelAdmin[DebtorImport]):
+    """Import history: read-only, imports are started from the import wizard."""
+
+    list_display = [
+        "original_filename",
+        "status",
+        "rows_read",
+        "imported",
+        "updated",
+        "duplicates",
+        "invalid",
+        "error_report_link",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["status", "format"]
+    search_fields = ["original_filename"]
+    list_select_related = ["created_by"]
+    exclude = ["file", "error_report"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description="error report")
+    def error_report_link(self, obj: DebtorImport) -> str:
+        if not obj.error_report:
+            return "—"
+        return format_html(
+            '<a href="{}">download</a>', reverse("debtor_import_errors", args=[obj.pk])
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [
+            *(field.name for field in DebtorImport._meta.fields if field.name not in self.exclude),
+            "error_report_link",
+        ]

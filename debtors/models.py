@@ -57,3 +57,75 @@ class Debtor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.phone_e164})"
+
+
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", "pending"
+    RUNNING = "running", "running"
+    COMPLETED = "completed", "completed"
+    FAILED = "failed", "failed"
+
+
+class ImportFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    XLSX = "xlsx", "XLSX"
+
+
+class DebtorImport(models.Model):
+    """One uploaded debtor file, its column mapping and the outcome of running it."""
+
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    original_filename = models.CharField(max_length=255)
+    format = models.CharField(max_length=4, choices=ImportFormat.choices)
+    encoding = models.CharField(max_length=20, blank=True)
+    delimiter = models.CharField(max_length=1, blank=True)
+    mapping = models.JSONField(
+        default=dict, blank=True, help_text="Headers and the field each column goes to"
+    )
+    region = models.CharField(max_length=2, help_text="Region for phones without country code")
+    update_existing = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=20, choices=ImportStatus.choices, default=ImportStatus.PENDING
+    )
+    rows_total = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Estimate taken at upload, drives the progress bar"
+    )
+    rows_read = models.PositiveIntegerField(default=0)
+    imported = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    invalid = models.PositiveIntegerField(default=0)
+    error_report = models.FileField(upload_to="import-errors/%Y/%m/", blank=True)
+    error_message = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="debtor_imports",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the operator confirmed the mapping"
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [choices_check("status", ImportStatus, name="debtor_import_status_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.original_filename} ({self.status})"
+
+    @property
+    def is_done(self) -> bool:
+        return self.status in {ImportStatus.COMPLETED, ImportStatus.FAILED}
+
+    @property
+    def percent(self) -> int:
+        if self.status == ImportStatus.COMPLETED:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(99, 100 * self.rows_read // self.rows_total)

@@ -4,4 +4,14 @@ from debtors import views
 
 urlpatterns = [
     path("debtors/", views.debtor_list, name="debtor_list"),
+    path("debtors/opt-out/", views.debtor_bulk_opt_out, name="debtor_bulk_opt_out"),
+    path("debtors/export.<str:fmt>", views.debtor_export, name="debtor_export"),
+    path("debtors/imports/new/", views.debtor_import_new, name="debtor_import_new"),
+    path("debtors/imports/<int:pk>/", views.debtor_import_detail, name="debtor_import_detail"),
+    path("debtors/imports/<int:pk>/start/", views.debtor_import_start, name="debtor_import_start"),
+    path(
+        "debtors/imports/<int:pk>/errors.csv",
+        views.debtor_import_errors,
+        name="debtor_import_errors",
+    ),
 ]

@@ -1,17 +1,177 @@
-from django.core.paginator import Paginator
-from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from pathlib import Path
 
-from debtors.models import Debtor
+from django.conf import settings
+from django.contrib import messages
+from django.db.models import QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.middleware import HtmxDetails
+
+from debtors.exports import debtor_export_response
+from debtors.forms import DebtorFilterForm, DebtorImportMappingForm, DebtorImportUploadForm
+from debtors.imports.readers import ImportFileError
+from debtors.models import Debtor, DebtorImport
+from debtors.selectors import (
+    debtor_import_list,
+    debtor_import_preview,
+    debtor_page,
+    debtor_search,
+)
+from debtors.services import debtor_import_create, debtor_import_submit, debtor_opt_out
 
 
-def debtor_list(request: HttpRequest) -> HttpResponse:
-    search = request.GET.get("q", "").strip()
-    debtors = Debtor.objects.all()
-    if search:
-        debtors = debtors.filter(
-            Q(name__icontains=search) | Q(phone_e164__contains=search) | Q(reference=search)
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def _filtered_debtors(request: HttpRequest) -> tuple[DebtorFilterForm, QuerySet[Debtor]]:
+    form = DebtorFilterForm(request.GET)
+    filters = form.cleaned_data if form.is_valid() else {}
+    debtors = debtor_search(
+        q=filters.get("q") or "",
+        status=filters.get("status") or "",
+        amount_min=filters.get("amount_min"),
+        amount_max=filters.get("amount_max"),
+    )
+    return form, debtors
+
+
+def debtor_list(request: HtmxHttpRequest) -> HttpResponse:
+    form, debtors = _filtered_debtors(request)
+    page = debtor_page(debtors=debtors, cursor=request.GET.get("after", ""))
+    query = request.GET.copy()
+    query.pop("after", None)
+    context = {"form": form, "page": page, "query": query.urlencode()}
+    template = "debtors/debtor_list.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#results"
+    return render(request, template, context)
+
+
+@require_POST
+def debtor_bulk_opt_out(request: HtmxHttpRequest) -> HttpResponse:
+    ids = [int(value) for value in request.POST.getlist("ids") if value.isdigit()]
+    if ids:
+        changed = debtor_opt_out(debtors=Debtor.objects.filter(pk__in=ids))
+        messages.success(request, f"{changed} debtor(s) opted out.")
+    else:
+        messages.error(request, "Select at least one debtor to opt out.")
+    back = reverse("debtor_list")
+    if request.POST.get("query"):
+        back += "?" + request.POST["query"]
+    if request.htmx:
+        return HttpResponseClientRedirect(back)
+    return redirect(back)
+
+
+def debtor_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
+    if fmt not in {"csv", "xlsx"}:
+        raise Http404
+    _form, debtors = _filtered_debtors(request)
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    return debtor_export_response(
+        debtors=debtors,
+        fmt=fmt,
+        filename=f"debtors-{stamp}.{fmt}",
+    )
+
+
+def _get_import_for_user(request: HttpRequest, pk: int) -> DebtorImport:
+    return get_object_or_404(debtor_import_list(user=request.user), pk=pk)
+
+
+# Room for the multipart envelope and the other form fields around the file.
+UPLOAD_OVERHEAD_BYTES = 64 * 1024
+
+
+def debtor_import_new(request: HttpRequest) -> HttpResponse:
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if (
+        request.method == "POST"
+        and declared.isdigit()
+        and int(declared) > settings.IMPORT_MAX_BYTES + UPLOAD_OVERHEAD_BYTES
+    ):
+        # Refused before Django spools the body to disk: the form never sees it.
+        messages.error(
+            request,
+            f"The file is larger than the {filesizeformat(settings.IMPORT_MAX_BYTES)} limit.",
         )
-    page = Paginator(debtors, 50).get_page(request.GET.get("page"))
-    return render(request, "debtors/debtor_list.html", {"page": page, "q": search})
+        return redirect("debtor_import_new")
+    form = DebtorImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            debtor_import = debtor_import_create(
+                upload=form.cleaned_data["file"],
+                region=form.cleaned_data["region"],
+                update_existing=form.cleaned_data["update_existing"],
+                by=request.user if request.user.is_authenticated else None,
+            )
+        except ImportFileError as exc:
+            form.add_error("file", str(exc))
+        else:
+            return redirect("debtor_import_detail", pk=debtor_import.pk)
+    recent = debtor_import_list(user=request.user)[:10]
+    max_mb = settings.IMPORT_MAX_BYTES // (1024 * 1024)
+    return render(
+        request, "debtors/import_new.html", {"form": form, "recent": recent, "max_mb": max_mb}
+    )
+
+
+def debtor_import_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    debtor_import = _get_import_for_user(request, pk)
+    if debtor_import.submitted_at is not None:
+        if request.htmx:
+            return render(
+                request, "debtors/import_detail.html#progress", {"debtor_import": debtor_import}
+            )
+        return render(request, "debtors/import_detail.html", {"debtor_import": debtor_import})
+    preview = debtor_import_preview(debtor_import=debtor_import)
+    form = DebtorImportMappingForm(
+        mapping=preview.mapping, initial={"update_existing": debtor_import.update_existing}
+    )
+    return render(
+        request,
+        "debtors/import_detail.html",
+        {"debtor_import": debtor_import, "form": form, "preview": preview},
+    )
+
+
+@require_POST
+def debtor_import_start(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    debtor_import = _get_import_for_user(request, pk)
+    if debtor_import.submitted_at is None:
+        preview = debtor_import_preview(debtor_import=debtor_import)
+        form = DebtorImportMappingForm(request.POST, mapping=preview.mapping)
+        if not form.is_valid():
+            context = {"debtor_import": debtor_import, "form": form, "preview": preview}
+            template = "debtors/import_detail.html"
+            return render(request, template + "#mapping" if request.htmx else template, context)
+        debtor_import_submit(
+            debtor_import=debtor_import,
+            mapping=form.mapping(),
+            update_existing=form.cleaned_data["update_existing"],
+        )
+    if request.htmx:
+        debtor_import.refresh_from_db()
+        return render(
+            request, "debtors/import_detail.html#progress", {"debtor_import": debtor_import}
+        )
+    return redirect("debtor_import_detail", pk=debtor_import.pk)
+
+
+def debtor_import_errors(request: HttpRequest, pk: int) -> FileResponse:
+    debtor_import = _get_import_for_user(request, pk)
+    if not debtor_import.error_report:
+        raise Http404("This import has no error report.")
+    name = Path(debtor_import.original_filename).stem or "import"
+    return FileResponse(
+        debtor_import.error_report.open("rb"),
+        as_attachment=True,
+        filename=f"{name}-errors.csv",
+        content_type="text/csv",
+    )

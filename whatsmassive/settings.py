@@ -155,7 +155,11 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Uploads and error reports hold debtors' personal data: private to the app's user and never
+# served as public media (no MEDIA_URL route); reports go through a login-required view.
 MEDIA_ROOT = VAR_DIR / "media"
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 # Security: strict when DEBUG is off (`manage.py check --deploy` passes).
 SESSION_COOKIE_SECURE = not DEBUG
@@ -231,6 +235,15 @@ CELERY_BEAT_SCHEDULE = {
 
 DEFAULT_PHONE_REGION = env_str("DEFAULT_PHONE_REGION", "CO")
 DEFAULT_CURRENCY = env_str("DEFAULT_CURRENCY", "COP")
+
+# Debtor imports: limits that keep a hostile or broken file from exhausting the server.
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024)
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 1_000_000)
+IMPORT_XLSX_MAX_ENTRIES = env_int("IMPORT_XLSX_MAX_ENTRIES", 1000)
+IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES = env_int(
+    "IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES", 500 * 1024 * 1024
+)
+IMPORT_XLSX_MAX_RATIO = env_int("IMPORT_XLSX_MAX_RATIO", 200)
 
 # Application logs at or above this level are also stored as SystemLog rows.
 SYSTEM_LOG_LEVEL = env_str("SYSTEM_LOG_LEVEL", "INFO").upper()

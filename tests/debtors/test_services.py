@@ -1,10 +1,41 @@
-import pytest
+import csv
+import io
+import os
 
-from debtors.models import Debtor
-from debtors.services import debtor_opt_out
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
+
+from debtors.imports.mapping import Mapping
+from debtors.imports.readers import ImportFileError
+from debtors.models import Debtor, DebtorImport, ImportStatus
+from debtors.services import (
+    debtor_import_create,
+    debtor_import_run,
+    debtor_import_submit,
+    debtor_opt_out,
+)
 from tests.factories import DebtorFactory
 
 pytestmark = pytest.mark.django_db
+
+MESSY_CSV = (
+    "Nombre;Teléfono;Deuda;Fecha de vencimiento;Ciudad\n"
+    "Lucía;300 123 4567;1.234,56;15/12/2026;Medellín\n"
+    "Iván;310-765-4321;$ 2 000;2026-12-31;Cali\n"
+    "Repetida;+57 300 123 4567;10;;Cali\n"
+    "Sin número;;10;;Cali\n"
+)
+
+
+@pytest.fixture(autouse=True)
+def media_root(tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def upload(content: str | bytes, name: str = "deudores.csv") -> SimpleUploadedFile:
+    data = content.encode("cp1252") if isinstance(content, str) else content
+    return SimpleUploadedFile(name, data, content_type="text/csv")
 
 
 def test_opt_out_marks_debtors_once():
@@ -16,3 +47,126 @@ def test_opt_out_marks_debtors_once():
     assert first.opted_out
     assert second.opted_out
     assert first.opted_out_at is not None
+
+
+def test_an_upload_is_inspected_and_its_mapping_guessed(operator):
+    debtor_import = debtor_import_create(
+        upload=upload(MESSY_CSV), region="CO", update_existing=False, by=operator
+    )
+    assert (debtor_import.format, debtor_import.encoding, debtor_import.delimiter) == (
+        "csv",
+        "cp1252",
+        ";",
+    )
+    assert debtor_import.mapping == {
+        "headers": ["Nombre", "Teléfono", "Deuda", "Fecha de vencimiento", "Ciudad"],
+        "targets": ["name", "phone", "amount", "due_date", "extra"],
+    }
+    assert debtor_import.status == ImportStatus.PENDING
+    assert debtor_import.submitted_at is None
+    assert debtor_import.original_filename == "deudores.csv"
+    assert "deudores" not in debtor_import.file.name  # stored under a generated name
+    assert os.stat(debtor_import.file.path).st_mode & 0o777 == 0o600
+
+
+@override_settings(IMPORT_MAX_BYTES=50)
+def test_an_oversize_upload_is_refused_and_nothing_kept(operator):
+    with pytest.raises(ImportFileError, match="limit is"):
+        debtor_import_create(upload=upload(MESSY_CSV), region="CO", update_existing=False, by=None)
+    assert not DebtorImport.objects.exists()
+
+
+def test_an_empty_upload_is_refused(operator):
+    with pytest.raises(ImportFileError, match="empty"):
+        debtor_import_create(upload=upload(b""), region="CO", update_existing=False, by=None)
+    assert not DebtorImport.objects.exists()
+
+
+def _submitted(operator, content=MESSY_CSV, **mapping_changes):
+    debtor_import = debtor_import_create(
+        upload=upload(content), region="CO", update_existing=False, by=operator
+    )
+    mapping = Mapping.from_json(debtor_import.mapping)
+    for column, target in mapping_changes.items():
+        mapping.targets[mapping.headers.index(column)] = target
+    assert debtor_import_submit(debtor_import=debtor_import, mapping=mapping, update_existing=False)
+    return debtor_import
+
+
+def test_running_an_import_saves_counters_and_an_error_report(operator):
+    debtor_import = _submitted(operator)
+    events = []
+    result = debtor_import_run(
+        debtor_import_id=debtor_import.pk,
+        progress_every=1,
+        on_progress=lambda counts: events.append(counts.rows_read),
+    )
+    assert result is not None
+    assert result.status == ImportStatus.COMPLETED
+    assert (
+        result.rows_read,
+        result.imported,
+        result.updated,
+        result.duplicates,
+        result.invalid,
+    ) == (
+        4,
+        2,
+        0,
+        1,
+        1,
+    )
+    assert events == [1, 2, 3, 4, 4]
+    assert result.percent == 100
+    with result.error_report.open("rb") as report:
+        lines = list(csv.reader(io.StringIO(report.read().decode())))
+    assert lines == [
+        ["row", "column", "value", "reason"],
+        [
+            "4",
+            "Teléfono",
+            "'+57 300 123 4567",
+            "same phone as row 2 (+573001234567): the first row was kept",
+        ],
+        ["5", "Teléfono", "", "phone is blank"],
+    ]
+    assert Debtor.objects.get(phone_e164="+573001234567").extra == {"ciudad": "Medellín"}
+
+
+def test_a_run_is_not_repeated_once_finished(operator):
+    debtor_import = _submitted(operator)
+    assert debtor_import_run(debtor_import_id=debtor_import.pk) is not None
+    assert debtor_import_run(debtor_import_id=debtor_import.pk) is None
+    assert Debtor.objects.count() == 2
+
+
+def test_an_import_that_was_not_submitted_does_not_run(operator):
+    debtor_import = debtor_import_create(
+        upload=upload(MESSY_CSV), region="CO", update_existing=False, by=operator
+    )
+    assert debtor_import_run(debtor_import_id=debtor_import.pk) is None
+
+
+def test_a_mapping_is_submitted_only_once(operator):
+    debtor_import = _submitted(operator)
+    mapping = Mapping.from_json(debtor_import.mapping)
+    assert not debtor_import_submit(
+        debtor_import=debtor_import, mapping=mapping, update_existing=True
+    )
+
+
+@override_settings(IMPORT_MAX_ROWS=3)
+def test_a_file_level_error_fails_the_import_and_keeps_nothing(operator):
+    debtor_import = _submitted(operator)
+    result = debtor_import_run(debtor_import_id=debtor_import.pk)
+    assert result is not None
+    assert result.status == ImportStatus.FAILED
+    assert "more than 3 rows" in result.error_message
+    assert (result.rows_read, result.imported) == (0, 0)
+    assert not Debtor.objects.exists()
+
+
+def test_extra_columns_can_be_ignored_and_fields_remapped(operator):
+    debtor_import = _submitted(operator, Ciudad="ignore", Deuda="extra")
+    debtor_import_run(debtor_import_id=debtor_import.pk)
+    assert Debtor.objects.get(phone_e164="+573001234567").extra == {"deuda": "1.234,56"}

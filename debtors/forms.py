@@ -1,0 +1,86 @@
+from typing import Any
+
+import phonenumbers
+from django import forms
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+
+from debtors.imports.mapping import TARGET_CHOICES, Mapping
+from debtors.imports.readers import ImportFileError, check_size
+from debtors.models import DebtorStatus
+
+REGION_CHOICES = sorted(
+    (region, f"{region} (+{phonenumbers.country_code_for_region(region)})")
+    for region in phonenumbers.SUPPORTED_REGIONS
+)
+
+
+class DebtorImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV or XLSX file",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.xlsx"}),
+    )
+    region = forms.ChoiceField(
+        label="Country for phones without a country code",
+        choices=REGION_CHOICES,
+        initial=lambda: settings.DEFAULT_PHONE_REGION,
+    )
+    update_existing = forms.BooleanField(
+        label="Update debtors that already exist (matched by phone)", required=False
+    )
+
+    def clean_file(self) -> UploadedFile[bytes]:
+        upload: UploadedFile[bytes] = self.cleaned_data["file"]
+        if upload.size is not None:
+            try:
+                check_size(upload.size)
+            except ImportFileError as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return upload
+
+
+class DebtorImportMappingForm(forms.Form):
+    """One select per column of the file: which debtor field it feeds."""
+
+    update_existing = forms.BooleanField(
+        label="Update debtors that already exist (matched by phone)", required=False
+    )
+
+    def __init__(self, *args: Any, mapping: Mapping, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.headers = mapping.headers
+        for index, (header, target) in enumerate(
+            zip(mapping.headers, mapping.targets, strict=True)
+        ):
+            self.fields[f"column_{index}"] = forms.ChoiceField(
+                label=header or f"Column {index + 1}", choices=TARGET_CHOICES, initial=target
+            )
+
+    def column_fields(self) -> list[forms.BoundField]:
+        return [self[f"column_{index}"] for index in range(len(self.headers))]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        targets = [cleaned.get(f"column_{index}", "") for index in range(len(self.headers))]
+        problems = Mapping(headers=self.headers, targets=targets).errors()
+        if problems:
+            raise forms.ValidationError(problems)
+        return cleaned
+
+    def mapping(self) -> Mapping:
+        return Mapping(
+            headers=self.headers,
+            targets=[self.cleaned_data[f"column_{index}"] for index in range(len(self.headers))],
+        )
+
+
+class DebtorFilterForm(forms.Form):
+    q = forms.CharField(required=False, label="Search")
+    status = forms.ChoiceField(
+        required=False,
+        choices=[("", "any status"), *DebtorStatus.choices, ("opted_out", "opted out")],
+    )
+    amount_min = forms.DecimalField(
+        required=False, min_value=0, decimal_places=2, label="Amount from"
+    )
+    amount_max = forms.DecimalField(required=False, min_value=0, decimal_places=2, label="to")

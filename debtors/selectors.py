@@ -1,0 +1,129 @@
+import base64
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import phonenumbers
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Q, QuerySet
+
+from debtors.imports.engine import preview_rows
+from debtors.imports.mapping import Mapping
+from debtors.imports.readers import FileInfo, open_table
+from debtors.models import Debtor, DebtorImport
+
+PAGE_SIZE = 50
+
+
+def debtor_search(
+    *,
+    q: str = "",
+    status: str = "",
+    amount_min: Decimal | None = None,
+    amount_max: Decimal | None = None,
+) -> QuerySet[Debtor]:
+    """Debtors matching a name, phone or reference search and the list filters."""
+    debtors = Debtor.objects.all()
+    q = q.strip()
+    if q:
+        debtors = debtors.filter(_search_condition(q))
+    if status == "opted_out":
+        debtors = debtors.filter(opted_out=True)
+    elif status:
+        debtors = debtors.filter(status=status)
+    if amount_min is not None:
+        debtors = debtors.filter(amount__gte=amount_min)
+    if amount_max is not None:
+        debtors = debtors.filter(amount__lte=amount_max)
+    return debtors
+
+
+def _search_condition(q: str) -> Q:
+    condition = Q(name__icontains=q) | Q(reference=q)
+    digits = "".join(char for char in q if char.isdigit())
+    if len(digits) >= 4 and len(digits) >= len(q.replace(" ", "")) - 3:
+        # A phone typed the way operators type it (300 123 4567) finds its E.164 form.
+        condition |= Q(phone_e164__contains=digits)
+        try:
+            number = phonenumbers.parse(q, settings.DEFAULT_PHONE_REGION)
+        except phonenumbers.NumberParseException:
+            return condition
+        condition |= Q(
+            phone_e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        )
+    return condition
+
+
+@dataclass(frozen=True)
+class DebtorPage:
+    debtors: list[Debtor]
+    next_cursor: str
+    is_first: bool
+
+
+def debtor_page(
+    *, debtors: QuerySet[Debtor], cursor: str = "", size: int = PAGE_SIZE
+) -> DebtorPage:
+    """One page in (name, id) order, continuing after `cursor` (keyset: no OFFSET, no COUNT,
+    so page 2,000 costs what page 1 costs)."""
+    after = _decode_cursor(cursor)
+    if after is not None:
+        name, pk = after
+        debtors = debtors.filter(Q(name__gt=name) | Q(name=name, id__gt=pk), name__gte=name)
+    rows = list(debtors.order_by("name", "id")[: size + 1])
+    next_cursor = _encode_cursor(rows[size - 1]) if len(rows) > size else ""
+    return DebtorPage(debtors=rows[:size], next_cursor=next_cursor, is_first=after is None)
+
+
+def _encode_cursor(debtor: Debtor) -> str:
+    raw = json.dumps([debtor.name, debtor.pk]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[str, int] | None:
+    if not cursor:
+        return None
+    try:
+        name, pk = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(name, str) or not isinstance(pk, int):
+        return None
+    return name, pk
+
+
+def debtor_import_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[DebtorImport]:
+    imports = DebtorImport.objects.select_related("created_by")
+    if not getattr(user, "is_staff", False):
+        imports = imports.filter(created_by_id=user.pk)
+    return imports
+
+
+@dataclass(frozen=True)
+class ImportPreview:
+    headers: list[str]
+    rows: list[list[str]]
+    mapping: Mapping
+
+
+def debtor_import_file_info(*, debtor_import: DebtorImport) -> FileInfo:
+    return FileInfo(
+        format=debtor_import.format,
+        encoding=debtor_import.encoding,
+        delimiter=debtor_import.delimiter,
+    )
+
+
+def debtor_import_preview(*, debtor_import: DebtorImport, limit: int = 8) -> ImportPreview:
+    info = debtor_import_file_info(debtor_import=debtor_import)
+    with open_table(Path(debtor_import.file.path), info) as table:
+        rows = preview_rows(table.rows, limit)
+        headers = table.headers
+    width = len(headers)
+    return ImportPreview(
+        headers=headers,
+        rows=[(row + [""] * width)[:width] for row in rows],
+        mapping=Mapping.from_json(debtor_import.mapping),
+    )

@@ -1,0 +1,241 @@
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from debtors.models import Debtor, DebtorImport, ImportStatus
+from debtors.services import debtor_import_run
+from tests.factories import DebtorFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+CSV = "name,phone,amount,ciudad\nAna,3001234567,100,Cali\nBea,12,5,Bogotá\n"
+
+
+@pytest.fixture(autouse=True)
+def media_root(tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def _upload(client, content=CSV, name="lista.csv", follow=False):
+    data = {"file": SimpleUploadedFile(name, content.encode()), "region": "CO"}
+    return client.post(reverse("debtor_import_new"), data, follow=follow)
+
+
+def test_uploading_shows_the_preview_with_guessed_columns(client, operator):
+    client.force_login(operator)
+    response = _upload(client)
+    debtor_import = DebtorImport.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("debtor_import_detail", args=[debtor_import.pk])
+    text = client.get(response["Location"]).content.decode()
+    assert "encoding <strong>utf-8</strong>" in text
+    assert '<option value="phone" selected>' in text
+    assert "Bogotá" in text  # preview row
+
+
+@override_settings(IMPORT_MAX_BYTES=10)
+def test_an_oversize_upload_is_refused_by_the_form(client, operator):
+    client.force_login(operator)
+    response = _upload(client)
+    assert response.status_code == 200
+    assert "the limit is 10\xa0bytes" in response.content.decode()
+    assert not DebtorImport.objects.exists()
+
+
+def test_a_file_without_a_header_row_is_refused_on_the_form(client, operator):
+    client.force_login(operator)
+    response = _upload(client, content="\n\n")
+    assert "no header row" in response.content.decode()
+    assert not DebtorImport.objects.exists()
+
+
+def _mapping_post(debtor_import, **overrides):
+    data = {f"column_{i}": t for i, t in enumerate(debtor_import.mapping["targets"])}
+    data.update(overrides)
+    return data
+
+
+def test_starting_returns_the_progress_partial_that_polls(
+    client, operator, django_capture_on_commit_callbacks
+):
+    client.force_login(operator)
+    _upload(client)
+    debtor_import = DebtorImport.objects.get()
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(
+            reverse("debtor_import_start", args=[debtor_import.pk]),
+            _mapping_post(debtor_import),
+            HTTP_HX_REQUEST="true",
+        )
+    assert len(callbacks) == 1  # the Celery task is queued after commit
+    text = response.content.decode()
+    assert text.lstrip().startswith('<section id="import-progress"')
+    assert 'hx-trigger="every 1s"' in text
+    assert "Waiting for a worker" in text
+
+    debtor_import_run(debtor_import_id=debtor_import.pk)
+    polled = client.get(
+        reverse("debtor_import_detail", args=[debtor_import.pk]), HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert polled.lstrip().startswith('<section id="import-progress"')
+    assert "hx-trigger" not in polled  # polling stops once the import is done
+    assert "Import finished" in polled
+    assert reverse("debtor_import_errors", args=[debtor_import.pk]) in polled
+
+
+def test_a_mapping_without_phone_re_renders_the_form_with_the_error(client, operator):
+    client.force_login(operator)
+    _upload(client)
+    debtor_import = DebtorImport.objects.get()
+    response = client.post(
+        reverse("debtor_import_start", args=[debtor_import.pk]),
+        _mapping_post(debtor_import, column_1="extra"),
+        HTTP_HX_REQUEST="true",
+    )
+    text = response.content.decode()
+    assert text.lstrip().startswith('<form id="import-mapping"')
+    assert "No column is mapped to the phone" in text
+    debtor_import.refresh_from_db()
+    assert debtor_import.submitted_at is None
+
+
+def test_the_error_report_downloads_for_its_owner_only(client, operator):
+    client.force_login(operator)
+    _upload(client)
+    debtor_import = DebtorImport.objects.get()
+    client.post(
+        reverse("debtor_import_start", args=[debtor_import.pk]), _mapping_post(debtor_import)
+    )
+    debtor_import_run(debtor_import_id=debtor_import.pk)
+    url = reverse("debtor_import_errors", args=[debtor_import.pk])
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="lista-errors.csv"'
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[1] == ["3", "phone", "12", "not a phone number"]
+
+    client.force_login(UserFactory())
+    assert client.get(url).status_code == 404
+    client.logout()
+    assert client.get(url).status_code == 302  # to the login page
+
+
+def test_a_failed_import_says_nothing_was_imported(client, operator):
+    debtor_import = DebtorImport.objects.create(
+        original_filename="x.csv",
+        format="csv",
+        region="CO",
+        status=ImportStatus.FAILED,
+        error_message="The file is empty.",
+        created_by=operator,
+    )
+    client.force_login(operator)
+    debtor_import.submitted_at = debtor_import.created_at
+    debtor_import.save()
+    text = client.get(reverse("debtor_import_detail", args=[debtor_import.pk])).content.decode()
+    assert "The file is empty. Nothing was imported." in text
+    assert "hx-trigger" not in text
+
+
+def test_hostile_names_are_escaped_on_the_list(client, operator):
+    DebtorFactory(name="<script>alert(1)</script>")
+    client.force_login(operator)
+    text = client.get(reverse("debtor_list")).content.decode()
+    assert "<script>alert(1)</script>" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+
+
+def test_the_list_filters_by_search_status_and_amount(client, operator):
+    DebtorFactory(name="Lucía Restrepo", phone_e164="+573001112233", amount=Decimal("10"))
+    DebtorFactory(
+        name="Luis Gómez", phone_e164="+573005556677", amount=Decimal("500"), status="read"
+    )
+    DebtorFactory(name="Iván Peña", phone_e164="+573009998877", reference="CR-2")
+    client.force_login(operator)
+
+    def names(**params):
+        response = client.get(reverse("debtor_list"), params, HTTP_HX_REQUEST="true")
+        return {d.name for d in response.context["page"].debtors}
+
+    assert names(q="lu") == {"Lucía Restrepo", "Luis Gómez"}
+    assert names(q="300 111 2233") == {"Lucía Restrepo"}
+    assert names(q="CR-2") == {"Iván Peña"}
+    assert names(status="read") == {"Luis Gómez"}
+    assert names(amount_min="100", amount_max="1000") == {"Luis Gómez"}
+
+
+def test_keyset_pages_walk_the_whole_list_once(client, operator):
+    for n in range(7):
+        DebtorFactory(name=f"Same name {n % 2}")
+    client.force_login(operator)
+    from debtors import selectors
+
+    seen = []
+    cursor = ""
+    pages = 0
+    while True:
+        page = selectors.debtor_page(debtors=Debtor.objects.all(), cursor=cursor, size=3)
+        seen += [d.pk for d in page.debtors]
+        pages += 1
+        if not page.next_cursor:
+            break
+        cursor = page.next_cursor
+    assert pages == 3
+    assert seen == list(Debtor.objects.order_by("name", "id").values_list("pk", flat=True))
+
+    text = client.get(reverse("debtor_list"), {"after": "garbage"}).content.decode()
+    assert "Same name 0" in text  # a broken cursor shows the first page
+
+
+def test_bulk_opt_out_marks_the_selected_debtors(client, operator):
+    chosen, other = DebtorFactory(), DebtorFactory()
+    client.force_login(operator)
+    response = client.post(
+        reverse("debtor_bulk_opt_out"), {"ids": [chosen.pk], "query": "status=new"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("debtor_list") + "?status=new"
+    chosen.refresh_from_db()
+    other.refresh_from_db()
+    assert chosen.opted_out
+    assert not other.opted_out
+
+
+def test_the_debtor_export_follows_the_filters_and_escapes_formulas(client, operator):
+    DebtorFactory(name='=HYPERLINK("http://evil")', phone_e164="+573001112233", status="read")
+    DebtorFactory(name="Not exported", status="new")
+    client.force_login(operator)
+    response = client.get(reverse("debtor_export", args=["csv"]), {"status": "read"})
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][:2] == ["name", "phone"]
+    assert rows[1][:2] == ['\'=HYPERLINK("http://evil")', "+573001112233"]
+    assert len(rows) == 2
+
+    response = client.get(reverse("debtor_export", args=["xlsx"]), {"status": "read"})
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    name, phone = sheet["A2"], sheet["B2"]
+    assert (name.value, name.data_type) == ('\'=HYPERLINK("http://evil")', "s")
+    assert (phone.value, phone.data_type) == ("+573001112233", "s")
+
+
+def test_the_admin_changelist_links_to_the_import_wizard(client, staff_user):
+    client.force_login(staff_user)
+    text = client.get(reverse("admin:debtors_debtor_changelist")).content.decode()
+    assert reverse("debtor_import_new") in text
+    assert client.get(reverse("admin:debtors_debtorimport_changelist")).status_code == 200
+
+
+@override_settings(IMPORT_MAX_BYTES=10)
+def test_an_upload_declared_far_over_the_limit_is_refused_before_it_is_read(client, operator):
+    client.force_login(operator)
+    response = _upload(client, content="name,phone\n" + "Ana,3001234567\n" * 10_000, follow=True)
+    assert response.redirect_chain == [(reverse("debtor_import_new"), 302)]
+    assert "larger than the 10\xa0bytes limit" in response.content.decode()
+    assert not DebtorImport.objects.exists()
