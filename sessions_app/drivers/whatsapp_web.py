@@ -26,6 +26,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from selenium import webdriver
 from selenium.common.exceptions import (
+    InvalidSelectorException,
     StaleElementReferenceException,
     TimeoutException,
     WebDriverException,
@@ -67,6 +68,8 @@ POLL_SECONDS = 0.1
 ACK_RANK = {AckStatus.SENT: 1, AckStatus.DELIVERED: 2, AckStatus.READ: 3}
 # poll_acks reopens at most this many other chats per call, so one call stays short.
 ACK_CHATS_PER_POLL = 5
+# A message whose chat cannot be found again stops being followed after this long.
+ACK_FOLLOW_SECONDS = 3 * 24 * 3600
 
 T = TypeVar("T")
 
@@ -264,6 +267,7 @@ def _normalise_text(text: str) -> str:
 class _Tracked:
     phone_digits: str
     status: AckStatus
+    sent_at: float
 
 
 class SeleniumDriver:
@@ -280,6 +284,7 @@ class SeleniumDriver:
         self._was_connected = False
         self._navigated_at = 0.0
         self._tracked: dict[str, _Tracked] = {}
+        self._acks_checked: dict[str, float] = {}
         self._seen_incoming: set[str] = set()
 
     # Lifecycle
@@ -353,17 +358,17 @@ class SeleniumDriver:
         return WebDriverWait(self.driver, timeout, poll_frequency=POLL_SECONDS).until(met)
 
     def _find(self, name: str, within: WebElement | None = None) -> WebElement | None:
-        scope = within if within is not None else self.driver
-        for css in self.selectors.css(name):
-            found = scope.find_elements(By.CSS_SELECTOR, css)
-            if found:
-                return found[0]
-        return None
+        found = self._find_all(name, within)
+        return found[0] if found else None
 
     def _find_all(self, name: str, within: WebElement | None = None) -> list[WebElement]:
         scope = within if within is not None else self.driver
         for css in self.selectors.css(name):
-            found = scope.find_elements(By.CSS_SELECTOR, css)
+            try:
+                found = scope.find_elements(By.CSS_SELECTOR, css)
+            except InvalidSelectorException:
+                logger.warning("Invalid WhatsApp Web selector %s: %r", name, css)
+                continue
             if found:
                 return list(found)
         return []
@@ -374,7 +379,11 @@ class SeleniumDriver:
             const groups = arguments[0];
             const present = [];
             for (const [name, selectors] of Object.entries(groups)) {
-                if (selectors.some((css) => document.querySelector(css) !== null)) {
+                const matches = (css) => {
+                    try { return document.querySelector(css) !== null; }
+                    catch (error) { return false; }
+                };
+                if (selectors.some(matches)) {
                     present.push(name);
                 }
             }
@@ -530,7 +539,7 @@ class SeleniumDriver:
         if current == "failed":
             raise SendError(f"WhatsApp marked message {wa_id} as failed", permanent=False)
         ack = AckStatus(current) if current in ACK_RANK else AckStatus.SENT
-        self._tracked[wa_id] = _Tracked(phone_digits=digits, status=ack)
+        self._tracked[wa_id] = _Tracked(phone_digits=digits, status=ack, sent_at=time.monotonic())
         return SendResult(wa_message_id=wa_id)
 
     def _type(self, box: WebElement, text: str) -> None:
@@ -632,12 +641,19 @@ class SeleniumDriver:
             return []
         acks: list[Ack] = []
         seen_here = self._collect_acks(acks)
+        now = time.monotonic()
+        for wa_id in [i for i, t in self._tracked.items() if now - t.sent_at > ACK_FOLLOW_SECONDS]:
+            del self._tracked[wa_id]
         waiting = {
             tracked.phone_digits
             for wa_id, tracked in self._tracked.items()
             if wa_id not in seen_here and tracked.status != AckStatus.READ
         }
-        for digits in sorted(waiting)[:ACK_CHATS_PER_POLL]:
+        self._acks_checked = {d: t for d, t in self._acks_checked.items() if d in waiting}
+        # The chats looked at longest ago come first, so none is starved by the others.
+        oldest_first = sorted(waiting, key=lambda digits: self._acks_checked.get(digits, 0.0))
+        for digits in oldest_first[:ACK_CHATS_PER_POLL]:
+            self._acks_checked[digits] = time.monotonic()
             if self._open_chat_from_list(functools.partial(_title_is_number, digits)):
                 self._collect_acks(acks)
         return acks

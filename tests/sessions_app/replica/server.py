@@ -52,7 +52,10 @@ class _Login:
     login_id: str
     seed: str
     started_at: float
+    rotated_at: float
     token: str | None = None
+    rotation: int = 0
+    idle: bool = False
 
 
 @dataclass
@@ -155,19 +158,22 @@ class Replica:
                 current, idle = self._qr_of(login)
                 if login.token is None and not idle and current == ref:
                     login.token = secrets.token_hex(16)
-                    self._devices[login.token] = phone or self.config.account_phone
+                    linked = phone or self.config.account_phone
+                    self._devices[login.token] = linked.removeprefix("+")
                     self.scans += 1
                     return True
             return False
 
-    def remote_logout(self) -> None:
-        """The phone removes every linked device."""
+    def remote_logout(self, phone: str | None = None) -> None:
+        """The phone (or every phone) removes its linked devices."""
         with self._lock:
-            self._devices.clear()
+            for token, device_phone in list(self._devices.items()):
+                if phone is None or device_phone == phone.removeprefix("+"):
+                    del self._devices[token]
 
-    def linked_devices(self) -> int:
+    def linked_devices(self, phone: str) -> int:
         with self._lock:
-            return len(self._devices)
+            return sum(1 for linked in self._devices.values() if linked == phone.removeprefix("+"))
 
     def declare_unknown(self, phone: str) -> None:
         self.unknown_numbers.add(phone.removeprefix("+"))
@@ -190,9 +196,16 @@ class Replica:
     # What the app's API serves
 
     def _qr_of(self, login: _Login) -> tuple[str, bool]:
-        rotation = int((time.monotonic() - login.started_at) / self.config.qr_rotation_seconds)
-        idle = rotation >= self.config.qr_rotations_before_idle
-        rotation = min(rotation, self.config.qr_rotations_before_idle - 1)
+        # Rotations accumulate, so a test may change the period without rewriting history.
+        period = self.config.qr_rotation_seconds
+        steps = int((time.monotonic() - login.rotated_at) / period)
+        if steps and not login.idle:
+            login.rotation += steps
+            login.rotated_at += steps * period
+        # Once idle, a QR stays idle until the page asks for a new one.
+        login.idle = login.idle or login.rotation >= self.config.qr_rotations_before_idle
+        idle = login.idle
+        rotation = min(login.rotation, self.config.qr_rotations_before_idle - 1)
         ref = f"2@{_b64(login.seed, f'ref{rotation}')[:40]}"
         return (
             ",".join((ref, _b64(login.seed, "public"), _b64(login.seed, "identity"), login.seed)),
@@ -204,6 +217,7 @@ class Replica:
             login_id=secrets.token_hex(8),
             seed=base64.b64encode(secrets.token_bytes(32)).decode(),
             started_at=time.monotonic(),
+            rotated_at=time.monotonic(),
         )
         with self._lock:
             self._logins[login.login_id] = login
@@ -224,7 +238,9 @@ class Replica:
             if login is None:
                 return False
             login.seed = base64.b64encode(secrets.token_bytes(32)).decode()
-            login.started_at = time.monotonic()
+            login.started_at = login.rotated_at = time.monotonic()
+            login.rotation = 0
+            login.idle = False
             return True
 
     def _phone_for(self, token: str) -> str | None:
