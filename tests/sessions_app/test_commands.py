@@ -135,7 +135,7 @@ def test_login_prints_the_qr_as_it_rotates_until_scanned_and_records_the_account
         stderr=subprocess.PIPE,
         text=True,
     )
-    output: list[str] = []
+    output = []
     reader = threading.Thread(target=lambda: output.extend(process.stdout), daemon=True)
     reader.start()
     try:

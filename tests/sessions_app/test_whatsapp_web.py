@@ -81,6 +81,28 @@ def test_a_restarted_browser_on_the_same_profile_is_still_linked_without_a_scan(
     assert replica.scans == scans
 
 
+def test_it_presents_itself_as_the_installed_desktop_chrome(linked_driver):
+    version = subprocess.run(
+        ["/usr/bin/chromium", "--version"], capture_output=True, text=True, check=True
+    ).stdout.split()[1]
+
+    user_agent = linked_driver.driver.execute_script("return navigator.userAgent")
+
+    assert "HeadlessChrome" not in user_agent
+    assert f"Chrome/{version.split('.')[0]}.0.0.0 " in user_agent
+    assert "X11; Linux x86_64" in user_agent
+
+
+def test_close_ends_the_chromium_process(start_driver):
+    driver = start_driver()
+    browser_pid = driver.browser_pid
+    assert browser_pid is not None
+
+    driver.close()
+
+    wait_until(lambda: not psutil.pid_exists(browser_pid))
+
+
 @pytest.mark.parametrize(
     ("phone", "text"),
     [

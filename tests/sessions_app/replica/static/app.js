@@ -43,6 +43,11 @@ function stopTimers() {
 }
 
 async function boot() {
+  if (navigator.userAgent.includes("HeadlessChrome")) {
+    // What WhatsApp Web shows a browser it does not support.
+    app.replaceChildren(element("div", { class: "landing-wrapper", text: "Update Google Chrome" }));
+    return;
+  }
   app.replaceChildren(
     element("div", { id: "initial_startup" }, [
       element("progress", { value: "30", max: "100" }),
