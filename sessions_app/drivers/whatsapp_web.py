@@ -341,7 +341,7 @@ class SeleniumDriver:
     @property
     def driver(self) -> webdriver.Chrome:
         if self._driver is None:
-            raise SendError("the browser is not running", permanent=False)
+            raise RuntimeError("the browser is not running: call start() first")
         return self._driver
 
     def _navigate(self, url: str) -> None:
@@ -483,7 +483,8 @@ class SeleniumDriver:
             return self._send(digits=digits, phone_e164=phone_e164, text=text)
         except TimeoutException as exc:
             raise SendError(
-                "timed out before the message left the compose box", permanent=False
+                "timed out opening the chat, before the message left the compose box",
+                permanent=False,
             ) from exc
         except WebDriverException as exc:
             raise SendError(f"browser error before sending: {exc.msg}", permanent=False) from exc
@@ -512,27 +513,42 @@ class SeleniumDriver:
             send_button.click()
         else:
             box.send_keys(Keys.ENTER)
+        # From here on the message may be on its way: an error that leaves that open is
+        # permanent, because a retry could send it twice.
+        try:
+            return self._confirm(box=box, before=before, digits=digits)
+        except WebDriverException as exc:
+            raise SendError(
+                f"browser error after the send was pressed ({exc.msg}); the message may have "
+                "been sent, so it is not retried",
+                permanent=True,
+            ) from exc
+
+    def _confirm(self, *, box: WebElement, before: set[str], digits: str) -> SendResult:
         try:
             wa_id = self._wait(
                 lambda: next((i for i in self._outgoing_ids() if i not in before), None),
                 self.send_timeout,
             )
-        except TimeoutException:
-            self._clear(box)
-            raise
-        return self._confirm(wa_id, digits)
-
-    def _confirm(self, wa_id: str, digits: str) -> SendResult:
+        except TimeoutException as exc:
+            if _normalise_text(self._compose_text(box)):
+                self._clear(box)
+                raise SendError(
+                    "timed out before the message left the compose box", permanent=False
+                ) from exc
+            raise SendError(
+                "the compose box emptied but no message appeared in the chat; the message "
+                "may have been sent, so it is not retried",
+                permanent=True,
+            ) from exc
         try:
             self._wait(
                 lambda: self._statuses().get(wa_id) not in (None, "pending"), self.send_timeout
             )
         except TimeoutException as exc:
-            # The message left the compose box and WhatsApp may still deliver it: retrying
-            # could send it twice, so this is never retried automatically.
             raise SendError(
                 f"message {wa_id} left the compose box but WhatsApp did not confirm it "
-                f"within {self.send_timeout:g} s",
+                f"within {self.send_timeout:g} s; it may still be sent, so it is not retried",
                 permanent=True,
             ) from exc
         current = self._statuses().get(wa_id)

@@ -187,6 +187,25 @@ def test_it_reports_acks_of_messages_whose_chat_is_no_longer_open(
     assert acks[-1].status == AckStatus.READ
 
 
+def test_a_message_that_never_leaves_the_compose_box_is_a_temporary_error(
+    linked_driver, replica, replica_config
+):
+    replica.configure(sending_blocked=True)
+    linked_driver.send_timeout = 1.5
+    try:
+        with pytest.raises(SendError) as raised:
+            linked_driver.send_text(phone_e164="+573001110055", text="frozen")
+    finally:
+        linked_driver.send_timeout = 10
+    replica.configure(sending_blocked=False)
+
+    assert not raised.value.permanent
+    assert replica.texts_sent_to("+573001110055") == []
+    # The unsent text was cleared, so it does not ride along with the retry.
+    linked_driver.send_text(phone_e164="+573001110055", text="retried")
+    assert replica.texts_sent_to("+573001110055") == ["retried"]
+
+
 def test_a_message_that_never_leaves_pending_is_a_permanent_error_so_it_is_never_resent(
     linked_driver, replica, replica_config
 ):

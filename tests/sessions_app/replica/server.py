@@ -37,6 +37,8 @@ class ReplicaConfig:
     delivered_after: float | None = 0.3
     read_after: float | None = 0.6
     account_phone: str = DEFAULT_ACCOUNT_PHONE
+    # The app ignores Enter and the send button (a frozen page): nothing leaves the box.
+    sending_blocked: bool = False
 
 
 @dataclass
@@ -311,7 +313,10 @@ class Replica:
                 self._chats[phone].unread = 0
 
     def _client_config(self) -> dict[str, Any]:
-        return {"boot_ms": int(self.config.boot_seconds * 1000)}
+        return {
+            "boot_ms": int(self.config.boot_seconds * 1000),
+            "sending_blocked": self.config.sending_blocked,
+        }
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -257,7 +257,7 @@ function openChat(phone, text) {
     element("footer", {}, [box, sendSlot]),
   ]);
   document.getElementById("main-slot").replaceChildren(main);
-  composer = new Composer(box, sendSlot, (body) => send(phone, body));
+  composer = new Composer(box, sendSlot, (body) => send(phone, body), `draft:${phone}`);
   if (text) composer.setText(text);
   renderMessages();
 }
@@ -322,11 +322,13 @@ function send(phone, body) {
 // A compose box that behaves like Lexical: it owns a text model, renders the DOM from it,
 // reverts any DOM change it did not make, and only takes text through input events.
 class Composer {
-  constructor(box, sendSlot, onSend) {
+  constructor(box, sendSlot, onSend, draftKey) {
     this.box = box;
     this.sendSlot = sendSlot;
     this.onSend = onSend;
-    this.model = "";
+    // Like WhatsApp, an unsent draft survives reloads and comes back with its chat.
+    this.draftKey = draftKey;
+    this.model = localStorage.getItem(draftKey) || "";
     this.observer = new MutationObserver(() => this.render());
     box.addEventListener("beforeinput", (event) => this.beforeInput(event));
     box.addEventListener("keydown", (event) => this.keyDown(event));
@@ -381,7 +383,7 @@ class Composer {
 
   send() {
     const body = this.model.trim();
-    if (!body) return;
+    if (!body || window.REPLICA.sending_blocked) return;
     this.model = "";
     this.render();
     this.onSend(body);
@@ -389,6 +391,8 @@ class Composer {
 
   render() {
     this.observer.disconnect();
+    if (this.model) localStorage.setItem(this.draftKey, this.model);
+    else localStorage.removeItem(this.draftKey);
     const paragraph = element("p", { class: "selectable-text copyable-text" });
     this.model.split("\n").forEach((line, index) => {
       if (index) paragraph.appendChild(element("br"));
