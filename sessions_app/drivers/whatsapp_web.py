@@ -178,9 +178,12 @@ def desktop_user_agent(chrome_binary: str) -> str:
     Headless Chromium announces itself as "HeadlessChrome", and WhatsApp Web then only
     shows "Update Google Chrome".
     """
-    output = subprocess.run(  # noqa: S603 - the configured browser binary, no shell
-        [chrome_binary, "--version"], capture_output=True, text=True, timeout=30, check=False
-    ).stdout
+    try:
+        output = subprocess.run(  # noqa: S603 - the configured browser binary, no shell
+            [chrome_binary, "--version"], capture_output=True, text=True, timeout=30, check=False
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ImproperlyConfigured(f"CHROME_BINARY {chrome_binary} cannot run: {exc}") from exc
     match = re.search(r"\b(\d+)\.\d+\.\d+\.\d+\b", output)
     if match is None:
         raise ImproperlyConfigured(
@@ -306,9 +309,15 @@ class SeleniumDriver:
         options.add_experimental_option("prefs", {"intl.accept_languages": BROWSER_LANGUAGE})
         # An explicit chromedriver path: Selenium Manager never runs, nothing is downloaded.
         service = ChromeService(executable_path=settings.CHROMEDRIVER_PATH)
-        self._driver = webdriver.Chrome(options=options, service=service)
-        self.browser_pid = self._find_browser_pid(service)
-        self._navigate(self.base_url + "/")
+        # Callers never see selenium's exception types: this module is the only one that
+        # knows selenium.
+        try:
+            self._driver = webdriver.Chrome(options=options, service=service)
+            self.browser_pid = self._find_browser_pid(service)
+            self._navigate(self.base_url + "/")
+        except WebDriverException as exc:
+            self.close()
+            raise RuntimeError(f"Chromium did not start WhatsApp Web: {exc.msg}") from exc
         with suppress(TimeoutException):
             self._wait(lambda: self.state() != DriverState.STARTING, self.page_timeout)
 

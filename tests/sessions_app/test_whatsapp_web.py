@@ -93,6 +93,11 @@ def test_it_presents_itself_as_the_installed_desktop_chrome(linked_driver):
     assert "X11; Linux x86_64" in user_agent
 
 
+def test_a_missing_chromium_is_reported_naming_the_setting(start_driver):
+    with pytest.raises(ImproperlyConfigured, match="CHROME_BINARY /nonexistent/chromium"):
+        start_driver(CHROME_BINARY="/nonexistent/chromium")
+
+
 def test_close_ends_the_chromium_process(start_driver):
     driver = start_driver()
     browser_pid = driver.browser_pid
