@@ -209,6 +209,11 @@ WHATSAPP_DRIVER = env_str("WHATSAPP_DRIVER", "sandbox")
 WHATSAPP_WEB_URL = env_str("WHATSAPP_WEB_URL", "https://web.whatsapp.com")
 WHATSAPP_PROFILES_DIR = Path(env_str("WHATSAPP_PROFILES_DIR", str(VAR_DIR / "profiles")))
 WHATSAPP_SELECTORS_FILE = env_str("WHATSAPP_SELECTORS_FILE", "")
+# 0 shows the Chromium window (a desktop session is needed), e.g. to watch a doctor run.
+WHATSAPP_HEADLESS = env_bool("WHATSAPP_HEADLESS", True)
+# Seconds to wait for WhatsApp Web to load a screen, and for a message to leave and be sent.
+WHATSAPP_PAGE_TIMEOUT = env_int("WHATSAPP_PAGE_TIMEOUT", 60)
+WHATSAPP_SEND_TIMEOUT = env_int("WHATSAPP_SEND_TIMEOUT", 30)
 CHROME_BINARY = env_str("CHROME_BINARY", "/usr/bin/chromium")
 CHROMEDRIVER_PATH = env_str("CHROMEDRIVER_PATH", "/usr/bin/chromedriver")
 # The sandbox network: its send log lives here; latency 1.0 is realistic, 0 sends instantly.
