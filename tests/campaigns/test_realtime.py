@@ -73,7 +73,12 @@ def test_a_push_is_sent_only_if_the_transaction_commits():
 
     campaign = CampaignFactory()
     layer, channel = _listen(realtime.campaign_group(campaign.pk))
-    with pytest.raises(RuntimeError), transaction.atomic():
-        realtime.campaign_progress_changed(campaign.pk)
-        raise RuntimeError("rolled back")
+
+    def change_then_fail():
+        with transaction.atomic():
+            realtime.campaign_progress_changed(campaign.pk)
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        change_then_fail()
     assert _drain(layer, channel, seconds=0.5) == []
