@@ -98,14 +98,10 @@ def main() -> None:
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     threads = max(1, -(-args.accounts // args.workers)) + 1
+    command = [sys.executable, "-m", "celery", "-A", "whatsmassive", "worker", "-Q", "browser"]
+    options = ["-P", "threads", "-c", str(threads), "--loglevel", "ERROR", "--without-gossip"]
     workers = [
-        subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "whatsmassive", "worker", "-Q", "browser"]
-            + ["-P", "threads", "-c", str(threads), "-n", f"bench{i}@%h", "--loglevel", "ERROR"]
-            + ["--without-gossip", "--without-mingle"],
-            cwd=ROOT,
-            env=env,
-        )
+        subprocess.Popen([*command, *options, "-n", f"bench{i}@%h"], cwd=ROOT, env=env)
         for i in range(args.workers)
     ]
     try:
