@@ -7,10 +7,13 @@ from django.http import HttpRequest
 from campaigns.models import Campaign, Message, MessageStatus
 from campaigns.selectors import FINAL_STATUSES
 from campaigns.services import (
+    CampaignStartRefused,
     CampaignTransitionError,
     campaign_cancel,
     campaign_pause,
     campaign_resume,
+    campaign_start,
+    message_resolve_unknown,
 )
 
 
@@ -25,7 +28,7 @@ def _apply(
     for campaign in queryset:
         try:
             service(campaign=campaign, by=request.user)
-        except CampaignTransitionError as exc:
+        except (CampaignTransitionError, CampaignStartRefused) as exc:
             model_admin.message_user(request, str(exc), messages.WARNING)
         else:
             done += 1
@@ -61,7 +64,7 @@ class CampaignAdmin(admin.ModelAdmin[Campaign]):
         "message_done",
         "message_failed",
     ]
-    actions = ["pause", "resume", "cancel"]
+    actions = ["start", "pause", "resume", "cancel"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Campaign]:
         return (
@@ -91,6 +94,10 @@ class CampaignAdmin(admin.ModelAdmin[Campaign]):
     @admin.display(description="failed", ordering="message_failed")
     def message_failed(self, campaign: Campaign) -> int:
         return int(campaign.message_failed)  # type: ignore[attr-defined]
+
+    @admin.action(description="Start selected campaigns")
+    def start(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        _apply(self, request, queryset, campaign_start, "started")
 
     @admin.action(description="Pause selected campaigns")
     def pause(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
@@ -138,3 +145,25 @@ class MessageAdmin(admin.ModelAdmin[Message]):
         "read_at",
         "failed_at",
     ]
+
+    actions = ["mark_sent", "resend"]
+
+    def _resolve(self, request: HttpRequest, queryset: QuerySet[Message], *, sent: bool) -> None:
+        done = 0
+        for message in queryset:
+            try:
+                message_resolve_unknown(message=message, sent=sent, by=request.user)
+            except CampaignTransitionError as exc:
+                self.message_user(request, f"Message {message.pk}: {exc}", messages.WARNING)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, f"{done} message(s) resolved.", messages.SUCCESS)
+
+    @admin.action(description="Unknown messages: the phone shows them sent — mark sent")
+    def mark_sent(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
+        self._resolve(request, queryset, sent=True)
+
+    @admin.action(description="Unknown messages: not on the phone — send again")
+    def resend(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
+        self._resolve(request, queryset, sent=False)

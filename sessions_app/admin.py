@@ -1,8 +1,35 @@
-from django.contrib import admin
+from collections.abc import Callable
+
+from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
 from sessions_app.models import Pool, PoolMember, WhatsAppSession
+from sessions_app.services import (
+    session_connect,
+    session_disconnect,
+    session_logout,
+    session_simulate_scan,
+)
+
+
+def _each(
+    model_admin: admin.ModelAdmin[WhatsAppSession],
+    request: HttpRequest,
+    queryset: QuerySet[WhatsAppSession],
+    service: Callable[..., object],
+    verb: str,
+) -> None:
+    done = 0
+    for session in queryset:
+        try:
+            service(session=session)
+        except ValueError as exc:
+            model_admin.message_user(request, f"{session}: {exc}", messages.WARNING)
+        else:
+            done += 1
+    if done:
+        model_admin.message_user(request, f"{done} account(s) {verb}.", messages.SUCCESS)
 
 
 @admin.register(WhatsAppSession)
@@ -67,6 +94,23 @@ class WhatsAppSessionAdmin(admin.ModelAdmin[WhatsAppSession]):
         ),
         ("Counters", {"fields": ["sent_count", "failed_count", "created_at", "updated_at"]}),
     ]
+    actions = ["connect", "disconnect", "logout", "simulate_scan"]
+
+    @admin.action(description="Connect selected accounts (start their session hosts)")
+    def connect(self, request: HttpRequest, queryset: QuerySet[WhatsAppSession]) -> None:
+        _each(self, request, queryset, session_connect, "connecting")
+
+    @admin.action(description="Disconnect selected accounts (keep their WhatsApp link)")
+    def disconnect(self, request: HttpRequest, queryset: QuerySet[WhatsAppSession]) -> None:
+        _each(self, request, queryset, session_disconnect, "disconnecting")
+
+    @admin.action(description="Log out selected accounts (unlink; a new QR scan is needed)")
+    def logout(self, request: HttpRequest, queryset: QuerySet[WhatsAppSession]) -> None:
+        _each(self, request, queryset, session_logout, "logging out")
+
+    @admin.action(description="Sandbox: simulate the phone scanning the QR code")
+    def simulate_scan(self, request: HttpRequest, queryset: QuerySet[WhatsAppSession]) -> None:
+        _each(self, request, queryset, session_simulate_scan, "scanned")
 
 
 class PoolMemberInline(admin.TabularInline[PoolMember, Pool]):

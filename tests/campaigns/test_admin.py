@@ -1,0 +1,35 @@
+import pytest
+from django.urls import reverse
+
+from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
+from tests.factories import CampaignFactory, MessageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_start_action_reports_why_a_campaign_cannot_start(client, staff_user):
+    campaign = CampaignFactory()
+    client.force_login(staff_user)
+    response = client.post(
+        reverse("admin:campaigns_campaign_changelist"),
+        {"action": "start", "_selected_action": [campaign.pk]},
+        follow=True,
+    )
+    assert "has no enabled account" in response.content.decode()
+    assert Campaign.objects.get(pk=campaign.pk).status == CampaignStatus.DRAFT
+
+
+def test_unknown_messages_can_be_marked_sent_or_resent_from_the_admin(client, staff_user):
+    checked = MessageFactory(status=MessageStatus.UNKNOWN)
+    missing = MessageFactory(status=MessageStatus.UNKNOWN)
+    already_sent = MessageFactory(status=MessageStatus.SENT)
+    client.force_login(staff_user)
+    url = reverse("admin:campaigns_message_changelist")
+    client.post(url, {"action": "mark_sent", "_selected_action": [checked.pk]})
+    response = client.post(
+        url, {"action": "resend", "_selected_action": [missing.pk, already_sent.pk]}, follow=True
+    )
+    assert Message.objects.get(pk=checked.pk).status == MessageStatus.SENT
+    assert Message.objects.get(pk=missing.pk).status == MessageStatus.PENDING
+    assert Message.objects.get(pk=already_sent.pk).status == MessageStatus.SENT
+    assert "Only a message in state “unknown” can be resolved." in response.content.decode()
