@@ -4,7 +4,7 @@ import logging
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from campaigns import realtime
@@ -23,9 +23,17 @@ class SweepResult:
     completed: int
 
 
-def _touched_campaigns(messages: "list[int]") -> None:
-    for campaign_id in set(messages):
+def _touched_campaigns(campaign_ids: list[int]) -> None:
+    for campaign_id in set(campaign_ids):
         realtime.campaign_progress_changed(campaign_id)
+
+
+def _left_behind(status: str, *, session_id: int | None) -> QuerySet[Message]:
+    """Messages in `status` past their lease, or all of one account's (its host restarts)."""
+    messages = Message.objects.filter(status=status)
+    if session_id is not None:
+        return messages.filter(session_id=session_id)
+    return messages.filter(lease_until__lt=timezone.now())
 
 
 @transaction.atomic
@@ -35,12 +43,7 @@ def messages_release_expired_claims(*, session_id: int | None = None) -> int:
     With `session_id`, every claim of that account is released (its new host is starting).
     """
     now = timezone.now()
-    expired = Message.objects.filter(status=MessageStatus.CLAIMED)
-    expired = (
-        expired.filter(session_id=session_id)
-        if session_id is not None
-        else expired.filter(lease_until__lt=now)
-    )
+    expired = _left_behind(MessageStatus.CLAIMED, session_id=session_id)
     campaigns = list(expired.values_list("campaign_id", flat=True))
     released = expired.update(
         status=MessageStatus.PENDING,
@@ -61,12 +64,7 @@ def messages_mark_orphans_unknown(*, session_id: int | None = None) -> int:
     is starting, so the old one is gone); otherwise only those past their send timeout.
     """
     now = timezone.now()
-    orphans = Message.objects.filter(status=MessageStatus.SENDING)
-    orphans = (
-        orphans.filter(session_id=session_id)
-        if session_id is not None
-        else orphans.filter(lease_until__lt=now)
-    )
+    orphans = _left_behind(MessageStatus.SENDING, session_id=session_id)
     campaigns = list(orphans.values_list("campaign_id", flat=True))
     marked = orphans.update(
         status=MessageStatus.UNKNOWN,
