@@ -1,6 +1,6 @@
 from collections.abc import Callable
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
@@ -15,6 +15,7 @@ from campaigns.services import (
     campaign_start,
     message_resolve_unknown,
 )
+from whatsmassive.admin_actions import apply_to_each
 
 
 def _apply(
@@ -24,16 +25,14 @@ def _apply(
     service: Callable[..., Campaign],
     verb: str,
 ) -> None:
-    done = 0
-    for campaign in queryset:
-        try:
-            service(campaign=campaign, by=request.user)
-        except (CampaignTransitionError, CampaignStartRefused) as exc:
-            model_admin.message_user(request, str(exc), messages.WARNING)
-        else:
-            done += 1
-    if done:
-        model_admin.message_user(request, f"{done} campaign(s) {verb}.", messages.SUCCESS)
+    apply_to_each(
+        model_admin,
+        request,
+        queryset,
+        lambda campaign: service(campaign=campaign, by=request.user),
+        refusals=(CampaignTransitionError, CampaignStartRefused),
+        done="{} campaign(s) " + verb + ".",
+    )
 
 
 @admin.register(Campaign)
@@ -149,16 +148,14 @@ class MessageAdmin(admin.ModelAdmin[Message]):
     actions = ["mark_sent", "resend"]
 
     def _resolve(self, request: HttpRequest, queryset: QuerySet[Message], *, sent: bool) -> None:
-        done = 0
-        for message in queryset:
-            try:
-                message_resolve_unknown(message=message, sent=sent, by=request.user)
-            except CampaignTransitionError as exc:
-                self.message_user(request, f"Message {message.pk}: {exc}", messages.WARNING)
-            else:
-                done += 1
-        if done:
-            self.message_user(request, f"{done} message(s) resolved.", messages.SUCCESS)
+        apply_to_each(
+            self,
+            request,
+            queryset,
+            lambda message: message_resolve_unknown(message=message, sent=sent, by=request.user),
+            refusals=(CampaignTransitionError,),
+            done="{} message(s) resolved.",
+        )
 
     @admin.action(description="Unknown messages: the phone shows them sent — mark sent")
     def mark_sent(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:

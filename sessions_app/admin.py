@@ -1,6 +1,6 @@
 from collections.abc import Callable
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
@@ -11,6 +11,7 @@ from sessions_app.services import (
     session_logout,
     session_simulate_scan,
 )
+from whatsmassive.admin_actions import apply_to_each
 
 
 def _each(
@@ -20,16 +21,14 @@ def _each(
     service: Callable[..., object],
     verb: str,
 ) -> None:
-    done = 0
-    for session in queryset:
-        try:
-            service(session=session)
-        except ValueError as exc:
-            model_admin.message_user(request, f"{session}: {exc}", messages.WARNING)
-        else:
-            done += 1
-    if done:
-        model_admin.message_user(request, f"{done} account(s) {verb}.", messages.SUCCESS)
+    apply_to_each(
+        model_admin,
+        request,
+        queryset,
+        lambda session: service(session=session),
+        refusals=(ValueError,),
+        done="{} account(s) " + verb + ".",
+    )
 
 
 @admin.register(WhatsAppSession)
