@@ -79,13 +79,14 @@ def session_logout(*, session: WhatsAppSession) -> WhatsAppSession:
     messages_reassign_from(session=session)
     session.refresh_from_db()
     if not session_is_held(session=session):
-        _forget_profile(session)
+        session_forget_profile(session=session)
     realtime.session_changed(session.pk)
     logger.info("Logging out account %s", session.name, extra={"session_id": session.pk})
     return session
 
 
-def _forget_profile(session: WhatsAppSession) -> None:
+def session_forget_profile(*, session: WhatsAppSession) -> None:
+    """The link is gone: delete the profile so the next connect starts with a new QR scan."""
     if session.profile_dir:
         shutil.rmtree(session.profile_dir, ignore_errors=True)
     WhatsAppSession.objects.filter(pk=session.pk).update(
@@ -94,7 +95,7 @@ def _forget_profile(session: WhatsAppSession) -> None:
         logout_requested=False,
         qr_payload="",
         profile_dir="",
-        phone_e164=session.phone_e164,
+        connected_at=None,
     )
 
 
@@ -203,7 +204,7 @@ def session_host_release(
     current.update(**fields)
     if logged_out:
         session.refresh_from_db()
-        _forget_profile(session)
+        session_forget_profile(session=session)
     realtime.session_changed(session.pk)
 
 

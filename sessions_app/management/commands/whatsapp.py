@@ -5,22 +5,22 @@ to run while a host holds the account (two browsers cannot share one profile).
 """
 
 import io
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import phonenumbers
 import qrcode
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from debtors.imports.values import CellError, parse_phone
 from sessions_app.drivers import get_driver, profile_dir_for
 from sessions_app.drivers.base import DriverState, NotOnWhatsApp, SendError, WhatsAppDriver
 from sessions_app.models import SessionStatus, WhatsAppSession
 from sessions_app.selectors import session_is_held
+from sessions_app.services import session_forget_profile
 
 EXIT_ERROR = 1
 EXIT_NOT_ON_WHATSAPP = 3
@@ -140,10 +140,13 @@ class Command(BaseCommand):
         self.stdout.flush()
 
     def _send(self, session: WhatsAppSession, *, to: str, text: str, **_options: Any) -> None:
-        phone = _normalise_phone(to)
-        if phone is None:
+        try:
+            phone = parse_phone(to, region=settings.DEFAULT_PHONE_REGION)
+        except CellError as exc:
             self.stdout.write("error invalid phone number")
-            raise CommandError(f"{to!r} is not a valid phone number", returncode=EXIT_ERROR)
+            raise CommandError(
+                f"{to!r} is not a valid phone number", returncode=EXIT_ERROR
+            ) from exc
         with self._driver(session) as driver:
             state = self._settled_state(driver)
             if state != DriverState.CONNECTED:
@@ -200,21 +203,9 @@ class Command(BaseCommand):
             if self._settled_state(driver) == DriverState.CONNECTED:
                 driver.logout()
             profile_dir = driver.profile_dir
-        shutil.rmtree(profile_dir, ignore_errors=True)
-        WhatsAppSession.objects.filter(pk=session.pk).update(
-            status=SessionStatus.LOGGED_OUT, qr_payload="", connected_at=None, profile_dir=""
-        )
+        session.profile_dir = str(profile_dir)
+        session_forget_profile(session=session)
         self.stdout.write(f"logged out {session.name}; profile {profile_dir} deleted")
-
-
-def _normalise_phone(raw: str) -> str | None:
-    try:
-        number = phonenumbers.parse(raw, settings.DEFAULT_PHONE_REGION)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _account_phone(driver: WhatsAppDriver) -> str | None:
