@@ -245,8 +245,8 @@ def _settle_failure(
 ) -> float:
     now = timezone.now()
     delay = _after_send(session, pacer, now) if error.permanent else pacer.next_delay()
-    attempts = Message.objects.values_list("attempts", flat=True).get(pk=message.pk)
-    final = error.permanent or attempts >= settings.ENGINE_MAX_ATTEMPTS
+    # The claim loaded the count; moving to `sending` added this attempt.
+    final = error.permanent or message.attempts + 1 >= settings.ENGINE_MAX_ATTEMPTS
     with transaction.atomic():
         if final:
             Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(

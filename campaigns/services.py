@@ -122,34 +122,43 @@ def _extra_keys(debtors: QuerySet[Debtor]) -> set[str]:
     return keys
 
 
-def campaign_problems(*, campaign: Campaign) -> list[str]:
-    """Everything that would stop this campaign from starting, in operator language."""
+def _template_problems(template: str, audience: QuerySet[Debtor]) -> list[str]:
+    try:
+        unknown = template_unknown_placeholders(template, extra_keys=_extra_keys(audience))
+    except TemplateError as exc:
+        return [str(exc)]
+    if unknown:
+        return ["Unknown placeholder(s): " + ", ".join(f"{{{name}}}" for name in unknown) + "."]
+    return []
+
+
+def _campaign_problems(
+    campaign: Campaign, audience: QuerySet[Debtor]
+) -> tuple[list[str], list[str]]:
+    """(problems with the pool and audience, problems with the template)."""
     problems = []
     if not PoolMember.objects.filter(pool_id=campaign.pool_id, enabled=True).exists():
         problems.append(f"Pool “{campaign.pool}” has no enabled account.")
-    audience = audience_debtors(audience=campaign.audience)
     if not audience.exists():
         problems.append("The audience is empty: no debtor (who has not opted out) matches it.")
-    try:
-        unknown = template_unknown_placeholders(campaign.template, extra_keys=_extra_keys(audience))
-    except TemplateError as exc:
-        problems.append(str(exc))
-    else:
-        if unknown:
-            names = ", ".join(f"{{{name}}}" for name in unknown)
-            problems.append(f"Unknown placeholder(s): {names}.")
-    return problems
+    return problems, _template_problems(campaign.template, audience)
+
+
+def campaign_problems(*, campaign: Campaign) -> list[str]:
+    """Everything that would stop this campaign from starting, in operator language."""
+    setup, template = _campaign_problems(campaign, audience_debtors(audience=campaign.audience))
+    return setup + template
 
 
 def campaign_preview(*, campaign: Campaign) -> CampaignPreview:
     audience = audience_debtors(audience=campaign.audience)
     debtor = audience.order_by("id").first()
-    problems = campaign_problems(campaign=campaign)
+    setup, template = _campaign_problems(campaign, audience)
     body = ""
-    if debtor is not None and not any("placeholder" in p or "braces" in p for p in problems):
+    if debtor is not None and not template:
         body = MessageTemplate(campaign.template).render(debtor)
     return CampaignPreview(
-        debtor=debtor, body=body, audience_count=audience.count(), problems=problems
+        debtor=debtor, body=body, audience_count=audience.count(), problems=setup + template
     )
 
 

@@ -25,6 +25,7 @@ from sessions_app.drivers import get_driver
 from sessions_app.drivers.base import DriverState, WhatsAppDriver
 from sessions_app.models import WhatsAppSession
 from sessions_app.services import (
+    DROPPED_OUT,
     session_host_acquire,
     session_host_heartbeat,
     session_host_release,
@@ -70,7 +71,7 @@ class SessionHost:
                 self.logged_out = True
                 break
             wait = self.step(clock, now)
-            if self.session.status in {"logged_out", "banned"}:
+            if self.session.status in DROPPED_OUT:
                 break
             shutting_down.wait(max(0.0, min(wait, clock.heartbeat_due - time.monotonic())))
 
