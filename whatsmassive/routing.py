@@ -1,4 +1,11 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-# Each app appends its consumers' routes here as the realtime pages arrive.
-websocket_urlpatterns: list[URLPattern | URLResolver] = []
+from campaigns.consumers import LiveConsumer
+
+# One socket per live area of a page; see campaigns.consumers and campaigns.realtime.
+websocket_urlpatterns: list[URLPattern | URLResolver] = [
+    path("ws/dashboard/", LiveConsumer.as_asgi(), {"kind": "dashboard"}),
+    path("ws/sessions/", LiveConsumer.as_asgi(), {"kind": "sessions"}),
+    path("ws/sessions/<int:pk>/", LiveConsumer.as_asgi(), {"kind": "session"}),
+    path("ws/campaigns/<int:pk>/", LiveConsumer.as_asgi(), {"kind": "campaign"}),
+]

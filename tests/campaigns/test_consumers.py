@@ -1,0 +1,105 @@
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+
+from campaigns import realtime
+from tests.factories import CampaignFactory, WhatsAppSessionFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FRAGMENT = '<div id="campaign-1-progress">42%</div>'
+
+
+def _headers(client=None, origin="http://testserver"):
+    headers = [(b"host", b"testserver"), (b"origin", origin.encode())]
+    if client is not None:
+        name = settings.SESSION_COOKIE_NAME
+        headers.append((b"cookie", f"{name}={client.cookies[name].value}".encode()))
+    return headers
+
+
+def _communicator(path, headers):
+    # Imported late: the origin validator reads ALLOWED_HOSTS when the application is
+    # built, and the test environment adds "testserver" to it only once the run starts.
+    from whatsmassive.asgi import application
+
+    return WebsocketCommunicator(application, path, headers=headers)
+
+
+def _handshake(path, headers):
+    """Whether the socket at `path` is accepted for a client sending `headers`."""
+
+    async def run():
+        communicator = _communicator(path, headers)
+        connected, _ = await communicator.connect(timeout=5)
+        await communicator.disconnect()
+        return connected
+
+    return async_to_sync(run)()
+
+
+def _receive_broadcast(path, headers, group):
+    """Connect to `path`, broadcast one fragment to `group`, return the frame received."""
+
+    async def run():
+        communicator = _communicator(path, headers)
+        connected, _ = await communicator.connect(timeout=5)
+        assert connected
+        await get_channel_layer().group_send(group, {"type": "fragment", "html": FRAGMENT})
+        try:
+            return await communicator.receive_from(timeout=5)
+        finally:
+            await communicator.disconnect()
+
+    return async_to_sync(run)()
+
+
+@pytest.fixture
+def logged_in(client, operator):
+    client.force_login(operator)
+    return client
+
+
+def test_an_operator_joins_the_campaign_group_and_receives_its_fragments(logged_in):
+    campaign = CampaignFactory()
+    frame = _receive_broadcast(
+        f"/ws/campaigns/{campaign.pk}/", _headers(logged_in), realtime.campaign_group(campaign.pk)
+    )
+    assert frame == FRAGMENT
+
+
+@pytest.mark.parametrize(
+    ("path", "group"),
+    [("/ws/dashboard/", realtime.DASHBOARD_GROUP), ("/ws/sessions/", realtime.SESSIONS_GROUP)],
+)
+def test_the_overview_sockets_relay_their_groups(logged_in, path, group):
+    assert _receive_broadcast(path, _headers(logged_in), group) == FRAGMENT
+
+
+def test_an_account_socket_relays_that_accounts_group(logged_in):
+    account = WhatsAppSessionFactory()
+    frame = _receive_broadcast(
+        f"/ws/sessions/{account.pk}/", _headers(logged_in), realtime.session_group(account.pk)
+    )
+    assert frame == FRAGMENT
+
+
+def test_an_anonymous_socket_is_rejected():
+    campaign = CampaignFactory()
+    assert not _handshake(f"/ws/campaigns/{campaign.pk}/", _headers())
+
+
+def test_a_socket_from_a_foreign_origin_is_rejected(logged_in):
+    assert not _handshake("/ws/dashboard/", _headers(logged_in, origin="https://evil.example"))
+
+
+def test_a_socket_for_a_campaign_that_does_not_exist_is_rejected(logged_in):
+    assert not _handshake("/ws/campaigns/999999/", _headers(logged_in))
+
+
+def test_a_deactivated_operator_is_rejected(logged_in, operator):
+    operator.is_active = False
+    operator.save()
+    assert not _handshake("/ws/dashboard/", _headers(logged_in))
