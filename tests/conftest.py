@@ -33,7 +33,8 @@ def operator(db):
     return UserFactory()
 
 
-def _test_database_url() -> str:
+def current_database_url() -> str:
+    """This run's test database, for the processes (workers, servers) the tests start."""
     parts = urlsplit(os.environ["DATABASE_URL"])
     return urlunsplit(parts._replace(path=f"/{connection.settings_dict['NAME']}"))
 
@@ -68,7 +69,7 @@ def start_worker(
             "WARNING",
         ],
         cwd=BASE_DIR,
-        env={**os.environ, "DATABASE_URL": _test_database_url(), "DB_CONN_MAX_AGE": "0", **env},
+        env={**os.environ, "DATABASE_URL": current_database_url(), "DB_CONN_MAX_AGE": "0", **env},
     )
 
 

@@ -1,0 +1,100 @@
+"""The operator console served by daphne, a real Celery worker and headless Chromium.
+
+The server and the worker use the test database, so tests here are `transaction=True`:
+they only see (and show) committed rows.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.remote.webdriver import WebDriver
+
+from tests.conftest import BASE_DIR, current_database_url, wait_until
+
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1400,1000",
+]
+SCREENSHOTS_DIR = Path(os.environ.get("E2E_SCREENSHOTS_DIR", BASE_DIR / "var" / "screenshots"))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _accepts(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture(scope="session")
+def live_url(django_db_setup, django_db_blocker, celery_worker) -> Iterator[str]:
+    """daphne serving HTTP and WebSockets on the test database, as `make run` does."""
+    port = _free_port()
+    with django_db_blocker.unblock():
+        env = {**os.environ, "DATABASE_URL": current_database_url(), "DB_CONN_MAX_AGE": "0"}
+    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+    server = subprocess.Popen(
+        [*command, "whatsmassive.asgi:application"],
+        cwd=BASE_DIR,
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: _accepts(port), timeout=30, message="daphne did not start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture
+def new_browser() -> Iterator[Callable[[], WebDriver]]:
+    """Open headless Chromium windows; each is closed after the test."""
+    opened: list[WebDriver] = []
+
+    def open_browser() -> WebDriver:
+        options = webdriver.ChromeOptions()
+        options.binary_location = settings.CHROME_BINARY
+        for flag in CHROMIUM_FLAGS:
+            options.add_argument(flag)
+        browser = webdriver.Chrome(
+            options=options, service=Service(executable_path=settings.CHROMEDRIVER_PATH)
+        )
+        browser.implicitly_wait(0)
+        opened.append(browser)
+        return browser
+
+    yield open_browser
+    for browser in opened:
+        browser.quit()
+
+
+@pytest.fixture
+def screenshot() -> Callable[[WebDriver, str], Path]:
+    """Save what the operator sees as var/screenshots/<name>.png (E2E_SCREENSHOTS_DIR)."""
+
+    def save(browser: WebDriver, name: str) -> Path:
+        SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS_DIR / f"{name}.png"
+        browser.save_screenshot(str(path))
+        return path
+
+    return save
