@@ -56,8 +56,12 @@ def debtor_list(request: HtmxHttpRequest) -> HttpResponse:
 
 def debtor_detail(request: HttpRequest, pk: int) -> HttpResponse:
     debtor = get_object_or_404(Debtor, pk=pk)
-    history = debtor_message_history(debtor=debtor)
-    return render(request, "debtors/debtor_detail.html", {"debtor": debtor, "history": history})
+    context = {
+        "debtor": debtor,
+        "history": debtor_message_history(debtor=debtor),
+        "today": timezone.localdate(),
+    }
+    return render(request, "debtors/debtor_detail.html", context)
 
 
 @require_POST

@@ -1,11 +1,12 @@
 import datetime
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db.models import Count, FilteredRelation, Q, QuerySet
 from django.db.models.functions import Coalesce, TruncMinute
 from django.utils import timezone
+from django_stubs_ext import WithAnnotations
 
 from campaigns.models import Campaign, Message, MessageStatus
 from campaigns.selectors import CampaignProgress, campaign_progress, campaigns_running
@@ -91,7 +92,15 @@ def _local_midnight(now: datetime.datetime) -> datetime.datetime:
     return timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def sends_today_by_account(*, now: datetime.datetime | None = None) -> QuerySet[WhatsAppSession]:
+class SendsToday(TypedDict):
+    sent_today: int
+    failed_today: int
+
+
+# Quoted: WithAnnotations takes two arguments only under a type checker.
+def sends_today_by_account(
+    *, now: datetime.datetime | None = None
+) -> "QuerySet[WithAnnotations[WhatsAppSession, SendsToday]]":
     """Every account with `sent_today` and `failed_today` since local midnight (one query)."""
     since = _local_midnight(now or timezone.now())
     return WhatsAppSession.objects.annotate(
@@ -104,10 +113,19 @@ def sends_today_by_account(*, now: datetime.datetime | None = None) -> QuerySet[
     ).order_by("name")
 
 
+def dashboard_today_context(*, now: datetime.datetime | None = None) -> dict[str, Any]:
+    accounts = list(sends_today_by_account(now=now))
+    return {
+        "accounts_today": accounts,
+        "today_sent": sum(account.sent_today for account in accounts),
+        "today_failed": sum(account.failed_today for account in accounts),
+    }
+
+
 # Chart geometry in SVG user units; the SVG scales to its container's width.
-CHART_WIDTH = 720
+CHART_WIDTH = 600
 CHART_HEIGHT = 220
-CHART_LEFT = 44
+CHART_LEFT = 40
 CHART_RIGHT = 8
 CHART_TOP = 12
 CHART_BOTTOM = 28

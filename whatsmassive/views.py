@@ -13,8 +13,8 @@ from whatsmassive.models import LogLevel, SystemLog
 from whatsmassive.selectors import (
     dashboard_accounts_context,
     dashboard_running_campaigns,
+    dashboard_today_context,
     sends_per_minute_chart,
-    sends_today_by_account,
     system_log_list,
     system_log_newer,
     system_log_recent_errors,
@@ -31,7 +31,7 @@ DASHBOARD_FRAGMENTS: dict[str, Callable[[], dict[str, Any]]] = {
     "accounts": dashboard_accounts_context,
     "running": lambda: {"running": dashboard_running_campaigns()},
     "chart": lambda: {"chart": sends_per_minute_chart()},
-    "today": lambda: {"accounts_today": sends_today_by_account()},
+    "today": dashboard_today_context,
     "errors": lambda: {"recent_errors": system_log_recent_errors(), "error_level": LogLevel.ERROR},
 }
 

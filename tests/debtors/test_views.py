@@ -1,4 +1,5 @@
 import csv
+import datetime
 import io
 from decimal import Decimal
 
@@ -264,6 +265,7 @@ def test_the_debtor_page_shows_the_debt_and_every_message(client, operator):
         amount=Decimal("1250000.00"),
         currency="COP",
         reference="CR-77",
+        due_date=timezone.localdate() - datetime.timedelta(days=10),
         extra={"branch": "Cali"},
     )
     account = WhatsAppSessionFactory(name="Cobranzas 1")
@@ -303,6 +305,7 @@ def test_the_debtor_page_shows_the_debt_and_every_message(client, operator):
         "Pago el viernes",
         "Cobro abril",
         "Not on WhatsApp",
+        "overdue by",
     ]:
         assert expected in text
     assert "Otra persona" not in text

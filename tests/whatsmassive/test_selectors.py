@@ -12,6 +12,7 @@ from whatsmassive.selectors import (
     CHART_HEIGHT,
     CHART_TOP,
     dashboard_accounts_context,
+    dashboard_today_context,
     sends_chart,
     sends_per_minute,
     sends_per_minute_chart,
@@ -133,6 +134,9 @@ def test_sends_today_count_each_account_since_local_midnight(django_assert_num_q
     with django_assert_num_queries(1):
         rows = [(a.name, a.sent_today, a.failed_today) for a in sends_today_by_account(now=now)]
     assert rows == [("A busy", 2, 1), ("B idle", 0, 0)]
+
+    context = dashboard_today_context(now=now)
+    assert (context["today_sent"], context["today_failed"]) == (2, 1)
 
 
 @pytest.mark.django_db
