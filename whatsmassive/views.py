@@ -36,10 +36,10 @@ DASHBOARD_FRAGMENTS: dict[str, Callable[[], dict[str, Any]]] = {
 }
 
 
-def dashboard(request: HtmxHttpRequest) -> HttpResponse:
-    """The page, or with `?fragment=<name>` for htmx just that area (its refresh and poll)."""
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """The page, or with `?fragment=<name>` just that area (what its refresh and poll get)."""
     fragment = request.GET.get("fragment", "")
-    if request.htmx and fragment in DASHBOARD_FRAGMENTS:
+    if fragment in DASHBOARD_FRAGMENTS:
         context = DASHBOARD_FRAGMENTS[fragment]()
         return render(request, f"whatsmassive/dashboard.html#{fragment}", context)
     context = {}

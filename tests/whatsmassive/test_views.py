@@ -95,6 +95,12 @@ def test_dashboard_polling_fragments_ask_for_themselves(client, operator):
     assert text.count('hx-trigger="every 30s"') == 3  # chart, today, errors
 
 
+def test_a_fragment_url_answers_with_the_fragment_without_htmx_too(client, operator):
+    client.force_login(operator)
+    text = client.get(reverse("dashboard"), {"fragment": "accounts"}).content.decode()
+    assert text.lstrip().startswith('<div id="dashboard-accounts"')
+
+
 def test_an_unknown_dashboard_fragment_gets_the_whole_page(client, operator):
     client.force_login(operator)
     response = client.get(reverse("dashboard"), {"fragment": "nope"}, HTTP_HX_REQUEST="true")
