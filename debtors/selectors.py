@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
+from campaigns.models import Message
 from debtors.imports.engine import preview_rows
 from debtors.imports.mapping import Mapping
 from debtors.imports.readers import FileInfo, open_table
@@ -92,6 +93,15 @@ def _decode_cursor(cursor: str) -> tuple[str, int] | None:
     if not isinstance(name, str) or not isinstance(pk, int):
         return None
     return name, pk
+
+
+def debtor_message_history(*, debtor: Debtor) -> QuerySet[Message]:
+    """Every message to the debtor across campaigns, newest first."""
+    return (
+        Message.objects.filter(debtor=debtor)
+        .select_related("campaign", "session")
+        .order_by("-created_at", "-id")
+    )
 
 
 def debtor_import_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[DebtorImport]:

@@ -5,6 +5,8 @@ from debtors import views
 urlpatterns = [
     path("debtors/", views.debtor_list, name="debtor_list"),
     path("debtors/opt-out/", views.debtor_bulk_opt_out, name="debtor_bulk_opt_out"),
+    path("debtors/<int:pk>/", views.debtor_detail, name="debtor_detail"),
+    path("debtors/<int:pk>/opt-out/", views.debtor_detail_opt_out, name="debtor_opt_out"),
     path("debtors/export.<str:fmt>", views.debtor_export, name="debtor_export"),
     path("debtors/imports/new/", views.debtor_import_new, name="debtor_import_new"),
     path("debtors/imports/<int:pk>/", views.debtor_import_detail, name="debtor_import_detail"),

@@ -19,6 +19,7 @@ from debtors.models import Debtor, DebtorImport
 from debtors.selectors import (
     debtor_import_list,
     debtor_import_preview,
+    debtor_message_history,
     debtor_page,
     debtor_search,
 )
@@ -51,6 +52,27 @@ def debtor_list(request: HtmxHttpRequest) -> HttpResponse:
     if request.htmx and not request.htmx.boosted:
         template += "#results"
     return render(request, template, context)
+
+
+def debtor_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    debtor = get_object_or_404(Debtor, pk=pk)
+    context = {
+        "debtor": debtor,
+        "history": debtor_message_history(debtor=debtor),
+        "today": timezone.localdate(),
+    }
+    return render(request, "debtors/debtor_detail.html", context)
+
+
+@require_POST
+def debtor_detail_opt_out(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    debtor = get_object_or_404(Debtor, pk=pk)
+    debtor_opt_out(debtors=Debtor.objects.filter(pk=debtor.pk))
+    if request.htmx:
+        debtor.refresh_from_db()
+        return render(request, "debtors/debtor_detail.html#standing", {"debtor": debtor})
+    messages.success(request, f"{debtor.name} opted out: no more messages will be sent.")
+    return redirect("debtor_detail", pk=debtor.pk)
 
 
 @require_POST

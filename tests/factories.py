@@ -7,6 +7,7 @@ from django.contrib.auth.models import User
 from campaigns.models import Campaign, Message
 from debtors.models import Debtor
 from sessions_app.models import Pool, PoolMember, WhatsAppSession
+from whatsmassive.models import LogLevel, SystemLog
 
 
 class UserFactory(factory.django.DjangoModelFactory[User]):
@@ -76,3 +77,12 @@ class MessageFactory(factory.django.DjangoModelFactory[Message]):
     campaign = factory.SubFactory(CampaignFactory)
     debtor = factory.SubFactory(DebtorFactory)
     body = "Hola"
+
+
+class SystemLogFactory(factory.django.DjangoModelFactory[SystemLog]):
+    class Meta:
+        model = SystemLog
+
+    level = LogLevel.INFO
+    source = "campaigns.engine"
+    message = factory.Sequence(lambda n: f"Log entry {n}")

@@ -1,15 +1,46 @@
-from django.db.models import Count, QuerySet
+import datetime
+import math
+from dataclasses import dataclass
+from typing import Any, TypedDict
 
+from django.db.models import Count, FilteredRelation, Q, QuerySet
+from django.db.models.functions import Coalesce, TruncMinute
+from django.utils import timezone
+from django_stubs_ext import WithAnnotations
+
+from campaigns.models import Campaign, Message, MessageStatus
+from campaigns.selectors import CampaignProgress, campaign_progress, campaigns_running
+from sessions_app.models import SessionStatus, WhatsAppSession
 from whatsmassive.models import LogLevel, SystemLog
 
+# At most this many rows per live-tail poll; the next poll continues where it stopped.
+LOG_TAIL_LIMIT = 100
 
-def system_log_list(*, min_level: int | None = None, search: str = "") -> QuerySet[SystemLog]:
+
+def system_log_list(
+    *, min_level: int | None = None, source: str = "", search: str = ""
+) -> QuerySet[SystemLog]:
     logs = SystemLog.objects.all()
     if min_level is not None:
         logs = logs.filter(level__gte=min_level)
+    if source:
+        logs = logs.filter(source=source)
     if search:
         logs = logs.filter(message__icontains=search)
     return logs
+
+
+def system_log_newer(
+    *, logs: QuerySet[SystemLog], after_id: int, limit: int = LOG_TAIL_LIMIT
+) -> list[SystemLog]:
+    """The oldest `limit` rows after `after_id`, newest first (the order the page shows)."""
+    rows = list(logs.filter(id__gt=after_id).order_by("id")[:limit])
+    rows.reverse()
+    return rows
+
+
+def system_log_sources() -> list[str]:
+    return list(SystemLog.objects.order_by("source").values_list("source", flat=True).distinct())
 
 
 def system_log_recent_errors(*, limit: int = 10) -> QuerySet[SystemLog]:
@@ -18,3 +49,262 @@ def system_log_recent_errors(*, limit: int = 10) -> QuerySet[SystemLog]:
 
 def count_by(queryset: QuerySet, field: str) -> dict[str, int]:  # type: ignore[type-arg]
     return dict(queryset.order_by().values_list(field).annotate(n=Count("id")))
+
+
+# States an operator must act on (scan a QR, look at an error, replace an account).
+ATTENTION_STATES = frozenset(
+    {SessionStatus.WAITING_QR, SessionStatus.ERROR, SessionStatus.BANNED, SessionStatus.LOGGED_OUT}
+)
+# Connected first: it is the state the operator hopes to see everywhere.
+ACCOUNT_STATE_ORDER = [SessionStatus.CONNECTED] + [
+    status for status in SessionStatus if status != SessionStatus.CONNECTED
+]
+
+
+@dataclass(frozen=True)
+class AccountStateCount:
+    status: SessionStatus
+    count: int
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.count > 0 and self.status in ATTENTION_STATES
+
+
+def dashboard_accounts_context() -> dict[str, Any]:
+    """Context of `whatsmassive/dashboard.html#accounts`; pushed without a request."""
+    counts = count_by(WhatsAppSession.objects.all(), "status")
+    states = [
+        AccountStateCount(status, counts.get(status.value, 0)) for status in ACCOUNT_STATE_ORDER
+    ]
+    return {
+        "account_states": states,
+        "accounts_total": sum(state.count for state in states),
+        "accounts_needing_attention": sum(state.count for state in states if state.needs_attention),
+    }
+
+
+def dashboard_running_campaigns() -> list[tuple[Campaign, CampaignProgress]]:
+    return [(campaign, campaign_progress(campaign=campaign)) for campaign in campaigns_running()]
+
+
+def _local_midnight(now: datetime.datetime) -> datetime.datetime:
+    return timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+class SendsToday(TypedDict):
+    sent_today: int
+    failed_today: int
+
+
+# Quoted: WithAnnotations takes two arguments only under a type checker.
+def sends_today_by_account(
+    *, now: datetime.datetime | None = None
+) -> "QuerySet[WithAnnotations[WhatsAppSession, SendsToday]]":
+    """Every account with `sent_today` and `failed_today` since local midnight (one query)."""
+    since = _local_midnight(now or timezone.now())
+    return WhatsAppSession.objects.annotate(
+        today=FilteredRelation(
+            "messages",
+            condition=Q(messages__sent_at__gte=since) | Q(messages__failed_at__gte=since),
+        ),
+        sent_today=Count("today", filter=Q(today__sent_at__isnull=False)),
+        failed_today=Count("today", filter=Q(today__status=MessageStatus.FAILED)),
+    ).order_by("name")
+
+
+def dashboard_today_context(*, now: datetime.datetime | None = None) -> dict[str, Any]:
+    accounts = list(sends_today_by_account(now=now))
+    return {
+        "accounts_today": accounts,
+        "today_sent": sum(account.sent_today for account in accounts),
+        "today_failed": sum(account.failed_today for account in accounts),
+    }
+
+
+# Chart geometry in SVG user units; the SVG scales to its container's width.
+CHART_WIDTH = 600
+CHART_HEIGHT = 220
+CHART_LEFT = 40
+CHART_RIGHT = 8
+CHART_TOP = 12
+CHART_BOTTOM = 28
+CHART_BAR_FILL = 0.7  # share of each minute's slot the bar covers
+CHART_LABEL_EVERY = 10  # minutes between labels on the time axis
+
+
+@dataclass(frozen=True)
+class ChartBar:
+    minute: datetime.datetime
+    sent: int
+    failed: int
+    slot_x: float
+    slot_width: float
+    x: float
+    width: float
+    sent_y: float
+    sent_height: float
+    failed_y: float
+    failed_height: float
+
+    @property
+    def label(self) -> str:
+        return f"{timezone.localtime(self.minute):%H:%M}: {self.sent} sent, {self.failed} failed"
+
+
+@dataclass(frozen=True)
+class ChartTick:
+    value: int
+    y: float
+
+
+@dataclass(frozen=True)
+class ChartTimeLabel:
+    text: str
+    x: float
+
+
+@dataclass(frozen=True)
+class SendsChart:
+    bars: list[ChartBar]
+    y_ticks: list[ChartTick]
+    time_labels: list[ChartTimeLabel]
+    sent: int
+    failed: int
+    start: datetime.datetime
+    end: datetime.datetime
+    width: int = CHART_WIDTH
+    height: int = CHART_HEIGHT
+    plot_left: int = CHART_LEFT
+    plot_right: int = CHART_WIDTH - CHART_RIGHT
+    plot_top: int = CHART_TOP
+    plot_bottom: int = CHART_HEIGHT - CHART_BOTTOM
+
+    @property
+    def plot_height(self) -> int:
+        return self.plot_bottom - self.plot_top
+
+    @property
+    def value_label_x(self) -> int:
+        return self.plot_left - 6
+
+    @property
+    def time_label_y(self) -> int:
+        return self.height - 8
+
+    @property
+    def plot_center_x(self) -> float:
+        return (self.plot_left + self.plot_right) / 2
+
+    @property
+    def plot_center_y(self) -> float:
+        return (self.plot_top + self.plot_bottom) / 2
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.sent or self.failed)
+
+    @property
+    def busiest(self) -> ChartBar | None:
+        return max(self.bars, key=lambda bar: bar.sent + bar.failed, default=None)
+
+    @property
+    def summary(self) -> str:
+        span = f"{timezone.localtime(self.start):%H:%M} to {timezone.localtime(self.end):%H:%M}"
+        if self.is_empty or (busiest := self.busiest) is None:
+            return f"Sends per minute from {span}: no messages were sent or failed."
+        return (
+            f"Sends per minute from {span}: {self.sent} sent, {self.failed} failed. "
+            f"Busiest minute {timezone.localtime(busiest.minute):%H:%M} "
+            f"with {busiest.sent + busiest.failed}."
+        )
+
+
+def _y_scale(peak: int) -> tuple[int, int]:
+    """A round step (1, 2 or 5 times a power of ten) and the axis top: at most four steps."""
+    magnitude = 1
+    while True:
+        for factor in (1, 2, 5):
+            step = factor * magnitude
+            if step * 4 >= peak:
+                return step, step * max(1, math.ceil(peak / step))
+        magnitude *= 10
+
+
+def sends_chart(
+    *, counts: dict[datetime.datetime, tuple[int, int]], start: datetime.datetime, minutes: int
+) -> SendsChart:
+    """Bars for `minutes` minutes from `start`: `counts` maps a minute to (sent, failed)."""
+    plot_left, plot_right = CHART_LEFT, CHART_WIDTH - CHART_RIGHT
+    plot_top, plot_bottom = CHART_TOP, CHART_HEIGHT - CHART_BOTTOM
+    slot = (plot_right - plot_left) / minutes
+    bar_width = slot * CHART_BAR_FILL
+    per_minute = [
+        (
+            start + datetime.timedelta(minutes=i),
+            *counts.get(start + datetime.timedelta(minutes=i), (0, 0)),
+        )
+        for i in range(minutes)
+    ]
+    step, top = _y_scale(max((sent + failed for _, sent, failed in per_minute), default=0))
+    scale = (plot_bottom - plot_top) / top
+    bars = []
+    time_labels = []
+    for i, (minute, sent, failed) in enumerate(per_minute):
+        slot_x = plot_left + i * slot
+        sent_height = sent * scale
+        failed_height = failed * scale
+        bars.append(
+            ChartBar(
+                minute=minute,
+                sent=sent,
+                failed=failed,
+                slot_x=round(slot_x, 2),
+                slot_width=round(slot, 2),
+                x=round(slot_x + (slot - bar_width) / 2, 2),
+                width=round(bar_width, 2),
+                sent_y=round(plot_bottom - sent_height, 2),
+                sent_height=round(sent_height, 2),
+                failed_y=round(plot_bottom - sent_height - failed_height, 2),
+                failed_height=round(failed_height, 2),
+            )
+        )
+        local = timezone.localtime(minute)
+        if local.minute % CHART_LABEL_EVERY == 0:
+            time_labels.append(ChartTimeLabel(f"{local:%H:%M}", round(slot_x + slot / 2, 2)))
+    y_ticks = [
+        ChartTick(value, round(plot_bottom - value * scale, 2)) for value in range(0, top + 1, step)
+    ]
+    return SendsChart(
+        bars=bars,
+        y_ticks=y_ticks,
+        time_labels=time_labels,
+        sent=sum(bar.sent for bar in bars),
+        failed=sum(bar.failed for bar in bars),
+        start=start,
+        end=start + datetime.timedelta(minutes=minutes - 1),
+    )
+
+
+def sends_per_minute(*, start: datetime.datetime) -> dict[datetime.datetime, tuple[int, int]]:
+    """(sent, failed) per minute since `start`, from one grouped query."""
+    rows = (
+        Message.objects.filter(Q(sent_at__gte=start) | Q(failed_at__gte=start))
+        .annotate(minute=TruncMinute(Coalesce("sent_at", "failed_at")))
+        .order_by()
+        .values("minute")
+        .annotate(
+            sent=Count("id", filter=Q(sent_at__isnull=False)),
+            failed=Count("id", filter=Q(status=MessageStatus.FAILED)),
+        )
+    )
+    return {row["minute"]: (row["sent"], row["failed"]) for row in rows}
+
+
+def sends_per_minute_chart(
+    *, now: datetime.datetime | None = None, minutes: int = 60
+) -> SendsChart:
+    """The last `minutes` minutes, the current one included."""
+    current = (now or timezone.now()).replace(second=0, microsecond=0)
+    start = current - datetime.timedelta(minutes=minutes - 1)
+    return sends_chart(counts=sends_per_minute(start=start), start=start, minutes=minutes)

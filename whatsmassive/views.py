@@ -1,38 +1,124 @@
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.http import urlencode
+from django_htmx.middleware import HtmxDetails
 
-from campaigns.selectors import campaign_progress, campaigns_running
-from sessions_app.models import SessionStatus, WhatsAppSession
-from whatsmassive.models import LogLevel
-from whatsmassive.selectors import count_by, system_log_list, system_log_recent_errors
+from whatsmassive.models import LogLevel, SystemLog
+from whatsmassive.selectors import (
+    dashboard_accounts_context,
+    dashboard_running_campaigns,
+    dashboard_today_context,
+    sends_per_minute_chart,
+    system_log_list,
+    system_log_newer,
+    system_log_recent_errors,
+    system_log_sources,
+)
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+# Each live area of the dashboard: its partial in dashboard.html and the context it needs.
+DASHBOARD_FRAGMENTS: dict[str, Callable[[], dict[str, Any]]] = {
+    "accounts": dashboard_accounts_context,
+    "running": lambda: {"running": dashboard_running_campaigns()},
+    "chart": lambda: {"chart": sends_per_minute_chart()},
+    "today": dashboard_today_context,
+    "errors": lambda: {"recent_errors": system_log_recent_errors(), "error_level": LogLevel.ERROR},
+}
 
 
 def dashboard(request: HttpRequest) -> HttpResponse:
-    sessions_by_status = count_by(WhatsAppSession.objects.all(), "status")
-    running = [(campaign, campaign_progress(campaign=campaign)) for campaign in campaigns_running()]
-    return render(
-        request,
-        "whatsmassive/dashboard.html",
-        {
-            "session_states": [
-                (status, sessions_by_status.get(status.value, 0)) for status in SessionStatus
-            ],
-            "running": running,
-            "recent_errors": system_log_recent_errors(),
-        },
-    )
+    """The page, or with `?fragment=<name>` just that area (what its refresh and poll get)."""
+    fragment = request.GET.get("fragment", "")
+    if fragment in DASHBOARD_FRAGMENTS:
+        context = DASHBOARD_FRAGMENTS[fragment]()
+        return render(request, f"whatsmassive/dashboard.html#{fragment}", context)
+    context = {}
+    for build in DASHBOARD_FRAGMENTS.values():
+        context.update(build())
+    return render(request, "whatsmassive/dashboard.html", context)
 
 
-def log_list(request: HttpRequest) -> HttpResponse:
-    level_param = request.GET.get("level", "")
-    min_level = int(level_param) if level_param.isdigit() else None
+# Context keys that name a row with its own page. Paths, not URL names: those pages live in
+# other apps and the links only need the id.
+CONTEXT_LINKS = {"campaign_id": "/campaigns/{}/", "session_id": "/sessions/{}/"}
+
+
+@dataclass(frozen=True)
+class LogContextItem:
+    key: str
+    value: str
+    url: str = ""
+
+    @property
+    def is_multiline(self) -> bool:
+        return "\n" in self.value
+
+
+@dataclass(frozen=True)
+class LogRow:
+    log: SystemLog
+    context: list[LogContextItem]
+
+
+def _log_rows(logs: list[SystemLog]) -> list[LogRow]:
+    rows = []
+    for log in logs:
+        items = []
+        for key, value in log.context.items():
+            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            link = CONTEXT_LINKS.get(key, "")
+            url = link.format(value) if link and isinstance(value, int) else ""
+            items.append(LogContextItem(key=key, value=text, url=url))
+        rows.append(LogRow(log=log, context=items))
+    return rows
+
+
+def log_list(request: HtmxHttpRequest) -> HttpResponse:
+    """Logs, newest first. `?after=<id>` answers the live tail: only rows newer than that."""
+    level = request.GET.get("level", "")
+    min_level = int(level) if level.isdigit() else None
+    source = request.GET.get("source", "")
     search = request.GET.get("q", "").strip()
-    page = Paginator(system_log_list(min_level=min_level, search=search), 50).get_page(
-        request.GET.get("page")
-    )
-    return render(
-        request,
-        "whatsmassive/logs.html",
-        {"page": page, "levels": LogLevel.choices, "level": min_level, "q": search},
-    )
+    logs = system_log_list(min_level=min_level, source=source, search=search)
+    given = {"level": level, "source": source, "q": search}
+    filters = urlencode({key: value for key, value in given.items() if value})
+    after = request.GET.get("after", "")
+    if after.isdigit():
+        newer = system_log_newer(logs=logs, after_id=int(after))
+        context = {
+            "rows": _log_rows(newer),
+            "after": newer[0].pk if newer else int(after),
+            "filters": filters,
+            "fresh": True,
+        }
+        return render(request, "whatsmassive/logs.html#tail", context)
+    page = Paginator(logs, 50).get_page(request.GET.get("page"))
+    rows = _log_rows(list(page))
+    tail = page.number == 1
+    context = {
+        "page": page,
+        "rows": rows,
+        "tail": tail,
+        "live": tail and not search,
+        "after": max((row.log.pk for row in rows), default=0),
+        "filters": filters,
+        "levels": LogLevel.choices,
+        "level": min_level,
+        "sources": system_log_sources(),
+        "source": source,
+        "q": search,
+    }
+    template = "whatsmassive/logs.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#results"
+    return render(request, template, context)

@@ -1,16 +1,25 @@
 import csv
+import datetime
 import io
 from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
+from campaigns.models import MessageStatus
 from debtors.models import Debtor, DebtorImport, ImportStatus
 from debtors.services import debtor_import_run
-from tests.factories import DebtorFactory, UserFactory
+from tests.factories import (
+    CampaignFactory,
+    DebtorFactory,
+    MessageFactory,
+    UserFactory,
+    WhatsAppSessionFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -239,3 +248,119 @@ def test_an_upload_declared_far_over_the_limit_is_refused_before_it_is_read(clie
     assert response.redirect_chain == [(reverse("debtor_import_new"), 302)]
     assert "larger than the 10\xa0bytes limit" in response.content.decode()
     assert not DebtorImport.objects.exists()
+
+
+def test_the_list_links_each_debtor_to_its_page(client, operator):
+    debtor = DebtorFactory()
+    client.force_login(operator)
+    text = client.get(reverse("debtor_list")).content.decode()
+    assert f'href="{reverse("debtor_detail", args=[debtor.pk])}"' in text
+
+
+def test_the_debtor_page_shows_the_debt_and_every_message(client, operator):
+    debtor = DebtorFactory(
+        name="Lucía Restrepo",
+        phone_e164="+573001112233",
+        phone_raw="300 111 2233",
+        amount=Decimal("1250000.00"),
+        currency="COP",
+        reference="CR-77",
+        due_date=timezone.localdate() - datetime.timedelta(days=10),
+        extra={"branch": "Cali"},
+    )
+    account = WhatsAppSessionFactory(name="Cobranzas 1")
+    now = timezone.now()
+    read = MessageFactory(
+        debtor=debtor,
+        campaign=CampaignFactory(name="Cobro marzo"),
+        session=account,
+        body="Hola Lucía, su saldo es 1.250.000",
+        status=MessageStatus.READ,
+        sent_at=now,
+        delivered_at=now,
+        read_at=now,
+        reply_text="Pago el viernes",
+        replied_at=now,
+    )
+    MessageFactory(
+        debtor=debtor,
+        campaign=CampaignFactory(name="Cobro abril"),
+        status=MessageStatus.FAILED,
+        last_error="Not on WhatsApp",
+    )
+    MessageFactory(campaign=CampaignFactory(name="Otra persona"))
+    client.force_login(operator)
+    text = client.get(reverse("debtor_detail", args=[debtor.pk])).content.decode()
+    for expected in [
+        "Lucía Restrepo",
+        "+573001112233",
+        "300 111 2233",
+        "1,250,000.00 COP",
+        "CR-77",
+        "Cali",
+        f'<a href="/campaigns/{read.campaign_id}/">Cobro marzo</a>',
+        "Cobranzas 1",
+        "Hola Lucía, su saldo es 1.250.000",
+        "Delivered",
+        "Pago el viernes",
+        "Cobro abril",
+        "Not on WhatsApp",
+        "overdue by",
+    ]:
+        assert expected in text
+    assert "Otra persona" not in text
+    assert text.index("Cobro abril") < text.index("Cobro marzo")  # newest first
+    assert "Opt out" in text
+
+
+def test_an_unknown_debtor_is_a_404(client, operator):
+    client.force_login(operator)
+    assert client.get(reverse("debtor_detail", args=[999_999])).status_code == 404
+
+
+def test_the_debtor_page_sends_anonymous_users_to_the_login(client):
+    debtor = DebtorFactory()
+    response = client.get(reverse("debtor_detail", args=[debtor.pk]))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+    response = client.post(reverse("debtor_opt_out", args=[debtor.pk]))
+    assert response.status_code == 302
+    debtor.refresh_from_db()
+    assert not debtor.opted_out
+
+
+def test_opting_out_from_the_debtor_page_answers_htmx_with_the_new_standing(client, operator):
+    debtor = DebtorFactory()
+    client.force_login(operator)
+    response = client.post(reverse("debtor_opt_out", args=[debtor.pk]), HTTP_HX_REQUEST="true")
+    text = response.content.decode()
+    assert text.lstrip().startswith('<div id="debtor-standing"')
+    assert "opted out" in text
+    assert "<button" not in text
+    assert "<nav" not in text
+    debtor.refresh_from_db()
+    assert debtor.opted_out
+    assert debtor.opted_out_at is not None
+
+
+def test_opting_out_without_javascript_redirects_back_with_a_message(client, operator):
+    debtor = DebtorFactory(name="Iván Peña")
+    client.force_login(operator)
+    response = client.post(reverse("debtor_opt_out", args=[debtor.pk]), follow=True)
+    assert response.redirect_chain == [(reverse("debtor_detail", args=[debtor.pk]), 302)]
+    text = response.content.decode()
+    assert "Iván Peña opted out" in text
+    assert 'id="debtor-standing"' in text
+    debtor.refresh_from_db()
+    assert debtor.opted_out
+
+
+def test_opting_out_needs_post_and_a_csrf_token(operator):
+    debtor = DebtorFactory()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(operator)
+    url = reverse("debtor_opt_out", args=[debtor.pk])
+    assert client.get(url).status_code == 405
+    assert client.post(url, HTTP_HX_REQUEST="true").status_code == 403
+    debtor.refresh_from_db()
+    assert not debtor.opted_out
