@@ -3,7 +3,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseBase,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -49,15 +55,21 @@ def campaign_bar(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "campaigns/_campaign_bar.html", context)
 
 
-def _form_context(form: CampaignForm, campaign: Campaign | None = None) -> dict[str, Any]:
+def _preview_context(form: CampaignForm) -> dict[str, Any]:
     draft = form.campaign_for_preview()
+    return {
+        "preview": services.campaign_preview(campaign=draft) if draft is not None else None,
+        "audience_errors": form.audience_errors(),
+    }
+
+
+def _form_context(form: CampaignForm, campaign: Campaign | None = None) -> dict[str, Any]:
     return {
         "form": form,
         "campaign": campaign,
         "base_placeholders": BASE_PLACEHOLDERS,
         "extra_placeholders": selectors.debtor_extra_keys(),
-        "preview": services.campaign_preview(campaign=draft) if draft is not None else None,
-        "audience_errors": form.audience_errors(),
+        **_preview_context(form),
     }
 
 
@@ -112,23 +124,31 @@ def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def campaign_preview(request: HttpRequest) -> HttpResponse:
     """The live count and sample message for the form as typed so far (nothing is saved)."""
     form = CampaignForm(request.POST)
-    return render(request, "campaigns/campaign_form.html#preview", _form_context(form))
+    return render(request, "campaigns/campaign_form.html#preview", _preview_context(form))
 
 
 def campaign_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     campaign = _get_campaign(pk)
-    context = _messages_context(request, campaign)
     if request.htmx and not request.htmx.boosted:
+        context = _messages_context(request, campaign)
         return render(request, "campaigns/campaign_detail.html#messages", context)
-    context.update(selectors.campaign_live_context(campaign=campaign))
-    return render(request, "campaigns/campaign_detail.html", context)
+    return render(request, "campaigns/campaign_detail.html", _page_context(request, campaign))
 
 
-def _messages_context(request: HttpRequest, campaign: Campaign) -> dict[str, Any]:
+def _page_context(request: HttpRequest, campaign: Campaign) -> dict[str, Any]:
+    live = selectors.campaign_live_context(campaign=campaign)
+    return {**_messages_context(request, campaign, progress=live["progress"]), **live}
+
+
+def _messages_context(
+    request: HttpRequest, campaign: Campaign, progress: selectors.CampaignProgress | None = None
+) -> dict[str, Any]:
     bucket = request.GET.get("status", "")
     if bucket not in selectors.STATUS_BUCKETS_BY_KEY:
         bucket = ""
     after = request.GET.get("after", "")
+    if progress is None:
+        progress = selectors.campaign_progress(campaign=campaign)
     page = selectors.campaign_message_page(
         campaign=campaign, bucket=bucket, after=int(after) if after.isdigit() else None
     )
@@ -136,7 +156,7 @@ def _messages_context(request: HttpRequest, campaign: Campaign) -> dict[str, Any
         "campaign": campaign,
         "bucket": bucket,
         "message_page": page,
-        "bucket_counts": selectors.campaign_progress(campaign=campaign),
+        "bucket_counts": progress,
         "resendable": campaign.status in RESENDABLE,
     }
 
@@ -175,11 +195,7 @@ def campaign_change(request: HtmxHttpRequest, pk: int, action: str) -> HttpRespo
     if not request.htmx:
         if not refusal:
             return redirect("campaign_detail", pk=pk)
-        context = {
-            **_messages_context(request, campaign),
-            **selectors.campaign_live_context(campaign=campaign),
-            "refusal": refusal,
-        }
+        context = {**_page_context(request, campaign), "refusal": refusal}
         return render(request, "campaigns/campaign_detail.html", context)
     context = {**selectors.campaign_live_context(campaign=campaign), "refusal": refusal}
     response = render(request, "campaigns/campaign_detail.html#progress", context)
@@ -195,7 +211,7 @@ def message_resolve(request: HtmxHttpRequest, pk: int, message_pk: int) -> HttpR
     message = get_object_or_404(Message, pk=message_pk, campaign=campaign)
     outcome = request.POST.get("outcome")
     if outcome not in {"sent", "resend"}:
-        raise Http404
+        return HttpResponseBadRequest("Say whether the message was sent or should be resent.")
     error = ""
     if outcome == "resend" and campaign.status not in RESENDABLE:
         error = (
@@ -213,7 +229,7 @@ def message_resolve(request: HtmxHttpRequest, pk: int, message_pk: int) -> HttpR
         if error:
             messages.error(request, error)
         back = reverse("campaign_detail", args=[pk])
-        return redirect(f"{back}?status={MessageStatus.UNKNOWN}#messages")
+        return redirect(f"{back}?status={MessageStatus.UNKNOWN}#campaign-messages")
     row = Message.objects.select_related("debtor", "session").get(pk=message.pk)
     context = {
         "campaign": campaign,

@@ -415,6 +415,26 @@ def test_only_an_unknown_message_can_be_resolved(logged_in):
     assert "Only a message in state “unknown” can be resolved." in html
 
 
+def test_resolving_needs_to_know_what_the_operator_found(logged_in):
+    campaign = running_campaign(unknown=1)
+    message = campaign.messages.get()
+    url = reverse("message_resolve", args=[campaign.pk, message.pk])
+    assert logged_in.post(url, {"outcome": "maybe"}, **HTMX).status_code == 400
+    message.refresh_from_db()
+    assert message.status == MessageStatus.UNKNOWN
+
+
+def test_without_javascript_resolving_goes_back_to_the_unknown_messages(logged_in):
+    campaign = running_campaign(unknown=1)
+    message = campaign.messages.get()
+    url = reverse("message_resolve", args=[campaign.pk, message.pk])
+    response = logged_in.post(url, {"outcome": "sent"})
+    detail = reverse("campaign_detail", args=[campaign.pk])
+    assert response.url == f"{detail}?status=unknown#campaign-messages"
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+
+
 def test_a_message_is_resolved_only_through_its_own_campaign(logged_in):
     message = MessageFactory(status=MessageStatus.UNKNOWN)
     url = reverse("message_resolve", args=[CampaignFactory().pk, message.pk])
