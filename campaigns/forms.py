@@ -3,6 +3,7 @@ from typing import Any
 from django import forms
 
 from campaigns.models import Campaign
+from campaigns.templating import TemplateError, template_placeholders
 from debtors.models import DebtorStatus
 from sessions_app.models import Pool
 
@@ -57,6 +58,14 @@ class CampaignForm(forms.Form):
             "template": campaign.template,
             **{key: audience[key] for key in AUDIENCE_FIELDS if key in audience},
         }
+
+    def clean_template(self) -> str:
+        template: str = self.cleaned_data["template"]
+        try:
+            template_placeholders(template)
+        except TemplateError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return template
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

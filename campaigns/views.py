@@ -20,7 +20,7 @@ from campaigns import selectors, services
 from campaigns.forms import CampaignForm
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
 from campaigns.services import CampaignStartRefused, CampaignTransitionError
-from campaigns.templating import BASE_PLACEHOLDERS, TemplateError
+from campaigns.templating import BASE_PLACEHOLDERS
 from sessions_app.models import Pool
 from whatsmassive.exports import ExportCell, csv_response, xlsx_response
 
@@ -79,18 +79,14 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
         return render(request, "campaigns/campaign_form.html", {"no_pool": True})
     form = CampaignForm(request.POST or None, initial={"pool": first_pool})
     if request.method == "POST" and form.is_valid():
-        try:
-            campaign = services.campaign_create(
-                name=form.cleaned_data["name"],
-                template=form.cleaned_data["template"],
-                pool=form.cleaned_data["pool"],
-                audience=form.audience(),
-                by=request.user,
-            )
-        except TemplateError as exc:
-            form.add_error("template", str(exc))
-        else:
-            return redirect("campaign_detail", pk=campaign.pk)
+        campaign = services.campaign_create(
+            name=form.cleaned_data["name"],
+            template=form.cleaned_data["template"],
+            pool=form.cleaned_data["pool"],
+            audience=form.audience(),
+            by=request.user,
+        )
+        return redirect("campaign_detail", pk=campaign.pk)
     return render(request, "campaigns/campaign_form.html", _form_context(form))
 
 
@@ -110,13 +106,9 @@ def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 audience=form.audience(),
                 by=request.user,
             )
-        except TemplateError as exc:
-            form.add_error("template", str(exc))
         except CampaignTransitionError as exc:
             messages.error(request, str(exc))
-            return redirect("campaign_detail", pk=campaign.pk)
-        else:
-            return redirect("campaign_detail", pk=campaign.pk)
+        return redirect("campaign_detail", pk=campaign.pk)
     return render(request, "campaigns/campaign_form.html", _form_context(form, campaign))
 
 

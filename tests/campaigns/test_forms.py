@@ -57,3 +57,9 @@ def test_an_unbound_form_previews_its_initial_campaign():
 def test_no_preview_without_a_pool():
     form = CampaignForm({"name": "x", "pool": "999999", "template": "Hola"})
     assert form.campaign_for_preview() is None
+
+
+def test_a_template_that_reaches_into_objects_is_refused():
+    form = _form(template="Hola {name.__class__}")
+    assert not form.is_valid()
+    assert "is not a placeholder" in form.errors["template"][0]
