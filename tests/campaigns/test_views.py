@@ -365,6 +365,20 @@ def test_the_message_table_filters_by_status_as_a_fragment(logged_in):
     assert "Sent Sara" in html
 
 
+def test_the_message_table_pages_on_with_its_filter(logged_in):
+    campaign = running_campaign(failed=51, sent=1)
+    url = reverse("campaign_detail", args=[campaign.pk])
+    first = logged_in.get(url, {"status": "failed"}, **HTMX).content.decode()
+    assert first.count('<tr id="message-') == 50
+    last_failed = campaign.messages.filter(status="failed").order_by("debtor_id").last()
+    cursor = campaign.messages.filter(status="failed").order_by("debtor_id")[49].debtor_id
+    assert f"?status=failed&amp;after={cursor}" in first
+    second = logged_in.get(url, {"status": "failed", "after": cursor}, **HTMX).content.decode()
+    assert second.count('<tr id="message-') == 1
+    assert f'<tr id="message-{last_failed.pk}"' in second
+    assert "First page" in second
+
+
 def test_in_progress_groups_claimed_and_sending(logged_in):
     campaign = running_campaign(pending=1, claimed=1, sending=1)
     url = reverse("campaign_detail", args=[campaign.pk])
