@@ -269,3 +269,35 @@ def message_resolve_unknown(*, message: Message, sent: bool, by: User = None) ->
     realtime.campaign_progress_changed(message.campaign_id)
     message.refresh_from_db()
     return message
+
+
+@transaction.atomic
+def campaign_update(
+    *,
+    campaign: Campaign,
+    name: str,
+    template: str,
+    pool: Pool,
+    audience: dict[str, object],
+    by: User = None,
+) -> Campaign:
+    """Change a draft; once started, a campaign keeps what it was started with."""
+    template_placeholders(template)  # a syntax error is refused at once
+    # Conditional on draft: an edit racing a start waits for the start's row lock, then
+    # finds the campaign running and changes nothing.
+    changed = Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.DRAFT).update(
+        name=name, template=template, pool=pool, audience=audience, updated_at=timezone.now()
+    )
+    if changed != 1:
+        campaign.refresh_from_db(fields=["status"])
+        raise CampaignTransitionError(
+            f"Campaign “{campaign.name}” is {campaign.get_status_display()}: "
+            "only a draft can be edited."
+        )
+    campaign.refresh_from_db()
+    logger.info(
+        "Campaign %s edited",
+        name,
+        extra={"campaign_id": campaign.pk, "by": getattr(by, "username", None)},
+    )
+    return campaign

@@ -1,17 +1,238 @@
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import get_object_or_404, render
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseBase,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+from django_htmx.http import trigger_client_event
+from django_htmx.middleware import HtmxDetails
 
-from campaigns.models import Campaign, Message
-from campaigns.selectors import campaign_list as select_campaigns
-from campaigns.selectors import campaign_progress
+from campaigns import selectors, services
+from campaigns.forms import CampaignForm
+from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
+from campaigns.services import CampaignStartRefused, CampaignTransitionError
+from campaigns.templating import BASE_PLACEHOLDERS
+from sessions_app.models import Pool
 from whatsmassive.exports import ExportCell, csv_response, xlsx_response
+
+CAMPAIGNS_PER_PAGE = 25
+# A resent message goes back to pending: only a campaign that still sends will pick it up.
+RESENDABLE = {CampaignStatus.RUNNING, CampaignStatus.PAUSED}
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def _get_campaign(pk: int) -> Campaign:
+    # Any operator may see and act on any campaign.
+    return get_object_or_404(Campaign.objects.select_related("pool", "created_by"), pk=pk)
 
 
 def campaign_list(request: HttpRequest) -> HttpResponse:
-    rows = [(campaign, campaign_progress(campaign=campaign)) for campaign in select_campaigns()]
-    return render(request, "campaigns/campaign_list.html", {"rows": rows})
+    page = Paginator(selectors.campaign_list(), CAMPAIGNS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    campaigns = list(page.object_list)
+    progress = selectors.campaign_progress_many(campaigns=campaigns)
+    rows = [(campaign, progress[campaign.pk]) for campaign in campaigns]
+    return render(request, "campaigns/campaign_list.html", {"page": page, "rows": rows})
+
+
+def campaign_bar(request: HttpRequest, pk: int) -> HttpResponse:
+    """The shared progress bar alone (the list and the dashboard re-fetch it)."""
+    campaign = _get_campaign(pk)
+    context = {"campaign": campaign, "progress": selectors.campaign_progress(campaign=campaign)}
+    return render(request, "campaigns/_campaign_bar.html", context)
+
+
+def _preview_context(form: CampaignForm) -> dict[str, Any]:
+    draft = form.campaign_for_preview()
+    return {
+        "preview": services.campaign_preview(campaign=draft) if draft is not None else None,
+        "audience_errors": form.audience_errors(),
+    }
+
+
+def _form_context(form: CampaignForm, campaign: Campaign | None = None) -> dict[str, Any]:
+    return {
+        "form": form,
+        "campaign": campaign,
+        "base_placeholders": BASE_PLACEHOLDERS,
+        "extra_placeholders": selectors.debtor_extra_keys(),
+        **_preview_context(form),
+    }
+
+
+def campaign_create(request: HttpRequest) -> HttpResponse:
+    first_pool = Pool.objects.order_by("name").values_list("pk", flat=True).first()
+    if first_pool is None:
+        return render(request, "campaigns/campaign_form.html", {"no_pool": True})
+    form = CampaignForm(request.POST or None, initial={"pool": first_pool})
+    if request.method == "POST" and form.is_valid():
+        campaign = services.campaign_create(
+            name=form.cleaned_data["name"],
+            template=form.cleaned_data["template"],
+            pool=form.cleaned_data["pool"],
+            audience=form.audience(),
+            by=request.user,
+        )
+        return redirect("campaign_detail", pk=campaign.pk)
+    return render(request, "campaigns/campaign_form.html", _form_context(form))
+
+
+def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = _get_campaign(pk)
+    if campaign.status != CampaignStatus.DRAFT:
+        messages.info(request, "This campaign has started: only a draft can be edited.")
+        return redirect("campaign_detail", pk=campaign.pk)
+    form = CampaignForm(request.POST or None, initial=CampaignForm.initial_for(campaign))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.campaign_update(
+                campaign=campaign,
+                name=form.cleaned_data["name"],
+                template=form.cleaned_data["template"],
+                pool=form.cleaned_data["pool"],
+                audience=form.audience(),
+                by=request.user,
+            )
+        except CampaignTransitionError as exc:
+            messages.error(request, str(exc))
+        return redirect("campaign_detail", pk=campaign.pk)
+    return render(request, "campaigns/campaign_form.html", _form_context(form, campaign))
+
+
+@require_POST
+def campaign_preview(request: HttpRequest) -> HttpResponse:
+    """The live count and sample message for the form as typed so far (nothing is saved)."""
+    form = CampaignForm(request.POST)
+    return render(request, "campaigns/campaign_form.html#preview", _preview_context(form))
+
+
+def campaign_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    campaign = _get_campaign(pk)
+    if request.htmx and not request.htmx.boosted:
+        context = _messages_context(request, campaign)
+        return render(request, "campaigns/campaign_detail.html#messages", context)
+    return render(request, "campaigns/campaign_detail.html", _page_context(request, campaign))
+
+
+def _page_context(request: HttpRequest, campaign: Campaign) -> dict[str, Any]:
+    live = selectors.campaign_live_context(campaign=campaign)
+    return {**_messages_context(request, campaign, progress=live["progress"]), **live}
+
+
+def _messages_context(
+    request: HttpRequest, campaign: Campaign, progress: selectors.CampaignProgress | None = None
+) -> dict[str, Any]:
+    bucket = request.GET.get("status", "")
+    if bucket not in selectors.STATUS_BUCKETS_BY_KEY:
+        bucket = ""
+    after = request.GET.get("after", "")
+    if progress is None:
+        progress = selectors.campaign_progress(campaign=campaign)
+    page = selectors.campaign_message_page(
+        campaign=campaign, bucket=bucket, after=int(after) if after.isdigit() else None
+    )
+    return {
+        "campaign": campaign,
+        "bucket": bucket,
+        "message_page": page,
+        "bucket_counts": progress,
+        "resendable": campaign.status in RESENDABLE,
+    }
+
+
+def campaign_progress_fragment(request: HttpRequest, pk: int) -> HttpResponse:
+    """The progress partial alone, for its re-fetch on (re)connect and its polling."""
+    campaign = _get_campaign(pk)
+    return render(
+        request,
+        "campaigns/campaign_detail.html#progress",
+        selectors.campaign_live_context(campaign=campaign),
+    )
+
+
+CampaignChange = Callable[..., Campaign]
+CAMPAIGN_CHANGES: dict[str, CampaignChange] = {
+    "start": services.campaign_start,
+    "pause": services.campaign_pause,
+    "resume": services.campaign_resume,
+    "cancel": services.campaign_cancel,
+}
+
+
+@require_POST
+def campaign_change(request: HtmxHttpRequest, pk: int, action: str) -> HttpResponse:
+    """Start, pause, resume or cancel; a refusal is shown in the progress partial."""
+    campaign = _get_campaign(pk)
+    refusal: list[str] = []
+    try:
+        CAMPAIGN_CHANGES[action](campaign=campaign, by=request.user)
+    except CampaignStartRefused as exc:
+        refusal = exc.reasons
+    except CampaignTransitionError as exc:
+        refusal = [str(exc)]
+    campaign = _get_campaign(pk)
+    if not request.htmx:
+        if not refusal:
+            return redirect("campaign_detail", pk=pk)
+        context = {**_page_context(request, campaign), "refusal": refusal}
+        return render(request, "campaigns/campaign_detail.html", context)
+    context = {**selectors.campaign_live_context(campaign=campaign), "refusal": refusal}
+    response = render(request, "campaigns/campaign_detail.html#progress", context)
+    if not refusal:
+        trigger_client_event(response, "campaign-changed")
+    return response
+
+
+@require_POST
+def message_resolve(request: HtmxHttpRequest, pk: int, message_pk: int) -> HttpResponse:
+    """An operator checked the phone: mark an unknown message sent, or send it again."""
+    campaign = _get_campaign(pk)
+    message = get_object_or_404(Message, pk=message_pk, campaign=campaign)
+    outcome = request.POST.get("outcome")
+    if outcome not in {"sent", "resend"}:
+        return HttpResponseBadRequest("Say whether the message was sent or should be resent.")
+    error = ""
+    if outcome == "resend" and campaign.status not in RESENDABLE:
+        error = (
+            f"The campaign is {campaign.get_status_display()}: a resent message would never "
+            "go out. Mark it sent once you have checked the phone."
+        )
+    else:
+        try:
+            services.message_resolve_unknown(
+                message=message, sent=outcome == "sent", by=request.user
+            )
+        except CampaignTransitionError as exc:
+            error = str(exc)
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        back = reverse("campaign_detail", args=[pk])
+        return redirect(f"{back}?status={MessageStatus.UNKNOWN}#campaign-messages")
+    row = Message.objects.select_related("debtor", "session").get(pk=message.pk)
+    context = {
+        "campaign": campaign,
+        "message": row,
+        "row_error": error,
+        "resendable": campaign.status in RESENDABLE,
+    }
+    response = render(request, "campaigns/campaign_detail.html#message_row", context)
+    if not error:
+        trigger_client_event(response, "messages-changed")
+    return response
 
 
 MESSAGE_EXPORT_HEADER = [

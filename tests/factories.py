@@ -3,8 +3,10 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth.models import User
+from django.utils import timezone
 
-from campaigns.models import Campaign, Message
+from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
+from campaigns.selectors import IN_FLIGHT_STATUSES, SENT_STATUSES
 from debtors.models import Debtor
 from sessions_app.models import Pool, PoolMember, WhatsAppSession
 from whatsmassive.models import LogLevel, SystemLog
@@ -86,3 +88,25 @@ class SystemLogFactory(factory.django.DjangoModelFactory[SystemLog]):
     level = LogLevel.INFO
     source = "campaigns.engine"
     message = factory.Sequence(lambda n: f"Log entry {n}")
+
+
+def running_campaign(
+    *, status: str = CampaignStatus.RUNNING, pending: int = 0, **counts: int
+) -> Campaign:
+    """A started campaign whose pool has one account, with `n` messages per status keyword
+    (`running_campaign(pending=3, sent=1, unknown=2)`)."""
+    member = PoolMemberFactory.create()
+    now = timezone.now()
+    campaign = CampaignFactory.create(pool=member.pool, status=status, started_at=now)
+    for message_status, n in {MessageStatus.PENDING: pending, **counts}.items():
+        handed_over = message_status != MessageStatus.PENDING
+        for _ in range(n):
+            MessageFactory(
+                campaign=campaign,
+                status=message_status,
+                session=member.session if handed_over else None,
+                attempts=1 if handed_over else 0,
+                sent_at=now if message_status in SENT_STATUSES else None,
+                lease_until=now if message_status in IN_FLIGHT_STATUSES else None,
+            )
+    return campaign

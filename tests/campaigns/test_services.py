@@ -15,6 +15,7 @@ from campaigns.services import (
     campaign_preview,
     campaign_resume,
     campaign_start,
+    campaign_update,
     message_resolve_unknown,
 )
 from campaigns.templating import TemplateError
@@ -207,3 +208,38 @@ def test_an_unknown_message_can_be_marked_sent_or_resent():
 def test_create_refuses_a_template_with_attribute_access():
     with pytest.raises(TemplateError):
         campaign_create(name="x", template="{name.__class__}", pool=PoolFactory(), audience={})
+
+
+def test_a_draft_can_be_edited():
+    campaign = CampaignFactory()
+    pool = PoolFactory()
+    campaign = campaign_update(
+        campaign=campaign, name="New", template="Hi {name}", pool=pool, audience={"search": "a"}
+    )
+    campaign.refresh_from_db()
+    assert (campaign.name, campaign.template, campaign.pool) == ("New", "Hi {name}", pool)
+    assert campaign.audience == {"search": "a"}
+
+
+def test_a_started_campaign_keeps_what_it_was_started_with():
+    campaign = CampaignFactory(status=CampaignStatus.RUNNING, template="Hola {name}")
+    with pytest.raises(CampaignTransitionError, match="only a draft can be edited"):
+        campaign_update(
+            campaign=campaign, name="x", template="Other", pool=campaign.pool, audience={}
+        )
+    campaign.refresh_from_db()
+    assert campaign.template == "Hola {name}"
+
+
+def test_an_edit_refuses_a_template_with_attribute_access():
+    campaign = CampaignFactory(template="Hola {name}")
+    with pytest.raises(TemplateError):
+        campaign_update(
+            campaign=campaign,
+            name="x",
+            template="{name.__class__}",
+            pool=campaign.pool,
+            audience={},
+        )
+    campaign.refresh_from_db()
+    assert campaign.template == "Hola {name}"

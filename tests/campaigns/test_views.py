@@ -1,13 +1,463 @@
 import csv
 import io
+from decimal import Decimal
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from tests.factories import CampaignFactory, DebtorFactory, MessageFactory
+from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
+from tests.factories import (
+    CampaignFactory,
+    DebtorFactory,
+    MessageFactory,
+    PoolFactory,
+    PoolMemberFactory,
+    running_campaign,
+)
 
 pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+PAGE_CHROME = '<header class="topbar">'
+
+
+@pytest.fixture
+def logged_in(client, operator):
+    client.force_login(operator)
+    return client
+
+
+def _ready_campaign(debtors=3, **fields):
+    """A draft that can start: a pool with an enabled account and some debtors."""
+    pool = PoolFactory()
+    PoolMemberFactory(pool=pool)
+    DebtorFactory.create_batch(debtors)
+    return CampaignFactory(pool=pool, **fields)
+
+
+def _form_data(pool, **overrides):
+    return {"name": "November reminder", "pool": pool.pk, "template": "Hola {name}", **overrides}
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+
+def test_every_campaign_page_renders_for_an_operator(logged_in):
+    draft = _ready_campaign()
+    running = running_campaign(pending=2)
+    urls = [
+        reverse("campaign_list"),
+        reverse("campaign_create"),
+        reverse("campaign_edit", args=[draft.pk]),
+        reverse("campaign_detail", args=[draft.pk]),
+        reverse("campaign_detail", args=[running.pk]),
+        reverse("campaign_progress", args=[running.pk]),
+        reverse("campaign_bar", args=[running.pk]),
+    ]
+    for url in urls:
+        assert logged_in.get(url).status_code == 200, url
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client):
+    campaign = CampaignFactory()
+    message = MessageFactory(campaign=campaign, status=MessageStatus.UNKNOWN)
+    gets = [
+        reverse("campaign_list"),
+        reverse("campaign_create"),
+        reverse("campaign_detail", args=[campaign.pk]),
+        reverse("campaign_progress", args=[campaign.pk]),
+        reverse("campaign_bar", args=[campaign.pk]),
+    ]
+    posts = [
+        reverse("campaign_preview"),
+        reverse("campaign_start", args=[campaign.pk]),
+        reverse("campaign_cancel", args=[campaign.pk]),
+        reverse("message_resolve", args=[campaign.pk, message.pk]),
+    ]
+    for url in gets:
+        assert client.get(url).url.startswith(reverse("login")), url
+    for url in posts:
+        assert client.post(url, {"outcome": "sent"}).url.startswith(reverse("login")), url
+    campaign.refresh_from_db()
+    message.refresh_from_db()
+    assert campaign.status == CampaignStatus.DRAFT
+    assert message.status == MessageStatus.UNKNOWN
+
+
+def test_the_list_shows_each_campaign_with_its_live_bar(logged_in):
+    campaign = running_campaign(pending=3, sent=1)
+    response = logged_in.get(reverse("campaign_list"))
+    html = response.content.decode()
+    assert campaign.name in html
+    assert f'id="campaign-{campaign.pk}-bar"' in html
+    assert 'ws-connect="/ws/dashboard/"' in html
+    assert "1 / 4 · 25%" in html
+    assert reverse("campaign_create") in html
+
+
+def test_the_bar_alone_is_returned_without_the_page(logged_in):
+    campaign = running_campaign(pending=2)
+    html = logged_in.get(reverse("campaign_bar", args=[campaign.pk]), **HTMX).content.decode()
+    assert html.lstrip().startswith(f'<div id="campaign-{campaign.pk}-bar"')
+    assert PAGE_CHROME not in html
+
+
+# --- create, edit, preview -----------------------------------------------------------------
+
+
+def test_creating_saves_a_draft_and_goes_to_its_page(logged_in, operator):
+    pool = PoolFactory()
+    data = _form_data(pool, status=["new", "read"], amount_min="1000", due_to="2026-12-31")
+    response = logged_in.post(reverse("campaign_create"), data)
+    campaign = Campaign.objects.get()
+    assert response.url == reverse("campaign_detail", args=[campaign.pk])
+    assert campaign.status == CampaignStatus.DRAFT
+    assert campaign.created_by == operator
+    assert campaign.audience == {
+        "status": ["new", "read"],
+        "amount_min": "1000",
+        "due_to": "2026-12-31",
+    }
+
+
+def test_an_invalid_form_explains_itself_and_creates_nothing(logged_in):
+    pool = PoolFactory()
+    data = _form_data(pool, template="Hola {name.__class__}", amount_min="9", amount_max="1")
+    response = logged_in.post(reverse("campaign_create"), data)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Must be at least the “amount from”." in html
+    assert Campaign.objects.count() == 0
+
+
+def test_a_template_syntax_error_is_shown_on_the_template(logged_in):
+    response = logged_in.post(
+        reverse("campaign_create"), _form_data(PoolFactory(), template="Hola {name.__class__}")
+    )
+    assert "is not a placeholder" in response.content.decode()
+    assert Campaign.objects.count() == 0
+
+
+def test_without_a_pool_the_create_page_points_to_pools(logged_in):
+    html = logged_in.get(reverse("campaign_create")).content.decode()
+    assert reverse("pool_list") in html
+    assert "<textarea" not in html
+
+
+def test_the_create_page_offers_base_and_extra_placeholders(logged_in):
+    PoolFactory()
+    DebtorFactory(extra={"branch": "Cali"})
+    DebtorFactory(extra={"secret": "x"}, opted_out=True)
+    html = logged_in.get(reverse("campaign_create")).content.decode()
+    for name in ("name", "amount", "due_date", "reference", "branch"):
+        assert f'data-placeholder="{name}"' in html
+    assert 'data-placeholder="secret"' not in html
+
+
+def test_the_preview_lists_unknown_placeholders_by_name(logged_in):
+    pool = PoolFactory()
+    PoolMemberFactory(pool=pool)
+    DebtorFactory(extra={"branch": "Cali"})
+    data = _form_data(pool, template="Hola {name} de {branch}: {saldo} {cuota}")
+    html = logged_in.post(reverse("campaign_preview"), data, **HTMX).content.decode()
+    assert html.lstrip().startswith('<aside id="campaign-preview"')
+    assert PAGE_CHROME not in html
+    assert "Unknown placeholder(s): {saldo}, {cuota}." in html
+    assert Campaign.objects.count() == 0
+
+
+def test_the_preview_renders_the_message_for_a_sample_debtor(logged_in):
+    pool = PoolFactory()
+    PoolMemberFactory(pool=pool)
+    DebtorFactory(name="Ana Ríos", amount=Decimal("1250000"), extra={"branch": "Cali"})
+    data = _form_data(pool, template="Hola {name}, debe {amount} en {branch}")
+    html = logged_in.post(reverse("campaign_preview"), data, **HTMX).content.decode()
+    assert "Hola Ana Ríos, debe 1,250,000 COP en Cali" in html
+
+
+def test_the_audience_count_follows_the_filter_and_never_counts_opted_out(logged_in):
+    pool = PoolFactory()
+    DebtorFactory.create_batch(3, amount=Decimal("900000"))
+    DebtorFactory(amount=Decimal("1000"))
+    DebtorFactory(amount=Decimal("900000"), opted_out=True)
+    data = _form_data(pool, amount_min="500000")
+    html = logged_in.post(reverse("campaign_preview"), data, **HTMX).content.decode()
+    assert "<strong>3</strong> debtors will receive this" in html
+
+
+def test_editing_a_draft_changes_it(logged_in):
+    campaign = _ready_campaign()
+    other_pool = PoolFactory()
+    data = _form_data(other_pool, name="Renamed", template="Hi {name}", search="Gómez")
+    response = logged_in.post(reverse("campaign_edit", args=[campaign.pk]), data)
+    campaign.refresh_from_db()
+    assert response.url == reverse("campaign_detail", args=[campaign.pk])
+    assert (campaign.name, campaign.template, campaign.pool) == ("Renamed", "Hi {name}", other_pool)
+    assert campaign.audience == {"search": "Gómez"}
+
+
+def test_a_started_campaign_cannot_be_edited(logged_in):
+    campaign = running_campaign(pending=1)
+    url = reverse("campaign_edit", args=[campaign.pk])
+    assert logged_in.get(url).url == reverse("campaign_detail", args=[campaign.pk])
+    logged_in.post(url, _form_data(campaign.pool, name="Renamed"))
+    campaign.refresh_from_db()
+    assert campaign.name != "Renamed"
+
+
+# --- detail, progress and the state buttons --------------------------------------------------
+
+
+def test_a_draft_shows_what_will_be_sent_and_its_start_button(logged_in):
+    campaign = _ready_campaign(template="Hola {name}")
+    html = logged_in.get(reverse("campaign_detail", args=[campaign.pk])).content.decode()
+    assert f'id="campaign-{campaign.pk}-progress"' in html
+    assert f'ws-connect="/ws/campaigns/{campaign.pk}/"' in html
+    assert reverse("campaign_start", args=[campaign.pk]) in html
+    assert 'hx-disabled-elt="this"' in html
+    assert "<strong>3</strong>" in html
+
+
+def test_the_progress_fragment_comes_alone(logged_in):
+    campaign = running_campaign(pending=2)
+    url = reverse("campaign_progress", args=[campaign.pk])
+    html = logged_in.get(url, **HTMX).content.decode()
+    assert html.lstrip().startswith(f'<section id="campaign-{campaign.pk}-progress"')
+    assert PAGE_CHROME not in html
+    assert "every 3s" in html  # it polls while running, when the socket is down
+
+
+def test_starting_creates_one_message_per_debtor_and_answers_with_the_partial(logged_in):
+    campaign = _ready_campaign(debtors=4)
+    DebtorFactory(opted_out=True)
+    url = reverse("campaign_start", args=[campaign.pk])
+    response = logged_in.post(url, **HTMX)
+    html = response.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.RUNNING
+    assert Message.objects.filter(campaign=campaign).count() == 4
+    assert html.lstrip().startswith(f'<section id="campaign-{campaign.pk}-progress"')
+    assert reverse("campaign_pause", args=[campaign.pk]) in html
+    assert "campaign-changed" in response.headers["HX-Trigger"]
+
+
+def test_a_double_click_on_start_starts_once(logged_in):
+    campaign = _ready_campaign(debtors=3)
+    url = reverse("campaign_start", args=[campaign.pk])
+    logged_in.post(url, **HTMX)
+    second = logged_in.post(url, **HTMX)
+    assert Message.objects.filter(campaign=campaign).count() == 3
+    assert "is running and cannot start" in second.content.decode()
+    assert "HX-Trigger" not in second.headers
+
+
+def test_a_refused_start_shows_the_reasons_and_changes_nothing(logged_in):
+    pool = PoolFactory()
+    PoolMemberFactory(pool=pool, enabled=False)
+    campaign = CampaignFactory(pool=pool)
+    html = logged_in.post(reverse("campaign_start", args=[campaign.pk]), **HTMX).content.decode()
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.DRAFT
+    assert Message.objects.count() == 0
+    assert "The campaign did not start" in html
+    assert "has no enabled account" in html
+    assert "The audience is empty" in html
+
+
+def test_without_javascript_a_start_redirects_and_a_refusal_renders_the_page(logged_in):
+    ready = _ready_campaign()
+    response = logged_in.post(reverse("campaign_start", args=[ready.pk]))
+    assert response.url == reverse("campaign_detail", args=[ready.pk])
+    refused = CampaignFactory()
+    response = logged_in.post(reverse("campaign_start", args=[refused.pk]))
+    html = response.content.decode()
+    assert PAGE_CHROME in html
+    assert "has no enabled account" in html
+
+
+def test_pause_resume_and_cancel(logged_in):
+    campaign = running_campaign(pending=2, sent=1)
+
+    def post(action):
+        response = logged_in.post(reverse(f"campaign_{action}", args=[campaign.pk]), **HTMX)
+        campaign.refresh_from_db()
+        return response.content.decode()
+
+    html = post("pause")
+    assert campaign.status == CampaignStatus.PAUSED
+    assert "Paused by an operator" in html
+    assert reverse("campaign_resume", args=[campaign.pk]) in html
+    post("resume")
+    assert campaign.status == CampaignStatus.RUNNING
+    html = post("cancel")
+    assert campaign.status == CampaignStatus.CANCELLED
+    assert "Cancelled" in html
+    statuses = sorted(campaign.messages.values_list("status", flat=True))
+    assert statuses == [MessageStatus.SENT, MessageStatus.SKIPPED, MessageStatus.SKIPPED]
+
+
+def test_cancel_asks_for_confirmation(logged_in):
+    campaign = running_campaign(pending=2)
+    html = logged_in.get(reverse("campaign_progress", args=[campaign.pk])).content.decode()
+    assert 'hx-confirm="Cancel “' in html
+
+
+def test_a_refused_transition_is_shown_in_the_partial(logged_in):
+    campaign = CampaignFactory(status=CampaignStatus.COMPLETED)
+    html = logged_in.post(reverse("campaign_pause", args=[campaign.pk]), **HTMX).content.decode()
+    assert "Nothing changed" in html
+    assert "is completed and cannot become paused" in html
+
+
+def test_state_changes_refuse_a_post_without_csrf_token(operator):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(operator)
+    campaign = _ready_campaign()
+    response = client.post(reverse("campaign_start", args=[campaign.pk]), **HTMX)
+    assert response.status_code == 403
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.DRAFT
+    assert Message.objects.count() == 0
+    unknown = MessageFactory(status=MessageStatus.UNKNOWN)
+    url = reverse("message_resolve", args=[unknown.campaign_id, unknown.pk])
+    assert client.post(url, {"outcome": "sent"}, **HTMX).status_code == 403
+    unknown.refresh_from_db()
+    assert unknown.status == MessageStatus.UNKNOWN
+
+
+def test_state_changes_accept_the_csrf_header_htmx_sends(operator):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(operator)
+    campaign = _ready_campaign()
+    token = client.get(reverse("campaign_detail", args=[campaign.pk])).cookies["csrftoken"].value
+    response = client.post(
+        reverse("campaign_start", args=[campaign.pk]), HTTP_X_CSRFTOKEN=token, **HTMX
+    )
+    assert response.status_code == 200
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.RUNNING
+
+
+def test_unknown_messages_raise_a_banner_linking_to_them(logged_in):
+    campaign = running_campaign(pending=1, unknown=2)
+    html = logged_in.get(reverse("campaign_progress", args=[campaign.pk])).content.decode()
+    assert "2 messages in doubt." in html
+    assert f"{reverse('campaign_detail', args=[campaign.pk])}?status=unknown" in html
+
+
+# --- the message table ------------------------------------------------------------------------
+
+
+def test_the_message_table_filters_by_status_as_a_fragment(logged_in):
+    campaign = CampaignFactory(status=CampaignStatus.RUNNING)
+    MessageFactory(campaign=campaign, debtor=DebtorFactory(name="Failing Fabio"), status="failed")
+    MessageFactory(campaign=campaign, debtor=DebtorFactory(name="Sent Sara"), status="sent")
+    url = reverse("campaign_detail", args=[campaign.pk])
+    html = logged_in.get(url, {"status": "failed"}, **HTMX).content.decode()
+    assert html.lstrip().startswith('<section id="campaign-messages"')
+    assert PAGE_CHROME not in html
+    assert "Failing Fabio" in html
+    assert "Sent Sara" not in html
+    html = logged_in.get(url).content.decode()
+    assert "Failing Fabio" in html
+    assert "Sent Sara" in html
+
+
+def test_the_message_table_pages_on_with_its_filter(logged_in):
+    campaign = running_campaign(failed=51, sent=1)
+    url = reverse("campaign_detail", args=[campaign.pk])
+    first = logged_in.get(url, {"status": "failed"}, **HTMX).content.decode()
+    assert first.count('<tr id="message-') == 50
+    last_failed = campaign.messages.filter(status="failed").order_by("debtor_id").last()
+    cursor = campaign.messages.filter(status="failed").order_by("debtor_id")[49].debtor_id
+    assert f"?status=failed&amp;after={cursor}" in first
+    second = logged_in.get(url, {"status": "failed", "after": cursor}, **HTMX).content.decode()
+    assert second.count('<tr id="message-') == 1
+    assert f'<tr id="message-{last_failed.pk}"' in second
+    assert "First page" in second
+
+
+def test_in_progress_groups_claimed_and_sending(logged_in):
+    campaign = running_campaign(pending=1, claimed=1, sending=1)
+    url = reverse("campaign_detail", args=[campaign.pk])
+    html = logged_in.get(url, {"status": "in_progress"}, **HTMX).content.decode()
+    assert html.count('<tr id="message-') == 2
+
+
+def test_unknown_messages_can_be_marked_sent(logged_in):
+    campaign = running_campaign(pending=1, unknown=1)
+    message = campaign.messages.get(status=MessageStatus.UNKNOWN)
+    url = reverse("message_resolve", args=[campaign.pk, message.pk])
+    response = logged_in.post(url, {"outcome": "sent"}, **HTMX)
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+    assert message.sent_at is not None
+    html = response.content.decode()
+    assert html.lstrip().startswith(f'<tr id="message-{message.pk}"')
+    assert "Mark sent" not in html
+    assert "messages-changed" in response.headers["HX-Trigger"]
+
+
+def test_unknown_messages_can_be_resent_while_the_campaign_still_sends(logged_in):
+    campaign = running_campaign(pending=1, unknown=1)
+    message = campaign.messages.get(status=MessageStatus.UNKNOWN)
+    url = reverse("message_resolve", args=[campaign.pk, message.pk])
+    logged_in.post(url, {"outcome": "resend"}, **HTMX)
+    message.refresh_from_db()
+    assert message.status == MessageStatus.PENDING
+    assert message.session is None
+
+
+def test_a_finished_campaign_does_not_offer_to_resend(logged_in):
+    campaign = running_campaign(status=CampaignStatus.COMPLETED, sent=1, unknown=1)
+    message = campaign.messages.get(status=MessageStatus.UNKNOWN)
+    detail = logged_in.get(reverse("campaign_detail", args=[campaign.pk]), {"status": "unknown"})
+    assert 'value="resend"' not in detail.content.decode()
+    url = reverse("message_resolve", args=[campaign.pk, message.pk])
+    html = logged_in.post(url, {"outcome": "resend"}, **HTMX).content.decode()
+    message.refresh_from_db()
+    assert message.status == MessageStatus.UNKNOWN
+    assert "a resent message would never go out" in html
+
+
+def test_only_an_unknown_message_can_be_resolved(logged_in):
+    message = MessageFactory(status=MessageStatus.SENT)
+    url = reverse("message_resolve", args=[message.campaign_id, message.pk])
+    html = logged_in.post(url, {"outcome": "sent"}, **HTMX).content.decode()
+    assert "Only a message in state “unknown” can be resolved." in html
+
+
+def test_resolving_needs_to_know_what_the_operator_found(logged_in):
+    campaign = running_campaign(unknown=1)
+    message = campaign.messages.get()
+    url = reverse("message_resolve", args=[campaign.pk, message.pk])
+    assert logged_in.post(url, {"outcome": "maybe"}, **HTMX).status_code == 400
+    message.refresh_from_db()
+    assert message.status == MessageStatus.UNKNOWN
+
+
+def test_without_javascript_resolving_goes_back_to_the_unknown_messages(logged_in):
+    campaign = running_campaign(unknown=1)
+    message = campaign.messages.get()
+    url = reverse("message_resolve", args=[campaign.pk, message.pk])
+    response = logged_in.post(url, {"outcome": "sent"})
+    detail = reverse("campaign_detail", args=[campaign.pk])
+    assert response.url == f"{detail}?status=unknown#campaign-messages"
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+
+
+def test_a_message_is_resolved_only_through_its_own_campaign(logged_in):
+    message = MessageFactory(status=MessageStatus.UNKNOWN)
+    url = reverse("message_resolve", args=[CampaignFactory().pk, message.pk])
+    assert logged_in.post(url, {"outcome": "sent"}).status_code == 404
+    message.refresh_from_db()
+    assert message.status == MessageStatus.UNKNOWN
+
+
+# --- exports ----------------------------------------------------------------------------------
 
 
 def test_a_campaigns_messages_export_as_escaped_csv_and_xlsx(client, operator):
