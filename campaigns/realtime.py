@@ -1,6 +1,7 @@
-"""The one place that pushes live updates to pages (Channels groups over Redis).
+"""The one place that renders live fragments and pushes them to pages (Channels over Redis).
 
-Pushes are hints: pages re-fetch a snapshot from the database when their socket
+Each push is a fragment of the page that shows it, rendered from the database without a
+request; its root element's id tells htmx's ws extension where to swap it. Pushes are hints: pages re-fetch a snapshot from the database when their socket
 (re)connects, so a push lost while Redis restarts costs nothing but a moment's staleness.
 Progress pushes are coalesced per campaign: the first change in a half-second window goes
 out at once, the rest collapse into one trailing push at the end of the window.
@@ -15,11 +16,13 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
+from django.template.loader import render_to_string
 
 logger = logging.getLogger(__name__)
 
 PROGRESS_WINDOW_MS = 500
 DASHBOARD_GROUP = "dashboard"
+SESSIONS_GROUP = "sessions"
 
 
 def campaign_group(campaign_id: int) -> str:
@@ -45,26 +48,24 @@ def group_send(group: str, event: dict[str, Any]) -> None:
         logger.warning("Live update to %s not delivered", group, exc_info=True)
 
 
+def _fragment(template: str, context: dict[str, Any]) -> dict[str, Any]:
+    """An event carrying one rendered fragment; its root id says where the page swaps it."""
+    return {"type": "fragment", "html": render_to_string(template, context)}
+
+
 def campaign_progress_broadcast(campaign_id: int) -> None:
     from campaigns.models import Campaign
-    from campaigns.selectors import campaign_progress
+    from campaigns.selectors import campaign_live_context
 
-    campaign = Campaign.objects.filter(pk=campaign_id).only("status", "status_detail").first()
+    campaign = Campaign.objects.select_related("pool").filter(pk=campaign_id).first()
     if campaign is None:
         return
-    progress = campaign_progress(campaign=campaign)
-    event = {
-        "type": "campaign.progress",
-        "campaign_id": campaign_id,
-        "status": campaign.status,
-        "status_detail": campaign.status_detail,
-        "counts": progress.counts,
-        "done": progress.done,
-        "total": progress.total,
-        "percent": progress.percent,
-    }
-    group_send(campaign_group(campaign_id), event)
-    group_send(DASHBOARD_GROUP, event)
+    context = campaign_live_context(campaign=campaign)
+    group_send(
+        campaign_group(campaign_id), _fragment("campaigns/campaign_detail.html#progress", context)
+    )
+    bar = {"campaign": campaign, "progress": context["progress"]}
+    group_send(DASHBOARD_GROUP, _fragment("campaigns/_campaign_bar.html", bar))
 
 
 def _push_progress_coalesced(campaign_id: int) -> None:
@@ -82,15 +83,29 @@ def _push_progress_coalesced(campaign_id: int) -> None:
 
 def campaign_progress_changed(campaign_id: int) -> None:
     """Call inside the transaction that changed messages; the push follows its commit."""
-    transaction.on_commit(lambda: _push_progress_coalesced(campaign_id))
+    transaction.on_commit(lambda: _push_progress_coalesced(campaign_id), robust=True)
+
+
+def session_broadcast(session_id: int) -> None:
+    from sessions_app.models import WhatsAppSession
+    from sessions_app.selectors import session_live_context
+    from whatsmassive.selectors import dashboard_accounts_context
+
+    session = WhatsAppSession.objects.filter(pk=session_id).first()
+    if session is None:
+        return
+    context = session_live_context(session=session)
+    group_send(
+        session_group(session_id),
+        _fragment("sessions_app/session_detail.html#session_live", context),
+    )
+    group_send(SESSIONS_GROUP, _fragment("sessions_app/session_list.html#session_row", context))
+    group_send(
+        DASHBOARD_GROUP,
+        _fragment("whatsmassive/dashboard.html#accounts", dashboard_accounts_context()),
+    )
 
 
 def session_changed(session_id: int) -> None:
-    """An account's state or QR changed; pushed after commit."""
-
-    def push() -> None:
-        event = {"type": "session.changed", "session_id": session_id}
-        group_send(session_group(session_id), event)
-        group_send(DASHBOARD_GROUP, event)
-
-    transaction.on_commit(push)
+    """An account's state or QR changed; its fragments are pushed after commit."""
+    transaction.on_commit(lambda: session_broadcast(session_id), robust=True)

@@ -3,8 +3,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from campaigns import realtime
-from campaigns.models import MessageStatus
-from tests.factories import CampaignFactory, MessageFactory
+from campaigns.models import Message, MessageStatus
+from tests.factories import CampaignFactory, running_campaign
 
 
 def _listen(group):
@@ -41,30 +41,32 @@ def _drain(layer, channel, seconds):
 
 @pytest.mark.django_db(transaction=True)
 def test_progress_reaches_the_campaign_group_after_commit():
-    campaign = CampaignFactory()
-    MessageFactory(campaign=campaign, status=MessageStatus.SENT)
-    MessageFactory(campaign=campaign)
+    campaign = running_campaign(pending=1, sent=1)
     layer, channel = _listen(realtime.campaign_group(campaign.pk))
+    dashboard_layer, dashboard = _listen(realtime.DASHBOARD_GROUP)
     realtime.campaign_progress_changed(campaign.pk)  # autocommit: pushed at once
+
     event = _receive(layer, channel)
-    assert event["type"] == "campaign.progress"
-    assert event["counts"] == {"sent": 1, "pending": 1}
-    assert event["percent"] == 50
+    assert event["type"] == "fragment"
+    assert f'id="campaign-{campaign.pk}-progress"' in event["html"]
+    assert "50%" in event["html"]
+    bar = _receive(dashboard_layer, dashboard)["html"]
+    assert f'id="campaign-{campaign.pk}-bar"' in bar
+    assert "1 / 2" in bar
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_burst_of_changes_is_coalesced_to_a_leading_and_a_trailing_push(celery_worker):
-    campaign = CampaignFactory()
-    message = MessageFactory(campaign=campaign)
+    campaign = running_campaign(pending=1)
     layer, channel = _listen(realtime.campaign_group(campaign.pk))
     for _ in range(50):
         realtime.campaign_progress_changed(campaign.pk)
-    type(message).objects.filter(pk=message.pk).update(status=MessageStatus.SENT)
+    Message.objects.filter(campaign=campaign).update(status=MessageStatus.SENT)
     realtime.campaign_progress_changed(campaign.pk)
     events = _drain(layer, channel, seconds=2)
     assert 1 <= len(events) <= 3
     # The last push tells the final state, even though it came in the throttled window.
-    assert events[-1]["counts"] == {"sent": 1}
+    assert "100%" in events[-1]["html"]
 
 
 @pytest.mark.django_db(transaction=True)
