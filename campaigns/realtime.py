@@ -1,10 +1,11 @@
 """The one place that renders live fragments and pushes them to pages (Channels over Redis).
 
 Each push is a fragment of the page that shows it, rendered from the database without a
-request; its root element's id tells htmx's ws extension where to swap it. Pushes are hints: pages re-fetch a snapshot from the database when their socket
-(re)connects, so a push lost while Redis restarts costs nothing but a moment's staleness.
-Progress pushes are coalesced per campaign: the first change in a half-second window goes
-out at once, the rest collapse into one trailing push at the end of the window.
+request; its root element's id tells htmx's ws extension where to swap it. Pushes are hints:
+pages re-fetch a snapshot from the database when their socket (re)connects, so a push lost
+while Redis restarts costs nothing but a moment's staleness. Progress pushes are coalesced
+per campaign: the first change in a half-second window goes out at once, the rest collapse
+into one trailing push at the end of the window.
 """
 
 import functools

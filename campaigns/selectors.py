@@ -154,9 +154,12 @@ def audience_debtors(*, audience: dict[str, Any]) -> QuerySet[Debtor]:
     return debtors
 
 
-def debtor_extra_keys() -> list[str]:
-    """Extra-field keys of debtors who can be messaged: placeholders beyond the base ones."""
-    debtors = Debtor.objects.filter(opted_out=False).exclude(extra={}).order_by()
+def debtor_extra_keys(*, debtors: QuerySet[Debtor] | None = None) -> list[str]:
+    """Extra-field keys of `debtors` (default: all who can be messaged): placeholders beyond
+    the base ones."""
+    if debtors is None:
+        debtors = Debtor.objects.filter(opted_out=False)
+    debtors = debtors.exclude(extra={}).order_by()
     if connection.vendor == "postgresql":
         # The keys are collected inside PostgreSQL: ~10x faster than reading every row here.
         keys = debtors.annotate(key=Func("extra", function="jsonb_object_keys"))

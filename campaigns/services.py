@@ -11,7 +11,7 @@ from django.utils import timezone
 from campaigns import realtime
 from campaigns.engine import UNUSABLE_STATUSES, assign_members
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
-from campaigns.selectors import audience_debtors
+from campaigns.selectors import audience_debtors, debtor_extra_keys
 from campaigns.templating import (
     MessageTemplate,
     TemplateError,
@@ -25,6 +25,10 @@ logger = logging.getLogger(__name__)
 
 User = AbstractBaseUser | AnonymousUser | None
 FAN_OUT_BATCH = 5000
+
+
+# A message resent in any other campaign state would never be sent.
+RESENDABLE_STATUSES = frozenset({CampaignStatus.RUNNING, CampaignStatus.PAUSED})
 
 
 class CampaignTransitionError(Exception):
@@ -115,16 +119,11 @@ class CampaignPreview:
     problems: list[str]
 
 
-def _extra_keys(debtors: QuerySet[Debtor]) -> set[str]:
-    keys: set[str] = set()
-    for extra in debtors.values_list("extra", flat=True).iterator(chunk_size=5000):
-        keys.update(extra)
-    return keys
-
-
 def _template_problems(template: str, audience: QuerySet[Debtor]) -> list[str]:
     try:
-        unknown = template_unknown_placeholders(template, extra_keys=_extra_keys(audience))
+        unknown = template_unknown_placeholders(
+            template, extra_keys=debtor_extra_keys(debtors=audience)
+        )
     except TemplateError as exc:
         return [str(exc)]
     if unknown:
@@ -247,7 +246,18 @@ def campaign_start(*, campaign: Campaign, by: User = None) -> Campaign:
 
 @transaction.atomic
 def message_resolve_unknown(*, message: Message, sent: bool, by: User = None) -> Message:
-    """The operator checked the phone: mark an `unknown` message sent, or send it again."""
+    """The operator checked the phone: mark an `unknown` message sent, or send it again.
+
+    A resend needs a campaign that still sends (running or paused); once it is over, the
+    message could only be marked sent.
+    """
+    if not sent:
+        campaign = Campaign.objects.get(pk=message.campaign_id)
+        if campaign.status not in RESENDABLE_STATUSES:
+            raise CampaignTransitionError(
+                f"The campaign is {campaign.get_status_display()}: a resent message would "
+                "never go out. Mark it sent once you have checked the phone."
+            )
     now = timezone.now()
     fields: dict[str, object] = (
         {"status": MessageStatus.SENT, "sent_at": now}

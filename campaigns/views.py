@@ -25,8 +25,6 @@ from sessions_app.models import Pool
 from whatsmassive.exports import ExportCell, csv_response, xlsx_response
 
 CAMPAIGNS_PER_PAGE = 25
-# A resent message goes back to pending: only a campaign that still sends will pick it up.
-RESENDABLE = {CampaignStatus.RUNNING, CampaignStatus.PAUSED}
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -149,7 +147,7 @@ def _messages_context(
         "bucket": bucket,
         "message_page": page,
         "bucket_counts": progress,
-        "resendable": campaign.status in RESENDABLE,
+        "resendable": campaign.status in services.RESENDABLE_STATUSES,
     }
 
 
@@ -205,18 +203,10 @@ def message_resolve(request: HtmxHttpRequest, pk: int, message_pk: int) -> HttpR
     if outcome not in {"sent", "resend"}:
         return HttpResponseBadRequest("Say whether the message was sent or should be resent.")
     error = ""
-    if outcome == "resend" and campaign.status not in RESENDABLE:
-        error = (
-            f"The campaign is {campaign.get_status_display()}: a resent message would never "
-            "go out. Mark it sent once you have checked the phone."
-        )
-    else:
-        try:
-            services.message_resolve_unknown(
-                message=message, sent=outcome == "sent", by=request.user
-            )
-        except CampaignTransitionError as exc:
-            error = str(exc)
+    try:
+        services.message_resolve_unknown(message=message, sent=outcome == "sent", by=request.user)
+    except CampaignTransitionError as exc:
+        error = str(exc)
     if not request.htmx:
         if error:
             messages.error(request, error)
@@ -227,7 +217,7 @@ def message_resolve(request: HtmxHttpRequest, pk: int, message_pk: int) -> HttpR
         "campaign": campaign,
         "message": row,
         "row_error": error,
-        "resendable": campaign.status in RESENDABLE,
+        "resendable": campaign.status in services.RESENDABLE_STATUSES,
     }
     response = render(request, "campaigns/campaign_detail.html#message_row", context)
     if not error:

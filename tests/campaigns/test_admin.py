@@ -20,9 +20,10 @@ def test_start_action_reports_why_a_campaign_cannot_start(client, staff_user):
 
 
 def test_unknown_messages_can_be_marked_sent_or_resent_from_the_admin(client, staff_user):
-    checked = MessageFactory(status=MessageStatus.UNKNOWN)
-    missing = MessageFactory(status=MessageStatus.UNKNOWN)
-    already_sent = MessageFactory(status=MessageStatus.SENT)
+    campaign = CampaignFactory(status=CampaignStatus.RUNNING)
+    checked = MessageFactory(campaign=campaign, status=MessageStatus.UNKNOWN)
+    missing = MessageFactory(campaign=campaign, status=MessageStatus.UNKNOWN)
+    already_sent = MessageFactory(campaign=campaign, status=MessageStatus.SENT)
     client.force_login(staff_user)
     url = reverse("admin:campaigns_message_changelist")
     client.post(url, {"action": "mark_sent", "_selected_action": [checked.pk]})

@@ -197,12 +197,23 @@ def test_turns_skip_accounts_that_cannot_send_when_others_can():
 
 
 def test_an_unknown_message_can_be_marked_sent_or_resent():
-    first = MessageFactory(status=MessageStatus.UNKNOWN)
-    second = MessageFactory(status=MessageStatus.UNKNOWN)
+    campaign = CampaignFactory(status=CampaignStatus.RUNNING)
+    first = MessageFactory(campaign=campaign, status=MessageStatus.UNKNOWN)
+    second = MessageFactory(campaign=campaign, status=MessageStatus.UNKNOWN)
     assert message_resolve_unknown(message=first, sent=True).status == MessageStatus.SENT
     assert message_resolve_unknown(message=second, sent=False).status == MessageStatus.PENDING
     with pytest.raises(CampaignTransitionError):
         message_resolve_unknown(message=first, sent=False)
+
+
+@pytest.mark.parametrize("status", [CampaignStatus.COMPLETED, CampaignStatus.CANCELLED])
+def test_an_unknown_message_of_a_finished_campaign_cannot_be_resent(status):
+    message = MessageFactory(campaign=CampaignFactory(status=status), status=MessageStatus.UNKNOWN)
+    with pytest.raises(CampaignTransitionError, match="Mark it sent"):
+        message_resolve_unknown(message=message, sent=False)
+    message.refresh_from_db()
+    assert message.status == MessageStatus.UNKNOWN
+    assert message_resolve_unknown(message=message, sent=True).status == MessageStatus.SENT
 
 
 def test_create_refuses_a_template_with_attribute_access():
