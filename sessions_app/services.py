@@ -106,9 +106,18 @@ def session_connect(*, session: WhatsAppSession) -> WhatsAppSession:
 @transaction.atomic
 def session_disconnect(*, session: WhatsAppSession) -> WhatsAppSession:
     """Stop the host (it closes the browser, keeping the profile: no new scan needed)."""
-    WhatsAppSession.objects.filter(pk=session.pk).update(
-        should_run=False, status_detail="Disconnecting…", updated_at=timezone.now()
-    )
+    session.refresh_from_db()
+    fields: dict[str, object] = {
+        "should_run": False,
+        "status_detail": "Disconnecting…",
+        "updated_at": timezone.now(),
+    }
+    if not session_is_held(session=session):
+        # No host to wait for (it has not started yet, or it died): stopped already.
+        fields.update(status_detail="", qr_payload="")
+        if session.status in {SessionStatus.WAITING_QR, SessionStatus.CONNECTED}:
+            fields["status"] = SessionStatus.DISCONNECTED
+    WhatsAppSession.objects.filter(pk=session.pk).update(**fields)
     messages_reassign_from(session=session)
     realtime.session_changed(session.pk)
     logger.info("Disconnecting account %s", session.name, extra={"session_id": session.pk})

@@ -17,6 +17,7 @@ from sessions_app.services import (
     pool_member_update,
     pool_update,
     session_create,
+    session_disconnect,
     session_host_acquire,
     session_logout,
     session_simulate_scan,
@@ -69,6 +70,29 @@ def test_the_supervisor_restarts_only_hosts_gone_silent(settings):
     WhatsAppSessionFactory(should_run=True, host_token="y", heartbeat_at=timezone.now())
     WhatsAppSessionFactory(should_run=False, host_token="", heartbeat_at=long_ago)
     assert sessions_supervise() == [silent.pk]
+
+
+def test_disconnecting_an_account_no_host_holds_settles_at_once():
+    account = WhatsAppSessionFactory(
+        should_run=True, status=SessionStatus.WAITING_QR, qr_payload="2@x", host=""
+    )
+    session_disconnect(session=account)
+    account.refresh_from_db()
+    assert (account.should_run, account.status) == (False, SessionStatus.DISCONNECTED)
+    assert (account.status_detail, account.qr_payload) == ("", "")
+
+
+def test_disconnecting_waits_for_the_host_that_holds_the_account():
+    account = WhatsAppSessionFactory(
+        should_run=True,
+        status=SessionStatus.CONNECTED,
+        host="browser-1",
+        heartbeat_at=timezone.now(),
+    )
+    session_disconnect(session=account)
+    account.refresh_from_db()
+    assert (account.should_run, account.status) == (False, SessionStatus.CONNECTED)
+    assert account.status_detail == "Disconnecting…"
 
 
 # --- adding accounts and pacing ----------------------------------------------------------
