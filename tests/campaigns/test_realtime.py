@@ -4,7 +4,8 @@ from channels.layers import get_channel_layer
 
 from campaigns import realtime
 from campaigns.models import Message, MessageStatus
-from tests.factories import CampaignFactory, running_campaign
+from sessions_app.models import SessionStatus
+from tests.factories import CampaignFactory, WhatsAppSessionFactory, running_campaign
 
 
 def _listen(group):
@@ -84,3 +85,17 @@ def test_a_push_is_sent_only_if_the_transaction_commits():
     with pytest.raises(RuntimeError):
         change_then_fail()
     assert _drain(layer, channel, seconds=0.5) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_account_change_reaches_its_panel_the_account_list_and_the_dashboard():
+    account = WhatsAppSessionFactory(status=SessionStatus.WAITING_QR, qr_payload="2@abc")
+    panel_layer, panel = _listen(realtime.session_group(account.pk))
+    list_layer, rows = _listen(realtime.SESSIONS_GROUP)
+    dashboard_layer, dashboard = _listen(realtime.DASHBOARD_GROUP)
+
+    realtime.session_changed(account.pk)
+
+    assert f'id="session-{account.pk}-live"' in _receive(panel_layer, panel)["html"]
+    assert f'id="session-{account.pk}-row"' in _receive(list_layer, rows)["html"]
+    assert 'id="dashboard-accounts"' in _receive(dashboard_layer, dashboard)["html"]
