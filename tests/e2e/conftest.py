@@ -45,24 +45,33 @@ def _accepts(port: int) -> bool:
 
 
 @pytest.fixture(scope="session")
-def live_url(django_db_setup, django_db_blocker, celery_worker) -> Iterator[str]:
-    """daphne serving HTTP and WebSockets on the test database, as `make run` does."""
+def live_url(django_db_setup, django_db_blocker, celery_worker, tmp_path_factory) -> Iterator[str]:
+    """daphne serving HTTP and WebSockets, and beat sweeping, on the test database: with the
+    run's worker, the processes `make run` starts."""
     port = _free_port()
     with django_db_blocker.unblock():
-        env = {**os.environ, "DATABASE_URL": current_database_url(), "DB_CONN_MAX_AGE": "0"}
-    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
-    server = subprocess.Popen(
-        [*command, "whatsmassive.asgi:application"],
-        cwd=BASE_DIR,
-        env=env,
-        stderr=subprocess.DEVNULL,
-    )
+        env = {
+            **os.environ,
+            "DATABASE_URL": current_database_url(),
+            "DB_CONN_MAX_AGE": "0",
+            "ENGINE_SWEEP_SECONDS": "1",
+        }
+    schedule = tmp_path_factory.mktemp("beat") / "schedule"
+    python = [sys.executable, "-m"]
+    daphne = ["daphne", "-b", "127.0.0.1", "-p", str(port), "whatsmassive.asgi:application"]
+    beat = ["celery", "-A", "whatsmassive", "beat", "--schedule", str(schedule)]
+    processes = [
+        subprocess.Popen([*python, *daphne], cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL),
+        subprocess.Popen([*python, *beat, "--loglevel", "WARNING"], cwd=BASE_DIR, env=env),
+    ]
     try:
         wait_until(lambda: _accepts(port), timeout=30, message="daphne did not start")
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=10)
 
 
 @pytest.fixture
