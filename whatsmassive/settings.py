@@ -199,6 +199,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 12 * 3600}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ROUTES = {"sessions_app.tasks.session_host": {"queue": "browser"}}
+# Survives a Redis restart while holding unacknowledged tasks (see the class).
+CELERY_WORKER_CONSUMER = "whatsmassive.celery:BrokerLossTolerantConsumer"
 
 CHANNEL_LAYERS = {
     "default": {
