@@ -15,6 +15,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,9 @@ def _push_progress_coalesced(campaign_id: int) -> None:
             campaign_progress_broadcast(campaign_id)
         elif client.set(f"wm:progress:trail:{campaign_id}", 1, nx=True, px=PROGRESS_WINDOW_MS):
             campaign_progress_push.apply_async((campaign_id,), countdown=PROGRESS_WINDOW_MS / 1000)
-    except (redis.RedisError, OSError):
+    # Publishing the trailing push fails with kombu's error, not redis-py's, after a short
+    # bounded retry (task_publish_retry_policy); the send loop that called us goes on.
+    except (redis.RedisError, OSError, BrokerUnavailable):
         logger.warning("Progress push for campaign %s skipped: Redis unavailable", campaign_id)
 
 
