@@ -18,6 +18,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +79,9 @@ def _push_progress_coalesced(campaign_id: int) -> None:
             campaign_progress_broadcast(campaign_id)
         elif client.set(f"wm:progress:trail:{campaign_id}", 1, nx=True, px=PROGRESS_WINDOW_MS):
             campaign_progress_push.apply_async((campaign_id,), countdown=PROGRESS_WINDOW_MS / 1000)
-    except (redis.RedisError, OSError):
+    # Publishing the trailing push fails with kombu's error, not redis-py's, after a short
+    # bounded retry (task_publish_retry_policy); the send loop that called us goes on.
+    except (redis.RedisError, OSError, BrokerUnavailable):
         logger.warning("Progress push for campaign %s skipped: Redis unavailable", campaign_id)
 
 

@@ -194,11 +194,17 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 15 * 60)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 16 * 60)
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Sends go on without Redis (PostgreSQL decides what was sent): however long Redis is away,
+# a worker keeps trying to reconnect instead of giving up after Celery's default 100 tries
+# (about 45 minutes) and leaving its session hosts in a worker that no longer consumes.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # Long-running session hosts must not be redelivered to a second worker while the first
 # still holds them: the visibility timeout is longer than any task may run.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 12 * 3600}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ROUTES = {"sessions_app.tasks.session_host": {"queue": "browser"}}
+# Survives a Redis restart while holding unacknowledged tasks (see the class).
+CELERY_WORKER_CONSUMER = "whatsmassive.celery:BrokerLossTolerantConsumer"
 
 CHANNEL_LAYERS = {
     "default": {

