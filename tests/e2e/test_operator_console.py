@@ -92,7 +92,9 @@ def add_and_link_account(browser, live_url, screenshot):
 
     click(browser, live_id, "Connect")
     # The worker starts the account's host, which shows a QR code to scan.
-    visible(browser, f"{live_id} img.qr, {live_id} img[src*=qr]")
+    qr = f"{live_id} img[src*=qr]"
+    shown = "const qr = document.querySelector(arguments[0]); return qr?.naturalWidth > 0"
+    wait_for(browser, lambda b: b.execute_script(shown, qr))
     screenshot(browser, "account-waiting-for-qr")
     click(browser, live_id, "Simulate scan")
     wait_for(browser, lambda b: "Disconnect" in text_of(b, live_id))
@@ -188,6 +190,11 @@ def test_an_operator_runs_a_campaign_from_an_empty_install_and_watches_it_live(
             timeout=60,
         )
         wait_for(page, lambda b: "Finished" in text_of(b, progress))
+        # The message table follows the pushes too: nothing is left pending in it.
+        wait_for(
+            page,
+            lambda b: not b.find_elements(By.CSS_SELECTOR, "#campaign-messages .badge-pending"),
+        )
         assert not_reloaded(page)
     screenshot(browser, "campaign-completed")
 
