@@ -45,7 +45,9 @@ _SYNONYMS = {
         "fecha_vencimiento",
         "fecha_de_vencimiento",
         "vencimiento",
+        "vence",
         "fecha_limite",
+        "due_by",
     ),
     "reference": ("reference", "ref", "referencia", "obligacion", "contrato", "account"),
 }
@@ -54,7 +56,7 @@ _WORDS = {
     "phone": ("phone", "telefono", "celular", "whatsapp", "movil", "mobile"),
     "name": ("name", "nombre"),
     "amount": ("amount", "monto", "deuda", "saldo"),
-    "due_date": ("fecha", "date", "vencimiento"),
+    "due_date": ("fecha", "date", "vencimiento", "vence"),
     "reference": ("reference", "referencia"),
 }
 

@@ -19,6 +19,10 @@ from debtors.imports.mapping import Mapping, guess_mapping
             ["name", "phone", "amount", "due_date", "currency", "extra", "ignore"],
         ),
         (
+            ["Nombre", "Celular", "Saldo", "Vence", "Referencia"],
+            ["name", "phone", "amount", "due_date", "reference"],
+        ),
+        (
             ["Fecha de pago", "Fecha de vencimiento", "celular", "Tel"],
             ["extra", "due_date", "phone", "extra"],
         ),
