@@ -132,6 +132,13 @@ class Message(models.Model):
             ),
             models.Index(fields=["campaign", "status"], name="message_campaign_status"),
             models.Index(fields=["session", "sent_at"], name="message_session_sent"),
+            # The dashboard: sends and failures of the last hour and of today, all accounts.
+            models.Index(
+                fields=["sent_at"], condition=Q(sent_at__isnull=False), name="message_sent_at"
+            ),
+            models.Index(
+                fields=["failed_at"], condition=Q(failed_at__isnull=False), name="message_failed_at"
+            ),
             models.Index(
                 fields=["wa_message_id"], condition=~Q(wa_message_id=""), name="message_wa_id"
             ),
