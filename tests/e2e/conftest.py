@@ -17,19 +17,11 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
 
+from sessions_app.drivers.whatsapp_web import CHROMIUM_FLAGS
 from tests.conftest import BASE_DIR, current_database_url, wait_until
 
-CHROMIUM_FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--window-size=1400,1000",
-]
+# The driver's own flags, in a window wide enough for the pages' two-column layouts.
+BROWSER_FLAGS = [*CHROMIUM_FLAGS, "--window-size=1400,1000"]
 SCREENSHOTS_DIR = Path(os.environ.get("E2E_SCREENSHOTS_DIR", BASE_DIR / "var" / "screenshots"))
 
 
@@ -82,7 +74,7 @@ def new_browser() -> Iterator[Callable[[], WebDriver]]:
     def open_browser() -> WebDriver:
         options = webdriver.ChromeOptions()
         options.binary_location = settings.CHROME_BINARY
-        for flag in CHROMIUM_FLAGS:
+        for flag in BROWSER_FLAGS:
             options.add_argument(flag)
         browser = webdriver.Chrome(
             options=options, service=Service(executable_path=settings.CHROMEDRIVER_PATH)
