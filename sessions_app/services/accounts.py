@@ -1,3 +1,5 @@
+"""Writes about WhatsApp accounts: create, pacing, connect/disconnect/log out, session hosts."""
+
 import datetime
 import logging
 import shutil
@@ -12,11 +14,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from campaigns import realtime
-from campaigns.engine import UNUSABLE_STATUSES, assign_members, messages_reassign_from
-from campaigns.models import CampaignStatus, Message, MessageStatus
+from campaigns.engine import messages_reassign_from
 from sessions_app.drivers import profile_dir_for
 from sessions_app.drivers.base import DriverState
-from sessions_app.models import Pool, PoolMember, PoolStrategy, SessionStatus, WhatsAppSession
+from sessions_app.models import SessionStatus, WhatsAppSession
 from sessions_app.selectors import session_is_held, stale_before, time_zone_names
 
 logger = logging.getLogger(__name__)
@@ -309,147 +310,3 @@ def sessions_supervise() -> list[int]:
         session_host.delay(session.pk)
         restarted.append(session.pk)
     return restarted
-
-
-# --- pools -------------------------------------------------------------------------------
-
-
-def _pool_clean(*, name: str, strategy: str, pool: Pool | None = None) -> str:
-    name = name.strip()
-    errors: dict[str, str] = {}
-    others = Pool.objects.exclude(pk=pool.pk) if pool else Pool.objects.all()
-    if not name:
-        errors["name"] = "Give the pool a name."
-    elif others.filter(name__iexact=name).exists():
-        errors["name"] = f"A pool named \u201c{name}\u201d already exists."
-    if strategy not in PoolStrategy.values:
-        errors["strategy"] = "Choose how the pool shares out messages."
-    if errors:
-        raise ValidationError(errors)
-    return name
-
-
-@transaction.atomic
-def pool_create(*, name: str, strategy: str, description: str = "") -> Pool:
-    name = _pool_clean(name=name, strategy=strategy)
-    pool = Pool.objects.create(name=name, strategy=strategy, description=description.strip())
-    logger.info("Pool %s created", name)
-    return pool
-
-
-@transaction.atomic
-def pool_update(*, pool: Pool, name: str, strategy: str, description: str) -> Pool:
-    pool.name = _pool_clean(name=name, strategy=strategy, pool=pool)
-    pool.strategy = strategy
-    pool.description = description.strip()
-    pool.save(update_fields=["name", "strategy", "description"])
-    logger.info("Pool %s changed", pool.name)
-    return pool
-
-
-@transaction.atomic
-def pool_delete(*, pool: Pool) -> None:
-    used_by = pool.campaigns.count()
-    if used_by:
-        raise ValidationError(
-            f"{used_by} campaign(s) use this pool: it cannot be deleted. "
-            "Create a new pool instead, or change those campaigns first."
-        )
-    pool.delete()
-    logger.info("Pool %s deleted", pool.name)
-
-
-def _pool_members_locked(pool: Pool) -> list[PoolMember]:
-    """The pool's members in order; locking the pool row serialises edits of its members."""
-    Pool.objects.select_for_update().filter(pk=pool.pk).first()
-    return list(pool.members.select_related("session").order_by("position", "id"))
-
-
-def _renumber(members: list[PoolMember]) -> None:
-    """Positions stay 0..n-1 in list order."""
-    changed = []
-    for position, member in enumerate(members):
-        if member.position != position:
-            member.position = position
-            changed.append(member)
-    PoolMember.objects.bulk_update(changed, ["position"])
-
-
-def _check_weight(weight: int) -> None:
-    if weight < 1:
-        raise ValidationError({"weight": "The weight must be 1 or more."})
-
-
-def _pool_hand_over(*, pool: Pool, session_id: int) -> int:
-    """Pending messages of the pool's campaigns pre-assigned to an account that left the pool
-    (or was disabled in it) go to its other usable members; with none left they become open
-    to whichever member the pool gets next."""
-    orphans = Message.objects.filter(
-        campaign__pool=pool,
-        campaign__status__in=[CampaignStatus.RUNNING, CampaignStatus.PAUSED],
-        assigned_session_id=session_id,
-        status=MessageStatus.PENDING,
-    )
-    members = list(
-        PoolMember.objects.filter(pool=pool, enabled=True)
-        .exclude(session_id=session_id)
-        .exclude(session__status__in=UNUSABLE_STATUSES)
-        .order_by("position", "id")
-    )
-    if not members:
-        return orphans.update(assigned_session=None)
-    ids = list(orphans.values_list("id", flat=True))
-    moved = 0
-    for member_session_id, chunk in assign_members(pool.strategy, members, ids).items():
-        moved += Message.objects.filter(pk__in=chunk, status=MessageStatus.PENDING).update(
-            assigned_session_id=member_session_id
-        )
-    return moved
-
-
-@transaction.atomic
-def pool_member_add(
-    *, pool: Pool, session: WhatsAppSession, enabled: bool = True, weight: int = 1
-) -> PoolMember:
-    members = _pool_members_locked(pool)
-    if any(member.session_id == session.pk for member in members):
-        raise ValidationError({"session": f"{session.name} is already in this pool."})
-    _check_weight(weight)
-    member = PoolMember.objects.create(
-        pool=pool, session=session, position=len(members), enabled=enabled, weight=weight
-    )
-    logger.info("Account %s added to pool %s", session.name, pool.name)
-    return member
-
-
-@transaction.atomic
-def pool_member_update(*, member: PoolMember, enabled: bool, weight: int) -> PoolMember:
-    _check_weight(weight)
-    _pool_members_locked(member.pool)
-    was_enabled = PoolMember.objects.filter(pk=member.pk, enabled=True).exists()
-    PoolMember.objects.filter(pk=member.pk).update(enabled=enabled, weight=weight)
-    if was_enabled and not enabled:
-        _pool_hand_over(pool=member.pool, session_id=member.session_id)
-    member.refresh_from_db()
-    return member
-
-
-@transaction.atomic
-def pool_member_move(*, member: PoolMember, position: int) -> None:
-    """Put the member at `position` (clamped to the pool), shifting the others."""
-    members = _pool_members_locked(member.pool)
-    moving = next((each for each in members if each.pk == member.pk), None)
-    if moving is None:
-        raise ValidationError("This account is no longer in the pool.")
-    members.remove(moving)
-    members.insert(max(0, min(position, len(members))), moving)
-    _renumber(members)
-
-
-@transaction.atomic
-def pool_member_remove(*, member: PoolMember) -> None:
-    members = _pool_members_locked(member.pool)
-    PoolMember.objects.filter(pk=member.pk).delete()
-    _pool_hand_over(pool=member.pool, session_id=member.session_id)
-    _renumber([each for each in members if each.pk != member.pk])
-    logger.info("Account %s removed from pool %s", member.session, member.pool)

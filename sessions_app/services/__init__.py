@@ -1,0 +1,53 @@
+"""Writes of the sessions app: accounts (and their session hosts) and pools."""
+
+from sessions_app.services.accounts import (
+    DROPPED_OUT,
+    STATUS_FOR_STATE,
+    session_connect,
+    session_create,
+    session_disconnect,
+    session_forget_profile,
+    session_host_acquire,
+    session_host_heartbeat,
+    session_host_release,
+    session_logout,
+    session_logout_requested,
+    session_record_state,
+    session_simulate_scan,
+    session_update_pacing,
+    sessions_supervise,
+)
+from sessions_app.services.pools import (
+    pool_create,
+    pool_delete,
+    pool_member_add,
+    pool_member_move,
+    pool_member_remove,
+    pool_member_update,
+    pool_update,
+)
+
+__all__ = [
+    "DROPPED_OUT",
+    "STATUS_FOR_STATE",
+    "pool_create",
+    "pool_delete",
+    "pool_member_add",
+    "pool_member_move",
+    "pool_member_remove",
+    "pool_member_update",
+    "pool_update",
+    "session_connect",
+    "session_create",
+    "session_disconnect",
+    "session_forget_profile",
+    "session_host_acquire",
+    "session_host_heartbeat",
+    "session_host_release",
+    "session_logout",
+    "session_logout_requested",
+    "session_record_state",
+    "session_simulate_scan",
+    "session_update_pacing",
+    "sessions_supervise",
+]
