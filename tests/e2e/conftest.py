@@ -36,10 +36,11 @@ def _accepts(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live_url(django_db_setup, django_db_blocker, celery_worker, tmp_path_factory) -> Iterator[str]:
     """daphne serving HTTP and WebSockets, and beat sweeping, on the test database: with the
-    run's worker, the processes `make run` starts."""
+    run's worker, the processes `make run` starts. Per module: beat's sweeps and supervisor
+    must not outlive these tests into others that drive the sweep themselves."""
     port = _free_port()
     with django_db_blocker.unblock():
         env = {
