@@ -12,16 +12,19 @@ again automatically. A message may be lost that way, never sent twice.
     pending/claimed -> skipped (opted out, campaign cancelled)
 """
 
+import bisect
 import datetime
+import functools
 import logging
 import random
-from collections import deque
+import time
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db import connection, transaction
+from django.db.models import F, Model
 from django.utils import timezone
 
 from campaigns import realtime
@@ -50,6 +53,9 @@ UNUSABLE_STATUSES = [
 STOP_WORDS = frozenset({"STOP", "BAJA", "PARAR", "NO MAS", "NO MÁS", "UNSUBSCRIBE"})
 
 
+CAMPAIGNS_TTL_SECONDS = 1.0
+
+
 def _running_campaigns_for(session: WhatsAppSession) -> list[int]:
     """Running campaigns whose pool has this account as an enabled member."""
     return list(
@@ -61,6 +67,29 @@ def _running_campaigns_for(session: WhatsAppSession) -> list[int]:
     )
 
 
+@dataclass
+class RunningCampaigns:
+    """The account's running campaigns, re-read at most once a second while it is busy.
+
+    A stale list costs nothing unsafe: every claim re-checks that the campaign still runs,
+    so a pause stops claims at once; a new campaign or pool membership is seen within
+    CAMPAIGNS_TTL_SECONDS, or at once when the account has nothing else to do.
+    """
+
+    _ids: list[int] = field(default_factory=list)
+    _expires: float = 0.0
+
+    def ids(self, session: WhatsAppSession) -> list[int]:
+        now = time.monotonic()
+        if now >= self._expires:
+            self._ids = _running_campaigns_for(session)
+            self._expires = now + CAMPAIGNS_TTL_SECONDS
+        return self._ids
+
+    def forget(self) -> None:
+        self._expires = 0.0
+
+
 # --- pacing -----------------------------------------------------------------------------
 
 
@@ -70,11 +99,14 @@ class Pacer:
 
     The earliest next send is kept in the database (`next_send_at`); the caps count this
     account's sends, loaded from Message rows when the host starts and kept up to date by
-    the host (the only sender for its account).
+    the host (the only sender for its account). It also remembers which campaigns the
+    account serves, for the send loop.
     """
 
     session: WhatsAppSession
-    recent: deque[datetime.datetime] = field(default_factory=deque)
+    # Send times of the last day, oldest first.
+    recent: list[datetime.datetime] = field(default_factory=list)
+    campaigns: RunningCampaigns = field(default_factory=RunningCampaigns)
 
     @classmethod
     def load(cls, session: WhatsAppSession) -> "Pacer":
@@ -84,7 +116,7 @@ class Pacer:
             .order_by("sent_at")
             .values_list("sent_at", flat=True)
         )
-        return cls(session=session, recent=deque(at for at in sent_at if at is not None))
+        return cls(session=session, recent=[at for at in sent_at if at is not None])
 
     def record(self, when: datetime.datetime) -> None:
         self.recent.append(when)
@@ -96,8 +128,8 @@ class Pacer:
     def wait_seconds(self, now: datetime.datetime) -> float:
         """0 when the account may send now, else how long until it may."""
         session = self.session
-        while self.recent and self.recent[0] < now - datetime.timedelta(days=1):
-            self.recent.popleft()
+        recent = self.recent
+        del recent[: bisect.bisect_left(recent, now - datetime.timedelta(days=1))]
         zone = ZoneInfo(session.time_zone)
         local = now.astimezone(zone)
         waits = [0.0]
@@ -105,13 +137,12 @@ class Pacer:
             waits.append((session.next_send_at - now).total_seconds())
         window = _seconds_until_active(local, session.active_from, session.active_until)
         waits.append(window)
-        hour_ago = now - datetime.timedelta(hours=1)
-        in_last_hour = [at for at in self.recent if at >= hour_ago]
-        if len(in_last_hour) >= session.hourly_cap:
-            oldest = in_last_hour[len(in_last_hour) - session.hourly_cap]
+        in_last_hour = len(recent) - bisect.bisect_left(recent, now - datetime.timedelta(hours=1))
+        if in_last_hour >= session.hourly_cap:
+            oldest = recent[len(recent) - session.hourly_cap]
             waits.append((oldest + datetime.timedelta(hours=1) - now).total_seconds())
         midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-        if sum(1 for at in self.recent if at >= midnight) >= session.daily_cap:
+        if len(recent) - bisect.bisect_left(recent, midnight) >= session.daily_cap:
             waits.append((midnight + datetime.timedelta(days=1) - local).total_seconds())
         return max(waits)
 
@@ -133,6 +164,85 @@ def _seconds_until_active(
 
 
 # --- claiming and sending ---------------------------------------------------------------
+#
+# The steps every message takes are written as SQL: at hundreds of messages a second the
+# ORM's per-query Python cost outweighs PostgreSQL's. Each statement is still one
+# conditional UPDATE of one message (guarded by its expected status), and the SQL is the
+# same on SQLite (`make run`) except that SQLite, with one writer at a time, needs no locks.
+
+
+def _table(model: type[Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+@functools.cache
+def _claim_sql(campaigns: int) -> str:
+    """pending -> claimed for this account's next message, returning what sending needs.
+
+    Pre-assigned messages (fixed or random turns) first, then the pool's open ones
+    (competitive); SKIP LOCKED lets many hosts claim side by side without waiting.
+    """
+    message, debtor, campaign = _table(Message), _table(Debtor), _table(Campaign)
+    lock = (
+        " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    )
+    among = ", ".join(f"%(campaign{index})s" for index in range(campaigns))
+
+    def candidate(owner: str) -> str:
+        return (
+            f"(SELECT candidate.id FROM {message} AS candidate WHERE {owner}"  # noqa: S608
+            f" AND candidate.status = %(pending)s AND candidate.campaign_id IN ({among})"
+            f" ORDER BY candidate.id LIMIT 1{lock})"
+        )
+
+    return (
+        f"UPDATE {message} SET status = %(claimed)s, session_id = %(session)s,"  # noqa: S608
+        f" claimed_at = %(now)s, lease_until = %(lease)s, updated_at = %(now)s"
+        f" FROM {debtor} WHERE {debtor}.id = {message}.debtor_id"
+        f" AND {message}.status = %(pending)s"
+        f" AND {message}.id = COALESCE("
+        f"{candidate('candidate.assigned_session_id = %(session)s')},"
+        f" {candidate('candidate.assigned_session_id IS NULL')})"
+        # Pause stops new claims at once, whatever the caller believes is running.
+        f" AND EXISTS (SELECT 1 FROM {campaign} WHERE {campaign}.id = {message}.campaign_id"
+        f" AND {campaign}.status = %(running)s)"
+        f" RETURNING {message}.id, {message}.campaign_id, {message}.debtor_id, {message}.body,"
+        f" {message}.attempts, {debtor}.phone_e164, {debtor}.opted_out"
+    )
+
+
+def _claim(session: WhatsAppSession, campaign_ids: list[int]) -> Message | None:
+    """Run inside a transaction; the claimed message comes with its debtor's phone."""
+    now = timezone.now()
+    lease = now + datetime.timedelta(seconds=settings.ENGINE_CLAIM_LEASE_SECONDS)
+    params: dict[str, Any] = {
+        "claimed": MessageStatus.CLAIMED,
+        "pending": MessageStatus.PENDING,
+        "running": CampaignStatus.RUNNING,
+        "session": session.pk,
+        "now": now,
+        "lease": lease,
+        **{f"campaign{index}": pk for index, pk in enumerate(campaign_ids)},
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_sql(len(campaign_ids)), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    pk, campaign_id, debtor_id, body, attempts, phone_e164, opted_out = row
+    message = Message(
+        pk=pk,
+        campaign_id=campaign_id,
+        debtor_id=debtor_id,
+        body=body,
+        attempts=attempts,
+        status=MessageStatus.CLAIMED,
+        session=session,
+        claimed_at=now,
+        lease_until=lease,
+    )
+    message.debtor = Debtor(pk=debtor_id, phone_e164=phone_e164, opted_out=opted_out)
+    return message
 
 
 def message_claim_next(*, session: WhatsAppSession) -> Message | None:
@@ -140,64 +250,61 @@ def message_claim_next(*, session: WhatsAppSession) -> Message | None:
     campaign_ids = _running_campaigns_for(session)
     if not campaign_ids:
         return None
-    now = timezone.now()
     with transaction.atomic():
-        # Pre-assigned messages (fixed or random turns) first, then the pool's open ones
-        # (competitive). SKIP LOCKED lets many hosts claim side by side without waiting.
-        for owner in (Q(assigned_session=session), Q(assigned_session__isnull=True)):
-            candidate = (
-                Message.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(owner, campaign_id__in=campaign_ids, status=MessageStatus.PENDING)
-                .order_by("id")
-                .values_list("id", flat=True)
-                .first()
-            )
-            if candidate is None:
-                continue
-            claimed = Message.objects.filter(pk=candidate, status=MessageStatus.PENDING).update(
-                status=MessageStatus.CLAIMED,
-                session=session,
-                claimed_at=now,
-                lease_until=now + datetime.timedelta(seconds=settings.ENGINE_CLAIM_LEASE_SECONDS),
-                updated_at=now,
-            )
-            if claimed == 1:
-                return Message.objects.select_related("debtor").get(pk=candidate)
-    return None
+        return _claim(session, campaign_ids)
 
 
 def _skip(message: Message, reason: str) -> None:
-    with transaction.atomic():
-        changed = Message.objects.filter(pk=message.pk, status=MessageStatus.CLAIMED).update(
-            status=MessageStatus.SKIPPED,
-            last_error=reason,
-            lease_until=None,
-            updated_at=timezone.now(),
-        )
-        if changed:
-            realtime.campaign_progress_changed(message.campaign_id)
+    changed = Message.objects.filter(pk=message.pk, status=MessageStatus.CLAIMED).update(
+        status=MessageStatus.SKIPPED,
+        last_error=reason,
+        lease_until=None,
+        updated_at=timezone.now(),
+    )
+    if changed:
+        realtime.campaign_progress_changed(message.campaign_id)
+
+
+@functools.cache
+def _begin_sending_sql() -> str:
+    message, campaign = _table(Message), _table(Campaign)
+    return (
+        f"UPDATE {message} SET status = %(sending)s, attempts = attempts + 1,"  # noqa: S608
+        f" lease_until = %(lease)s, updated_at = %(now)s"
+        f" WHERE id = %(message)s AND status = %(claimed)s AND session_id = %(session)s"
+        f" AND EXISTS (SELECT 1 FROM {campaign} WHERE {campaign}.id = {message}.campaign_id"
+        f" AND {campaign}.status = %(running)s)"
+    )
 
 
 def _begin_sending(message: Message, session: WhatsAppSession) -> bool:
-    """claimed -> sending, committed before the driver is touched."""
+    """claimed -> sending (or skipped, or back to pending); the caller commits it.
+
+    `sending` must be committed before the driver is touched.
+    """
+    if message.debtor.opted_out:
+        _skip(message, "The debtor opted out")
+        return False
     now = timezone.now()
-    running = Campaign.objects.filter(pk=OuterRef("campaign_id"), status=CampaignStatus.RUNNING)
-    with transaction.atomic():
-        changed = (
-            Message.objects.filter(pk=message.pk, status=MessageStatus.CLAIMED, session=session)
-            .filter(Exists(running))
-            .update(
-                status=MessageStatus.SENDING,
-                attempts=F("attempts") + 1,
-                lease_until=now + datetime.timedelta(seconds=settings.ENGINE_SEND_TIMEOUT_SECONDS),
-                updated_at=now,
-            )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _begin_sending_sql(),
+            {
+                "sending": MessageStatus.SENDING,
+                "claimed": MessageStatus.CLAIMED,
+                "running": CampaignStatus.RUNNING,
+                "lease": now + datetime.timedelta(seconds=settings.ENGINE_SEND_TIMEOUT_SECONDS),
+                "now": now,
+                "message": message.pk,
+                "session": session.pk,
+            },
         )
-        if changed != 1:
-            # Paused or cancelled since the claim: give the message back untouched.
-            Message.objects.filter(
-                pk=message.pk, status=MessageStatus.CLAIMED, session=session
-            ).update(status=MessageStatus.PENDING, lease_until=None, session=None, updated_at=now)
+        changed: int = cursor.rowcount
+    if changed != 1:
+        # Paused or cancelled since the claim: give the message back untouched.
+        Message.objects.filter(pk=message.pk, status=MessageStatus.CLAIMED, session=session).update(
+            status=MessageStatus.PENDING, lease_until=None, session=None, updated_at=now
+        )
     return changed == 1
 
 
@@ -208,36 +315,73 @@ def _after_send(session: WhatsAppSession, pacer: Pacer, now: datetime.datetime) 
     return delay
 
 
-def message_deliver(
-    *, message: Message, session: WhatsAppSession, driver: WhatsAppDriver, pacer: Pacer
+@functools.cache
+def _settle_sent_sql() -> tuple[str, str, str]:
+    message, debtor, account = _table(Message), _table(Debtor), _table(WhatsAppSession)
+    return (
+        f"UPDATE {message} SET status = %(sent)s, wa_message_id = %(wa_message_id)s,"  # noqa: S608
+        f" sent_at = %(now)s, lease_until = NULL, last_error = '', updated_at = %(now)s"
+        f" WHERE id = %(message)s AND status = %(sending)s",
+        f"UPDATE {debtor} SET status = %(debtor_sent)s, updated_at = %(now)s WHERE id = %(debtor)s",  # noqa: S608
+        f"UPDATE {account} SET next_send_at = %(next_send_at)s, sent_count = sent_count + 1"  # noqa: S608
+        f" WHERE id = %(session)s",
+    )
+
+
+def _settle_sent(
+    message: Message, session: WhatsAppSession, wa_message_id: str, now: datetime.datetime
+) -> None:
+    """sending -> sent, with the debtor's status and the account's counters, in one commit."""
+    sent_sql, debtor_sql, account_sql = _settle_sent_sql()
+    params: dict[str, Any] = {
+        "sent": MessageStatus.SENT,
+        "sending": MessageStatus.SENDING,
+        "debtor_sent": DebtorStatus.SENT,
+        "wa_message_id": wa_message_id,
+        "now": now,
+        "next_send_at": session.next_send_at,
+        "message": message.pk,
+        "debtor": message.debtor_id,
+        "session": session.pk,
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sent_sql, params)
+        if cursor.rowcount != 1:
+            # Past its send timeout the sweep made it `unknown`: an operator decides.
+            logger.warning(
+                "Message %s reached WhatsApp after it was given up on",
+                message.pk,
+                extra={"message_id": message.pk, "campaign_id": message.campaign_id},
+            )
+            return
+        cursor.execute(debtor_sql, params)
+        cursor.execute(account_sql, params)
+        realtime.campaign_progress_changed(message.campaign_id)
+
+
+def _send(
+    message: Message, session: WhatsAppSession, driver: WhatsAppDriver, pacer: Pacer
 ) -> float:
-    """Send one claimed message through `driver`; returns seconds until the next send."""
-    if message.debtor.opted_out:
-        _skip(message, "The debtor opted out")
-        return 0.0
-    if not _begin_sending(message, session):
-        return 0.0
+    """Hand a committed `sending` message to the driver and settle the outcome."""
     try:
         result = driver.send_text(phone_e164=message.debtor.phone_e164, text=message.body)
     except SendError as exc:
         return _settle_failure(message=message, session=session, pacer=pacer, error=exc)
     now = timezone.now()
     delay = _after_send(session, pacer, now)
-    with transaction.atomic():
-        Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
-            status=MessageStatus.SENT,
-            wa_message_id=result.wa_message_id,
-            sent_at=now,
-            lease_until=None,
-            last_error="",
-            updated_at=now,
-        )
-        WhatsAppSession.objects.filter(pk=session.pk).update(
-            next_send_at=session.next_send_at, sent_count=F("sent_count") + 1
-        )
-        Debtor.objects.filter(pk=message.debtor_id).update(status=DebtorStatus.SENT, updated_at=now)
-        realtime.campaign_progress_changed(message.campaign_id)
+    _settle_sent(message, session, result.wa_message_id, now)
     return delay
+
+
+def message_deliver(
+    *, message: Message, session: WhatsAppSession, driver: WhatsAppDriver, pacer: Pacer
+) -> float:
+    """Send one claimed message through `driver`; returns seconds until the next send."""
+    with transaction.atomic():
+        started = _begin_sending(message, session)
+    if not started:
+        return 0.0
+    return _send(message, session, driver, pacer)
 
 
 def _settle_failure(
@@ -318,50 +462,88 @@ def _auto_pause_if_failing(campaign_id: int) -> None:
 
 
 def engine_send_next(*, session: WhatsAppSession, driver: WhatsAppDriver, pacer: Pacer) -> float:
-    """One step of an account's send loop; returns seconds to wait before the next step."""
+    """One step of an account's send loop; returns seconds to wait before the next step.
+
+    The claim and `claimed -> sending` share one commit when the account may send now;
+    the driver is only touched after that commit.
+    """
     wait = pacer.wait_seconds(timezone.now())
     if wait > 0:
         return wait
-    message = message_claim_next(session=session)
-    if message is None:
+    campaign_ids = pacer.campaigns.ids(session)
+    if not campaign_ids:
         return IDLE_SECONDS
-    return message_deliver(message=message, session=session, driver=driver, pacer=pacer)
+    with transaction.atomic():
+        message = _claim(session, campaign_ids)
+        started = message is not None and _begin_sending(message, session)
+    if message is None or not started:
+        # Nothing to do, or its campaign stopped: look at the running campaigns afresh.
+        pacer.campaigns.forget()
+        return IDLE_SECONDS if message is None else 0.0
+    return _send(message, session, driver, pacer)
 
 
 # --- acknowledgements and replies --------------------------------------------------------
 
-_ACK_FROM = {
-    AckStatus.DELIVERED: [MessageStatus.SENT],
-    AckStatus.READ: [MessageStatus.SENT, MessageStatus.DELIVERED],
+_ACK_ORDER: dict[str, int] = {
+    MessageStatus.SENT: 0,
+    MessageStatus.DELIVERED: 1,
+    MessageStatus.READ: 2,
 }
-_ACK_TIME_FIELD = {AckStatus.DELIVERED: "delivered_at", AckStatus.READ: "read_at"}
-_ACK_DEBTOR_STATUS = {
-    AckStatus.DELIVERED: DebtorStatus.DELIVERED,
-    AckStatus.READ: DebtorStatus.READ,
+_ACK_DEBTOR_STATUS: dict[str, str] = {
+    MessageStatus.DELIVERED: DebtorStatus.DELIVERED,
+    MessageStatus.READ: DebtorStatus.READ,
 }
 
 
 @transaction.atomic
 def messages_apply_acks(*, session: WhatsAppSession, acks: list[Ack]) -> int:
-    """Move messages forward on delivery/read receipts; one transaction per batch."""
+    """Move messages forward on delivery/read receipts; a few statements per batch.
+
+    A receipt never moves a message back (a late "delivered" leaves a read message read);
+    returns how many steps were taken (sent -> delivered -> read counts two).
+    """
     now = timezone.now()
-    moved = 0
-    campaigns: set[int] = set()
+    wanted: dict[str, set[str]] = {}
     for ack in acks:
-        if ack.status not in _ACK_FROM:
+        if ack.status in (AckStatus.DELIVERED, AckStatus.READ):
+            wanted.setdefault(ack.wa_message_id, set()).add(ack.status.value)
+    rows = Message.objects.filter(
+        session=session,
+        wa_message_id__in=list(wanted),
+        status__in=[MessageStatus.SENT, MessageStatus.DELIVERED],
+    ).values_list("pk", "wa_message_id", "status", "campaign_id", "debtor_id")
+    # One UPDATE per kind of step, each still conditional on the status it expects.
+    steps: dict[tuple[str, str, bool], list[int]] = {}
+    debtors: dict[str, list[int]] = {}
+    campaigns: set[int] = set()
+    moved = 0
+    for pk, wa_message_id, status, campaign_id, debtor_id in rows:
+        statuses = wanted[wa_message_id]
+        to: str = MessageStatus.READ if AckStatus.READ in statuses else MessageStatus.DELIVERED
+        if _ACK_ORDER[to] <= _ACK_ORDER[status]:
             continue
-        messages = Message.objects.filter(
-            session=session, wa_message_id=ack.wa_message_id, status__in=_ACK_FROM[ack.status]
+        # "delivered" and "read" in one batch take a sent message through both steps.
+        through_delivered = (
+            to == MessageStatus.READ
+            and status == MessageStatus.SENT
+            and AckStatus.DELIVERED in statuses
         )
-        row = messages.values_list("campaign_id", "debtor_id").first()
-        if row is None:
-            continue
-        moved += messages.update(
-            status=ack.status.value, updated_at=now, **{_ACK_TIME_FIELD[ack.status]: now}
-        )
-        campaigns.add(row[0])
-        Debtor.objects.filter(pk=row[1]).exclude(status=DebtorStatus.REPLIED).update(
-            status=_ACK_DEBTOR_STATUS[ack.status], updated_at=now
+        steps.setdefault((status, to, through_delivered), []).append(pk)
+        debtors.setdefault(to, []).append(debtor_id)
+        campaigns.add(campaign_id)
+        moved += 2 if through_delivered else 1
+    for (status, to, through_delivered), pks in steps.items():
+        fields: dict[str, object] = {"status": to, "updated_at": now}
+        if to == MessageStatus.DELIVERED or through_delivered:
+            fields["delivered_at"] = now
+        if to == MessageStatus.READ:
+            fields["read_at"] = now
+        Message.objects.filter(pk__in=pks, status=status).update(**fields)
+    # The debtor follows its latest message, unless it replied: replies outrank receipts.
+    for to, ids in sorted(debtors.items(), key=lambda item: _ACK_ORDER[item[0]]):
+        Debtor.objects.filter(pk__in=ids).exclude(status=DebtorStatus.REPLIED).update(
+            status=_ACK_DEBTOR_STATUS[to], updated_at=now
         )
     for campaign_id in campaigns:
         realtime.campaign_progress_changed(campaign_id)
