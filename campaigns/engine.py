@@ -17,6 +17,7 @@ import datetime
 import functools
 import logging
 import random
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -175,6 +176,33 @@ def _table(model: type[Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
+def _literal(status: str) -> str:
+    """A status as an SQL literal. Partial indexes (`WHERE status = 'pending'`) serve only
+    statements that spell the status out, not ones that pass it as a parameter."""
+    if not re.fullmatch(r"[a-z_]+", status):
+        raise ValueError(f"not a status: {status!r}")
+    return f"'{status}'"
+
+
+def _run(sql: str, params: dict[str, Any]) -> tuple[int, list[tuple[Any, ...]]]:
+    """Run one of the engine's statements: (rows changed, rows returned).
+
+    On PostgreSQL the statement is prepared, so it is planned once per connection rather
+    than on every message (planning the claim costs as much as running it). Django's own
+    cursors bind parameters on the client and cannot prepare.
+    """
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.rowcount, cursor.fetchall() if cursor.description else []
+    import psycopg
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        return cursor.rowcount, cursor.fetchall() if cursor.description else []
+
+
 @functools.cache
 def _claim_sql(campaigns: int) -> str:
     """pending -> claimed for this account's next message, returning what sending needs.
@@ -183,31 +211,29 @@ def _claim_sql(campaigns: int) -> str:
     (competitive); SKIP LOCKED lets many hosts claim side by side without waiting.
     """
     message, debtor, campaign = _table(Message), _table(Debtor), _table(Campaign)
-    lock = (
-        " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
-    )
+    pending, claimed = _literal(MessageStatus.PENDING), _literal(MessageStatus.CLAIMED)
+    running = _literal(CampaignStatus.RUNNING)
+    skip_locked = connection.features.has_select_for_update_skip_locked
+    lock = " FOR UPDATE SKIP LOCKED" if skip_locked else ""
     among = ", ".join(f"%(campaign{index})s" for index in range(campaigns))
 
     def candidate(owner: str) -> str:
         return (
-            f"(SELECT candidate.id FROM {message} AS candidate WHERE {owner}"  # noqa: S608
-            f" AND candidate.status = %(pending)s AND candidate.campaign_id IN ({among})"
-            f" ORDER BY candidate.id LIMIT 1{lock})"
+            f"(SELECT id FROM {message} WHERE {owner} AND status = {pending}"  # noqa: S608
+            f" AND campaign_id IN ({among}) ORDER BY id LIMIT 1{lock})"
         )
 
     return (
-        f"UPDATE {message} SET status = %(claimed)s, session_id = %(session)s,"  # noqa: S608
-        f" claimed_at = %(now)s, lease_until = %(lease)s, updated_at = %(now)s"
-        f" FROM {debtor} WHERE {debtor}.id = {message}.debtor_id"
-        f" AND {message}.status = %(pending)s"
-        f" AND {message}.id = COALESCE("
-        f"{candidate('candidate.assigned_session_id = %(session)s')},"
-        f" {candidate('candidate.assigned_session_id IS NULL')})"
+        f"UPDATE {message} AS m SET status = {claimed}, session_id = %(session)s,"  # noqa: S608
+        " claimed_at = %(now)s, lease_until = %(lease)s, updated_at = %(now)s"
+        f" FROM {debtor} AS d WHERE d.id = m.debtor_id AND m.status = {pending}"
+        f" AND m.id = COALESCE({candidate('assigned_session_id = %(session)s')},"
+        f" {candidate('assigned_session_id IS NULL')})"
         # Pause stops new claims at once, whatever the caller believes is running.
-        f" AND EXISTS (SELECT 1 FROM {campaign} WHERE {campaign}.id = {message}.campaign_id"
-        f" AND {campaign}.status = %(running)s)"
-        f" RETURNING {message}.id, {message}.campaign_id, {message}.debtor_id, {message}.body,"
-        f" {message}.attempts, {debtor}.phone_e164, {debtor}.opted_out"
+        f" AND EXISTS (SELECT 1 FROM {campaign} AS c WHERE c.id = m.campaign_id"
+        f" AND c.status = {running})"
+        " RETURNING m.id, m.campaign_id, m.debtor_id, m.body, m.attempts, d.phone_e164,"
+        " d.opted_out"
     )
 
 
@@ -216,20 +242,15 @@ def _claim(session: WhatsAppSession, campaign_ids: list[int]) -> Message | None:
     now = timezone.now()
     lease = now + datetime.timedelta(seconds=settings.ENGINE_CLAIM_LEASE_SECONDS)
     params: dict[str, Any] = {
-        "claimed": MessageStatus.CLAIMED,
-        "pending": MessageStatus.PENDING,
-        "running": CampaignStatus.RUNNING,
         "session": session.pk,
         "now": now,
         "lease": lease,
         **{f"campaign{index}": pk for index, pk in enumerate(campaign_ids)},
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_claim_sql(len(campaign_ids)), params)
-        row = cursor.fetchone()
-    if row is None:
+    _, rows = _run(_claim_sql(len(campaign_ids)), params)
+    if not rows:
         return None
-    pk, campaign_id, debtor_id, body, attempts, phone_e164, opted_out = row
+    pk, campaign_id, debtor_id, body, attempts, phone_e164, opted_out = rows[0]
     message = Message(
         pk=pk,
         campaign_id=campaign_id,
@@ -268,12 +289,14 @@ def _skip(message: Message, reason: str) -> None:
 @functools.cache
 def _begin_sending_sql() -> str:
     message, campaign = _table(Message), _table(Campaign)
+    claimed, sending = _literal(MessageStatus.CLAIMED), _literal(MessageStatus.SENDING)
+    running = _literal(CampaignStatus.RUNNING)
     return (
-        f"UPDATE {message} SET status = %(sending)s, attempts = attempts + 1,"  # noqa: S608
-        f" lease_until = %(lease)s, updated_at = %(now)s"
-        f" WHERE id = %(message)s AND status = %(claimed)s AND session_id = %(session)s"
-        f" AND EXISTS (SELECT 1 FROM {campaign} WHERE {campaign}.id = {message}.campaign_id"
-        f" AND {campaign}.status = %(running)s)"
+        f"UPDATE {message} AS m SET status = {sending}, attempts = m.attempts + 1,"  # noqa: S608
+        " lease_until = %(lease)s, updated_at = %(now)s"
+        f" WHERE m.id = %(message)s AND m.status = {claimed} AND m.session_id = %(session)s"
+        f" AND EXISTS (SELECT 1 FROM {campaign} AS c WHERE c.id = m.campaign_id"
+        f" AND c.status = {running})"
     )
 
 
@@ -286,20 +309,15 @@ def _begin_sending(message: Message, session: WhatsAppSession) -> bool:
         _skip(message, "The debtor opted out")
         return False
     now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _begin_sending_sql(),
-            {
-                "sending": MessageStatus.SENDING,
-                "claimed": MessageStatus.CLAIMED,
-                "running": CampaignStatus.RUNNING,
-                "lease": now + datetime.timedelta(seconds=settings.ENGINE_SEND_TIMEOUT_SECONDS),
-                "now": now,
-                "message": message.pk,
-                "session": session.pk,
-            },
-        )
-        changed: int = cursor.rowcount
+    changed, _ = _run(
+        _begin_sending_sql(),
+        {
+            "lease": now + datetime.timedelta(seconds=settings.ENGINE_SEND_TIMEOUT_SECONDS),
+            "now": now,
+            "message": message.pk,
+            "session": session.pk,
+        },
+    )
     if changed != 1:
         # Paused or cancelled since the claim: give the message back untouched.
         Message.objects.filter(pk=message.pk, status=MessageStatus.CLAIMED, session=session).update(
@@ -318,13 +336,15 @@ def _after_send(session: WhatsAppSession, pacer: Pacer, now: datetime.datetime) 
 @functools.cache
 def _settle_sent_sql() -> tuple[str, str, str]:
     message, debtor, account = _table(Message), _table(Debtor), _table(WhatsAppSession)
+    sending, sent = _literal(MessageStatus.SENDING), _literal(MessageStatus.SENT)
     return (
-        f"UPDATE {message} SET status = %(sent)s, wa_message_id = %(wa_message_id)s,"  # noqa: S608
-        f" sent_at = %(now)s, lease_until = NULL, last_error = '', updated_at = %(now)s"
-        f" WHERE id = %(message)s AND status = %(sending)s",
-        f"UPDATE {debtor} SET status = %(debtor_sent)s, updated_at = %(now)s WHERE id = %(debtor)s",  # noqa: S608
-        f"UPDATE {account} SET next_send_at = %(next_send_at)s, sent_count = sent_count + 1"  # noqa: S608
-        f" WHERE id = %(session)s",
+        f"UPDATE {message} SET status = {sent}, wa_message_id = %(wa_message_id)s,"  # noqa: S608
+        " sent_at = %(now)s, lease_until = NULL, last_error = '', updated_at = %(now)s"
+        f" WHERE id = %(message)s AND status = {sending}",
+        f"UPDATE {debtor} SET status = {_literal(DebtorStatus.SENT)},"  # noqa: S608
+        " updated_at = %(now)s WHERE id = %(debtor)s",
+        f"UPDATE {account} SET next_send_at = %(next_send_at)s,"  # noqa: S608
+        " sent_count = sent_count + 1 WHERE id = %(session)s",
     )
 
 
@@ -334,9 +354,6 @@ def _settle_sent(
     """sending -> sent, with the debtor's status and the account's counters, in one commit."""
     sent_sql, debtor_sql, account_sql = _settle_sent_sql()
     params: dict[str, Any] = {
-        "sent": MessageStatus.SENT,
-        "sending": MessageStatus.SENDING,
-        "debtor_sent": DebtorStatus.SENT,
         "wa_message_id": wa_message_id,
         "now": now,
         "next_send_at": session.next_send_at,
@@ -344,9 +361,8 @@ def _settle_sent(
         "debtor": message.debtor_id,
         "session": session.pk,
     }
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sent_sql, params)
-        if cursor.rowcount != 1:
+    with transaction.atomic():
+        if _run(sent_sql, params)[0] != 1:
             # Past its send timeout the sweep made it `unknown`: an operator decides.
             logger.warning(
                 "Message %s reached WhatsApp after it was given up on",
@@ -354,8 +370,8 @@ def _settle_sent(
                 extra={"message_id": message.pk, "campaign_id": message.campaign_id},
             )
             return
-        cursor.execute(debtor_sql, params)
-        cursor.execute(account_sql, params)
+        _run(debtor_sql, params)
+        _run(account_sql, params)
         realtime.campaign_progress_changed(message.campaign_id)
 
 
