@@ -237,9 +237,35 @@ def _claim_sql(campaigns: int) -> str:
     )
 
 
-def _claim(session: WhatsAppSession, campaign_ids: list[int]) -> Message | None:
-    """Run inside a transaction; the claimed message comes with its debtor's phone."""
-    now = timezone.now()
+@dataclass(frozen=True)
+class Claim:
+    """A claimed message and what sending it takes (lighter to build than a Message)."""
+
+    pk: int
+    campaign_id: int
+    debtor_id: int
+    body: str
+    attempts: int
+    phone_e164: str
+    opted_out: bool
+
+    @classmethod
+    def of(cls, message: Message) -> "Claim":
+        return cls(
+            pk=message.pk,
+            campaign_id=message.campaign_id,
+            debtor_id=message.debtor_id,
+            body=message.body,
+            attempts=message.attempts,
+            phone_e164=message.debtor.phone_e164,
+            opted_out=message.debtor.opted_out,
+        )
+
+
+def _claim(
+    session: WhatsAppSession, campaign_ids: list[int], now: datetime.datetime
+) -> Claim | None:
+    """Run inside a transaction: pending -> claimed, leased from `now`."""
     lease = now + datetime.timedelta(seconds=settings.ENGINE_CLAIM_LEASE_SECONDS)
     params: dict[str, Any] = {
         "session": session.pk,
@@ -248,22 +274,7 @@ def _claim(session: WhatsAppSession, campaign_ids: list[int]) -> Message | None:
         **{f"campaign{index}": pk for index, pk in enumerate(campaign_ids)},
     }
     _, rows = _run(_claim_sql(len(campaign_ids)), params)
-    if not rows:
-        return None
-    pk, campaign_id, debtor_id, body, attempts, phone_e164, opted_out = rows[0]
-    message = Message(
-        pk=pk,
-        campaign_id=campaign_id,
-        debtor_id=debtor_id,
-        body=body,
-        attempts=attempts,
-        status=MessageStatus.CLAIMED,
-        session=session,
-        claimed_at=now,
-        lease_until=lease,
-    )
-    message.debtor = Debtor(pk=debtor_id, phone_e164=phone_e164, opted_out=opted_out)
-    return message
+    return Claim(*rows[0]) if rows else None
 
 
 def message_claim_next(*, session: WhatsAppSession) -> Message | None:
@@ -271,19 +282,37 @@ def message_claim_next(*, session: WhatsAppSession) -> Message | None:
     campaign_ids = _running_campaigns_for(session)
     if not campaign_ids:
         return None
+    now = timezone.now()
     with transaction.atomic():
-        return _claim(session, campaign_ids)
+        claim = _claim(session, campaign_ids, now)
+    if claim is None:
+        return None
+    message = Message(
+        pk=claim.pk,
+        campaign_id=claim.campaign_id,
+        debtor_id=claim.debtor_id,
+        body=claim.body,
+        attempts=claim.attempts,
+        status=MessageStatus.CLAIMED,
+        session=session,
+        claimed_at=now,
+        lease_until=now + datetime.timedelta(seconds=settings.ENGINE_CLAIM_LEASE_SECONDS),
+    )
+    message.debtor = Debtor(
+        pk=claim.debtor_id, phone_e164=claim.phone_e164, opted_out=claim.opted_out
+    )
+    return message
 
 
-def _skip(message: Message, reason: str) -> None:
-    changed = Message.objects.filter(pk=message.pk, status=MessageStatus.CLAIMED).update(
+def _skip(claim: Claim, reason: str) -> None:
+    changed = Message.objects.filter(pk=claim.pk, status=MessageStatus.CLAIMED).update(
         status=MessageStatus.SKIPPED,
         last_error=reason,
         lease_until=None,
         updated_at=timezone.now(),
     )
     if changed:
-        realtime.campaign_progress_changed(message.campaign_id)
+        realtime.campaign_progress_changed(claim.campaign_id)
 
 
 @functools.cache
@@ -300,13 +329,13 @@ def _begin_sending_sql() -> str:
     )
 
 
-def _begin_sending(message: Message, session: WhatsAppSession) -> bool:
+def _begin_sending(claim: Claim, session: WhatsAppSession) -> bool:
     """claimed -> sending (or skipped, or back to pending); the caller commits it.
 
     `sending` must be committed before the driver is touched.
     """
-    if message.debtor.opted_out:
-        _skip(message, "The debtor opted out")
+    if claim.opted_out:
+        _skip(claim, "The debtor opted out")
         return False
     now = timezone.now()
     changed, _ = _run(
@@ -314,13 +343,13 @@ def _begin_sending(message: Message, session: WhatsAppSession) -> bool:
         {
             "lease": now + datetime.timedelta(seconds=settings.ENGINE_SEND_TIMEOUT_SECONDS),
             "now": now,
-            "message": message.pk,
+            "message": claim.pk,
             "session": session.pk,
         },
     )
     if changed != 1:
         # Paused or cancelled since the claim: give the message back untouched.
-        Message.objects.filter(pk=message.pk, status=MessageStatus.CLAIMED, session=session).update(
+        Message.objects.filter(pk=claim.pk, status=MessageStatus.CLAIMED, session=session).update(
             status=MessageStatus.PENDING, lease_until=None, session=None, updated_at=now
         )
     return changed == 1
@@ -349,7 +378,7 @@ def _settle_sent_sql() -> tuple[str, str, str]:
 
 
 def _settle_sent(
-    message: Message, session: WhatsAppSession, wa_message_id: str, now: datetime.datetime
+    claim: Claim, session: WhatsAppSession, wa_message_id: str, now: datetime.datetime
 ) -> None:
     """sending -> sent, with the debtor's status and the account's counters, in one commit."""
     sent_sql, debtor_sql, account_sql = _settle_sent_sql()
@@ -357,8 +386,8 @@ def _settle_sent(
         "wa_message_id": wa_message_id,
         "now": now,
         "next_send_at": session.next_send_at,
-        "message": message.pk,
-        "debtor": message.debtor_id,
+        "message": claim.pk,
+        "debtor": claim.debtor_id,
         "session": session.pk,
     }
     with transaction.atomic():
@@ -366,26 +395,24 @@ def _settle_sent(
             # Past its send timeout the sweep made it `unknown`: an operator decides.
             logger.warning(
                 "Message %s reached WhatsApp after it was given up on",
-                message.pk,
-                extra={"message_id": message.pk, "campaign_id": message.campaign_id},
+                claim.pk,
+                extra={"message_id": claim.pk, "campaign_id": claim.campaign_id},
             )
             return
         _run(debtor_sql, params)
         _run(account_sql, params)
-        realtime.campaign_progress_changed(message.campaign_id)
+        realtime.campaign_progress_changed(claim.campaign_id)
 
 
-def _send(
-    message: Message, session: WhatsAppSession, driver: WhatsAppDriver, pacer: Pacer
-) -> float:
+def _send(claim: Claim, session: WhatsAppSession, driver: WhatsAppDriver, pacer: Pacer) -> float:
     """Hand a committed `sending` message to the driver and settle the outcome."""
     try:
-        result = driver.send_text(phone_e164=message.debtor.phone_e164, text=message.body)
+        result = driver.send_text(phone_e164=claim.phone_e164, text=claim.body)
     except SendError as exc:
-        return _settle_failure(message=message, session=session, pacer=pacer, error=exc)
+        return _settle_failure(claim=claim, session=session, pacer=pacer, error=exc)
     now = timezone.now()
     delay = _after_send(session, pacer, now)
-    _settle_sent(message, session, result.wa_message_id, now)
+    _settle_sent(claim, session, result.wa_message_id, now)
     return delay
 
 
@@ -393,23 +420,24 @@ def message_deliver(
     *, message: Message, session: WhatsAppSession, driver: WhatsAppDriver, pacer: Pacer
 ) -> float:
     """Send one claimed message through `driver`; returns seconds until the next send."""
+    claim = Claim.of(message)
     with transaction.atomic():
-        started = _begin_sending(message, session)
+        started = _begin_sending(claim, session)
     if not started:
         return 0.0
-    return _send(message, session, driver, pacer)
+    return _send(claim, session, driver, pacer)
 
 
 def _settle_failure(
-    *, message: Message, session: WhatsAppSession, pacer: Pacer, error: SendError
+    *, claim: Claim, session: WhatsAppSession, pacer: Pacer, error: SendError
 ) -> float:
     now = timezone.now()
     delay = _after_send(session, pacer, now) if error.permanent else pacer.next_delay()
     # The claim loaded the count; moving to `sending` added this attempt.
-    final = error.permanent or message.attempts + 1 >= settings.ENGINE_MAX_ATTEMPTS
+    final = error.permanent or claim.attempts + 1 >= settings.ENGINE_MAX_ATTEMPTS
     with transaction.atomic():
         if final:
-            Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+            Message.objects.filter(pk=claim.pk, status=MessageStatus.SENDING).update(
                 status=MessageStatus.FAILED,
                 last_error=error.reason[:500],
                 failed_at=now,
@@ -418,13 +446,13 @@ def _settle_failure(
             )
             WhatsAppSession.objects.filter(pk=session.pk).update(failed_count=F("failed_count") + 1)
             if isinstance(error, NotOnWhatsApp):
-                Debtor.objects.filter(pk=message.debtor_id).update(
+                Debtor.objects.filter(pk=claim.debtor_id).update(
                     status=DebtorStatus.UNREACHABLE, updated_at=now
                 )
-            _auto_pause_if_failing(message.campaign_id)
+            _auto_pause_if_failing(claim.campaign_id)
         else:
             # The driver says nothing left the compose box: safe to try again later.
-            Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+            Message.objects.filter(pk=claim.pk, status=MessageStatus.SENDING).update(
                 status=MessageStatus.PENDING,
                 session=None,
                 lease_until=None,
@@ -434,16 +462,16 @@ def _settle_failure(
         WhatsAppSession.objects.filter(pk=session.pk).update(
             next_send_at=now + datetime.timedelta(seconds=delay)
         )
-        realtime.campaign_progress_changed(message.campaign_id)
+        realtime.campaign_progress_changed(claim.campaign_id)
     session.next_send_at = now + datetime.timedelta(seconds=delay)
     logger.warning(
         "Send to %s failed%s: %s",
-        message.debtor.phone_e164,
+        claim.phone_e164,
         "" if final else " (will retry)",
         error.reason,
         extra={
-            "message_id": message.pk,
-            "campaign_id": message.campaign_id,
+            "message_id": claim.pk,
+            "campaign_id": claim.campaign_id,
             "session_id": session.pk,
         },
     )
@@ -490,13 +518,13 @@ def engine_send_next(*, session: WhatsAppSession, driver: WhatsAppDriver, pacer:
     if not campaign_ids:
         return IDLE_SECONDS
     with transaction.atomic():
-        message = _claim(session, campaign_ids)
-        started = message is not None and _begin_sending(message, session)
-    if message is None or not started:
+        claim = _claim(session, campaign_ids, timezone.now())
+        started = claim is not None and _begin_sending(claim, session)
+    if claim is None or not started:
         # Nothing to do, or its campaign stopped: look at the running campaigns afresh.
         pacer.campaigns.forget()
-        return IDLE_SECONDS if message is None else 0.0
-    return _send(message, session, driver, pacer)
+        return IDLE_SECONDS if claim is None else 0.0
+    return _send(claim, session, driver, pacer)
 
 
 # --- acknowledgements and replies --------------------------------------------------------
@@ -569,33 +597,51 @@ def messages_apply_acks(*, session: WhatsAppSession, acks: list[Ack]) -> int:
 @transaction.atomic
 def messages_apply_incoming(*, session: WhatsAppSession, incoming: list[IncomingMessage]) -> None:
     """Record replies; a STOP opts the debtor out and skips what was not sent yet."""
+    debtors = dict(
+        Debtor.objects.filter(phone_e164__in={reply.phone_e164 for reply in incoming}).values_list(
+            "phone_e164", "pk"
+        )
+    )
+    if not debtors:
+        return
+    # A reply answers the debtor's latest message sent from this account.
+    latest = dict(
+        Message.objects.filter(session=session, debtor_id__in=debtors.values())
+        .exclude(sent_at=None)
+        .order_by("sent_at", "pk")
+        .values_list("debtor_id", "pk")
+    )
+    answered: dict[int, Message] = {}
+    replied: set[int] = set()
     for reply in incoming:
-        debtor = Debtor.objects.filter(phone_e164=reply.phone_e164).first()
-        if debtor is None:
+        debtor_id = debtors.get(reply.phone_e164)
+        if debtor_id is None:
             continue
-        Message.objects.filter(
-            pk__in=Message.objects.filter(debtor=debtor, session=session)
-            .exclude(sent_at=None)
-            .order_by("-sent_at")
-            .values("pk")[:1]
-        ).update(reply_text=reply.text[:4000], replied_at=reply.received_at)
+        if debtor_id in latest:
+            answered[debtor_id] = Message(
+                pk=latest[debtor_id], reply_text=reply.text[:4000], replied_at=reply.received_at
+            )
         if reply.text.strip().upper() in STOP_WORDS:
-            Debtor.objects.filter(pk=debtor.pk).update(
+            Debtor.objects.filter(pk=debtor_id).update(
                 opted_out=True, opted_out_at=reply.received_at, updated_at=timezone.now()
             )
             skipped = Message.objects.filter(
-                debtor=debtor, status__in=[MessageStatus.PENDING, MessageStatus.CLAIMED]
+                debtor_id=debtor_id, status__in=[MessageStatus.PENDING, MessageStatus.CLAIMED]
             ).update(
                 status=MessageStatus.SKIPPED, lease_until=None, last_error="The debtor opted out"
             )
             logger.info(
-                "%s replied STOP: opted out, %d message(s) skipped", debtor.phone_e164, skipped
+                "%s replied STOP: opted out, %d message(s) skipped", reply.phone_e164, skipped
             )
         else:
-            Debtor.objects.filter(pk=debtor.pk).update(
-                status=DebtorStatus.REPLIED, updated_at=timezone.now()
-            )
-            logger.info("Reply from %s: %s", debtor.phone_e164, reply.text[:200])
+            replied.add(debtor_id)
+            logger.info("Reply from %s: %s", reply.phone_e164, reply.text[:200])
+    if answered:
+        Message.objects.bulk_update(answered.values(), ["reply_text", "replied_at"])
+    if replied:
+        Debtor.objects.filter(pk__in=replied).update(
+            status=DebtorStatus.REPLIED, updated_at=timezone.now()
+        )
 
 
 # --- accounts dropping out --------------------------------------------------------------
