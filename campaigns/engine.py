@@ -363,25 +363,39 @@ def _after_send(session: WhatsAppSession, pacer: Pacer, now: datetime.datetime) 
 
 
 @functools.cache
-def _settle_sent_sql() -> tuple[str, str, str]:
+def _settle_sent_sql() -> list[str]:
+    """sending -> sent, then the debtor's status and the account's pacing and counter.
+
+    The last two follow only if the message was still sending. PostgreSQL runs all three
+    as one statement; elsewhere they are three, in one transaction.
+    """
     message, debtor, account = _table(Message), _table(Debtor), _table(WhatsAppSession)
     sending, sent = _literal(MessageStatus.SENDING), _literal(MessageStatus.SENT)
-    return (
+    set_message = (
         f"UPDATE {message} SET status = {sent}, wa_message_id = %(wa_message_id)s,"  # noqa: S608
         " sent_at = %(now)s, lease_until = NULL, last_error = '', updated_at = %(now)s"
-        f" WHERE id = %(message)s AND status = {sending}",
-        f"UPDATE {debtor} SET status = {_literal(DebtorStatus.SENT)},"  # noqa: S608
-        " updated_at = %(now)s WHERE id = %(debtor)s",
-        f"UPDATE {account} SET next_send_at = %(next_send_at)s,"  # noqa: S608
-        " sent_count = sent_count + 1 WHERE id = %(session)s",
+        f" WHERE id = %(message)s AND status = {sending}"
     )
+    debtor_sent = _literal(DebtorStatus.SENT)
+    set_debtor = f"UPDATE {debtor} SET status = {debtor_sent}, updated_at = %(now)s"  # noqa: S608
+    set_account = (
+        f"UPDATE {account} SET next_send_at = %(next_send_at)s,"  # noqa: S608
+        " sent_count = sent_count + 1 WHERE id = %(session)s"
+    )
+    if connection.vendor == "postgresql":
+        return [
+            f"WITH sent AS ({set_message} RETURNING debtor_id),"  # noqa: S608
+            f" debtor AS ({set_debtor} WHERE id = (SELECT debtor_id FROM sent)),"
+            f" account AS ({set_account} AND EXISTS (SELECT 1 FROM sent))"
+            " SELECT count(*) FROM sent"
+        ]
+    return [set_message, f"{set_debtor} WHERE id = %(debtor)s", set_account]
 
 
 def _settle_sent(
     claim: Claim, session: WhatsAppSession, wa_message_id: str, now: datetime.datetime
 ) -> None:
-    """sending -> sent, with the debtor's status and the account's counters, in one commit."""
-    sent_sql, debtor_sql, account_sql = _settle_sent_sql()
+    """Record what WhatsApp took, in one commit."""
     params: dict[str, Any] = {
         "wa_message_id": wa_message_id,
         "now": now,
@@ -390,8 +404,10 @@ def _settle_sent(
         "debtor": claim.debtor_id,
         "session": session.pk,
     }
+    first, *rest = _settle_sent_sql()
     with transaction.atomic():
-        if _run(sent_sql, params)[0] != 1:
+        changed, rows = _run(first, params)
+        if (rows[0][0] if rows else changed) != 1:
             # Past its send timeout the sweep made it `unknown`: an operator decides.
             logger.warning(
                 "Message %s reached WhatsApp after it was given up on",
@@ -399,8 +415,8 @@ def _settle_sent(
                 extra={"message_id": claim.pk, "campaign_id": claim.campaign_id},
             )
             return
-        _run(debtor_sql, params)
-        _run(account_sql, params)
+        for sql in rest:
+            _run(sql, params)
         realtime.campaign_progress_changed(claim.campaign_id)
 
 
