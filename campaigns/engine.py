@@ -219,21 +219,26 @@ def _claim_sql(campaigns: int) -> str:
 
     def candidate(owner: str) -> str:
         return (
-            f"(SELECT id FROM {message} WHERE {owner} AND status = {pending}"  # noqa: S608
-            f" AND campaign_id IN ({among}) ORDER BY id LIMIT 1{lock})"
+            f"(SELECT candidate.id FROM {message} AS candidate WHERE {owner}"  # noqa: S608
+            f" AND candidate.status = {pending} AND candidate.campaign_id IN ({among})"
+            f" ORDER BY candidate.id LIMIT 1{lock})"
         )
 
+    def debtors(column: str) -> str:
+        return f"(SELECT {column} FROM {debtor} WHERE {debtor}.id = {message}.debtor_id)"  # noqa: S608
+
+    # No aliases for the updated table and no join: SQLite refuses both in RETURNING.
     return (
-        f"UPDATE {message} AS m SET status = {claimed}, session_id = %(session)s,"  # noqa: S608
+        f"UPDATE {message} SET status = {claimed}, session_id = %(session)s,"  # noqa: S608
         " claimed_at = %(now)s, lease_until = %(lease)s, updated_at = %(now)s"
-        f" FROM {debtor} AS d WHERE d.id = m.debtor_id AND m.status = {pending}"
-        f" AND m.id = COALESCE({candidate('assigned_session_id = %(session)s')},"
-        f" {candidate('assigned_session_id IS NULL')})"
+        f" WHERE {message}.status = {pending}"
+        f" AND {message}.id = COALESCE({candidate('candidate.assigned_session_id = %(session)s')},"
+        f" {candidate('candidate.assigned_session_id IS NULL')})"
         # Pause stops new claims at once, whatever the caller believes is running.
-        f" AND EXISTS (SELECT 1 FROM {campaign} AS c WHERE c.id = m.campaign_id"
-        f" AND c.status = {running})"
-        " RETURNING m.id, m.campaign_id, m.debtor_id, m.body, m.attempts, d.phone_e164,"
-        " d.opted_out"
+        f" AND EXISTS (SELECT 1 FROM {campaign} WHERE {campaign}.id = {message}.campaign_id"
+        f" AND {campaign}.status = {running})"
+        f" RETURNING id, campaign_id, debtor_id, body, attempts, {debtors('phone_e164')},"
+        f" {debtors('opted_out')}"
     )
 
 
@@ -321,11 +326,11 @@ def _begin_sending_sql() -> str:
     claimed, sending = _literal(MessageStatus.CLAIMED), _literal(MessageStatus.SENDING)
     running = _literal(CampaignStatus.RUNNING)
     return (
-        f"UPDATE {message} AS m SET status = {sending}, attempts = m.attempts + 1,"  # noqa: S608
+        f"UPDATE {message} SET status = {sending}, attempts = attempts + 1,"  # noqa: S608
         " lease_until = %(lease)s, updated_at = %(now)s"
-        f" WHERE m.id = %(message)s AND m.status = {claimed} AND m.session_id = %(session)s"
-        f" AND EXISTS (SELECT 1 FROM {campaign} AS c WHERE c.id = m.campaign_id"
-        f" AND c.status = {running})"
+        f" WHERE id = %(message)s AND status = {claimed} AND session_id = %(session)s"
+        f" AND EXISTS (SELECT 1 FROM {campaign} WHERE {campaign}.id = {message}.campaign_id"
+        f" AND {campaign}.status = {running})"
     )
 
 
