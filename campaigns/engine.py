@@ -69,23 +69,31 @@ def _running_campaigns_for(session: WhatsAppSession) -> list[int]:
 
 
 @dataclass
-class RunningCampaigns:
-    """The account's running campaigns, re-read at most once a second while it is busy.
+class ClaimScope:
+    """Where an account's send loop claims from: its running campaigns, and past which id.
 
-    A stale list costs nothing unsafe: every claim re-checks that the campaign still runs,
-    so a pause stops claims at once; a new campaign or pool membership is seen within
+    The campaigns are re-read at most once a second while the account is busy. A stale
+    list costs nothing unsafe: every claim re-checks that the campaign still runs, so a
+    pause stops claims at once; a new campaign or pool membership is seen within
     CAMPAIGNS_TTL_SECONDS, or at once when the account has nothing else to do.
+
+    Claims start past the last message this account claimed: every message claimed
+    before it leaves a dead entry at the head of the pending index until VACUUM, and
+    stepping over tens of thousands of them on every claim made a large campaign slower
+    the further it got. Messages that become pending again behind that point (a released
+    claim, a retry) are reached when the scope is re-read, within the same second.
     """
 
-    _ids: list[int] = field(default_factory=list)
+    campaign_ids: list[int] = field(default_factory=list)
+    after: int = 0
     _expires: float = 0.0
 
-    def ids(self, session: WhatsAppSession) -> list[int]:
+    def refresh(self, session: WhatsAppSession) -> None:
         now = time.monotonic()
         if now >= self._expires:
-            self._ids = _running_campaigns_for(session)
+            self.campaign_ids = _running_campaigns_for(session)
+            self.after = 0
             self._expires = now + CAMPAIGNS_TTL_SECONDS
-        return self._ids
 
     def forget(self) -> None:
         self._expires = 0.0
@@ -107,7 +115,7 @@ class Pacer:
     session: WhatsAppSession
     # Send times of the last day, oldest first.
     recent: list[datetime.datetime] = field(default_factory=list)
-    campaigns: RunningCampaigns = field(default_factory=RunningCampaigns)
+    scope: ClaimScope = field(default_factory=ClaimScope)
 
     @classmethod
     def load(cls, session: WhatsAppSession) -> "Pacer":
@@ -213,27 +221,38 @@ def _claim_sql(campaigns: int) -> str:
     message, debtor, campaign = _table(Message), _table(Debtor), _table(Campaign)
     pending, claimed = _literal(MessageStatus.PENDING), _literal(MessageStatus.CLAIMED)
     running = _literal(CampaignStatus.RUNNING)
-    skip_locked = connection.features.has_select_for_update_skip_locked
-    lock = " FOR UPDATE SKIP LOCKED" if skip_locked else ""
-    among = ", ".join(f"%(campaign{index})s" for index in range(campaigns))
+    if connection.vendor == "postgresql":
+        # Arrays even for one value: given `column = $1`, PostgreSQL treats the column as
+        # constant, sees the primary key as already in order and may walk it through every
+        # message sent so far. Ordered by the pending indexes' own keys, no plan but
+        # walking one of those indexes from `after` can stop at the first row.
+        among, owner = "= ANY(%(campaigns)s)", "= ANY(%(sessions)s)"
+        lock = " FOR UPDATE SKIP LOCKED"
+    else:  # SQLite: one writer at a time, nothing to lock or to outwit
+        among = "IN (" + ", ".join(f"%(campaign{index})s" for index in range(campaigns)) + ")"
+        owner, lock = "= %(session)s", ""
 
-    def candidate(owner: str) -> str:
+    def candidate(owned: str, order: str) -> str:
         return (
-            f"(SELECT candidate.id FROM {message} AS candidate WHERE {owner}"  # noqa: S608
-            f" AND candidate.status = {pending} AND candidate.campaign_id IN ({among})"
-            f" ORDER BY candidate.id LIMIT 1{lock})"
+            f"(SELECT candidate.id FROM {message} AS candidate WHERE {owned}"  # noqa: S608
+            f" AND candidate.status = {pending} AND candidate.campaign_id {among}"
+            f" AND candidate.id > %(after)s ORDER BY {order} LIMIT 1{lock})"
         )
 
     def debtors(column: str) -> str:
         return f"(SELECT {column} FROM {debtor} WHERE {debtor}.id = {message}.debtor_id)"  # noqa: S608
 
+    assigned = candidate(
+        f"candidate.assigned_session_id {owner}", "candidate.assigned_session_id, candidate.id"
+    )
+    pooled = candidate(
+        "candidate.assigned_session_id IS NULL", "candidate.campaign_id, candidate.id"
+    )
     # No aliases for the updated table and no join: SQLite refuses both in RETURNING.
     return (
         f"UPDATE {message} SET status = {claimed}, session_id = %(session)s,"  # noqa: S608
         " claimed_at = %(now)s, lease_until = %(lease)s, updated_at = %(now)s"
-        f" WHERE {message}.status = {pending}"
-        f" AND {message}.id = COALESCE({candidate('candidate.assigned_session_id = %(session)s')},"
-        f" {candidate('candidate.assigned_session_id IS NULL')})"
+        f" WHERE {message}.status = {pending} AND id = COALESCE({assigned}, {pooled})"
         # Pause stops new claims at once, whatever the caller believes is running.
         f" AND EXISTS (SELECT 1 FROM {campaign} WHERE {campaign}.id = {message}.campaign_id"
         f" AND {campaign}.status = {running})"
@@ -268,7 +287,7 @@ class Claim:
 
 
 def _claim(
-    session: WhatsAppSession, campaign_ids: list[int], now: datetime.datetime
+    session: WhatsAppSession, campaign_ids: list[int], now: datetime.datetime, *, after: int = 0
 ) -> Claim | None:
     """Run inside a transaction: pending -> claimed, leased from `now`."""
     lease = now + datetime.timedelta(seconds=settings.ENGINE_CLAIM_LEASE_SECONDS)
@@ -276,8 +295,12 @@ def _claim(
         "session": session.pk,
         "now": now,
         "lease": lease,
-        **{f"campaign{index}": pk for index, pk in enumerate(campaign_ids)},
+        "after": after,
     }
+    if connection.vendor == "postgresql":
+        params.update(sessions=[session.pk], campaigns=campaign_ids)
+    else:
+        params.update({f"campaign{index}": pk for index, pk in enumerate(campaign_ids)})
     _, rows = _run(_claim_sql(len(campaign_ids)), params)
     return Claim(*rows[0]) if rows else None
 
@@ -535,16 +558,21 @@ def engine_send_next(*, session: WhatsAppSession, driver: WhatsAppDriver, pacer:
     wait = pacer.wait_seconds(timezone.now())
     if wait > 0:
         return wait
-    campaign_ids = pacer.campaigns.ids(session)
-    if not campaign_ids:
+    scope = pacer.scope
+    scope.refresh(session)
+    if not scope.campaign_ids:
         return IDLE_SECONDS
+    now = timezone.now()
     with transaction.atomic():
-        claim = _claim(session, campaign_ids, timezone.now())
+        claim = _claim(session, scope.campaign_ids, now, after=scope.after)
+        if claim is None and scope.after:
+            claim = _claim(session, scope.campaign_ids, now)
         started = claim is not None and _begin_sending(claim, session)
     if claim is None or not started:
         # Nothing to do, or its campaign stopped: look at the running campaigns afresh.
-        pacer.campaigns.forget()
+        scope.forget()
         return IDLE_SECONDS if claim is None else 0.0
+    scope.after = claim.pk
     return _send(claim, session, driver, pacer)
 
 
