@@ -13,20 +13,24 @@ from django.utils import timezone
 from campaigns.engine.statements import literal, run, table
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
 from debtors.models import Debtor
-from sessions_app.models import WhatsAppSession
+from sessions_app.models import PoolMember, WhatsAppSession
 
 CAMPAIGNS_TTL_SECONDS = 1.0
 
 
+@functools.cache
+def _running_campaigns_sql() -> str:
+    campaign, member = table(Campaign), table(PoolMember)
+    return (
+        f"SELECT id FROM {campaign} WHERE status = {literal(CampaignStatus.RUNNING)}"  # noqa: S608
+        f" AND EXISTS (SELECT 1 FROM {member} WHERE {member}.pool_id = {campaign}.pool_id"
+        f" AND {member}.session_id = %(session)s AND {member}.enabled)"
+    )
+
+
 def _running_campaigns_for(session: WhatsAppSession) -> list[int]:
     """Running campaigns whose pool has this account as an enabled member."""
-    return list(
-        Campaign.objects.filter(
-            status=CampaignStatus.RUNNING,
-            pool__members__session=session,
-            pool__members__enabled=True,
-        ).values_list("id", flat=True)
-    )
+    return [row[0] for row in run(_running_campaigns_sql(), {"session": session.pk})[1]]
 
 
 @dataclass
