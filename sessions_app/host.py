@@ -40,12 +40,16 @@ shutting_down = threading.Event()
 
 QR_POLL_SECONDS = 1.0
 NOT_READY_POLL_SECONDS = 1.0
+# A logout is looked for once a second, not before every send: at full speed that query
+# would cost as much as sending.
+LOGOUT_POLL_SECONDS = 1.0
 
 
 @dataclass
 class _Clock:
     heartbeat_due: float = 0.0
     poll_due: float = 0.0
+    logout_due: float = 0.0
 
 
 class SessionHost:
@@ -66,10 +70,12 @@ class SessionHost:
                 if not session_host_heartbeat(session=self.session, token=self.token):
                     break
                 clock.heartbeat_due = now + settings.HOST_HEARTBEAT_SECONDS
-            if session_logout_requested(session=self.session):
-                self.driver.logout()
-                self.logged_out = True
-                break
+            if now >= clock.logout_due:
+                if session_logout_requested(session=self.session):
+                    self.driver.logout()
+                    self.logged_out = True
+                    break
+                clock.logout_due = now + LOGOUT_POLL_SECONDS
             wait = self.step(clock, now)
             if self.session.status in DROPPED_OUT:
                 break

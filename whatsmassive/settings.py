@@ -126,6 +126,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+elif env_bool("DB_PREPARED_STATEMENTS", True):
+    # Lets the sending engine prepare its few hot statements (planned once per connection;
+    # Django's own queries bind on the client and are never prepared). Turn it off behind
+    # a pooler that cannot keep prepared statements (PgBouncer in transaction mode < 1.21).
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

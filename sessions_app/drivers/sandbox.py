@@ -9,6 +9,7 @@ which tests and benchmarks read to prove that nothing was sent twice.
 """
 
 import hashlib
+import os
 import random
 import secrets
 import time
@@ -138,11 +139,18 @@ class SandboxDriver:
             raise NotOnWhatsApp(phone_e164)
         wa_id = f"true_{phone_e164.lstrip('+')}@c.us_3EB0{uuid.uuid4().hex[:16].upper()}"
         digest = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:12]
-        path = send_log_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        line = f"{wa_id}\t{self.profile_dir.name}\t{phone_e164}\t{digest}\n".encode()
         # One short O_APPEND write per send: concurrent senders never interleave lines.
-        with path.open("a") as log:
-            log.write(f"{wa_id}\t{self.profile_dir.name}\t{phone_e164}\t{digest}\n")
+        path = send_log_path()
+        try:
+            log = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            log = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(log, line)
+        finally:
+            os.close(log)
         self._sent[wa_id] = _Sent(wa_id, phone_e164, time.monotonic())
         return SendResult(wa_message_id=wa_id)
 

@@ -18,9 +18,10 @@ from campaigns.engine import (
 )
 from campaigns.models import CampaignStatus, Message, MessageStatus
 from campaigns.services import campaign_pause, campaign_start
+from campaigns.sweep import messages_mark_orphans_unknown
 from debtors.models import Debtor, DebtorStatus
 from sessions_app.drivers.base import Ack, AckStatus, IncomingMessage, SendError
-from sessions_app.models import PoolStrategy, SessionStatus
+from sessions_app.models import PoolStrategy, SessionStatus, WhatsAppSession
 from tests.factories import (
     CampaignFactory,
     DebtorFactory,
@@ -107,6 +108,74 @@ def test_a_paused_campaign_gets_its_claimed_message_back_unsent(connected_accoun
     assert message.session is None
     assert send_log() == []
     assert message_claim_next(session=session) is None
+
+
+def test_a_pause_stops_claims_at_once_while_the_account_is_busy(connected_account):
+    session, driver = connected_account()
+    campaign = _running_campaign(session, debtors=3)
+    pacer = Pacer.load(session)
+    engine_send_next(session=session, driver=driver, pacer=pacer)
+    campaign_pause(campaign=campaign)
+    # The account still lists the campaign as running; the claim itself looks again.
+    assert engine_send_next(session=session, driver=driver, pacer=pacer) >= 1
+    statuses = Counter(Message.objects.values_list("status", flat=True))
+    assert statuses == {MessageStatus.SENT: 1, MessageStatus.PENDING: 2}
+
+
+def test_a_campaign_started_while_the_account_is_busy_is_sent_too(connected_account, send_log):
+    session, driver = connected_account()
+    pool = PoolFactory()
+    PoolMemberFactory(pool=pool, session=session)
+    DebtorFactory.create_batch(3)
+    campaign_start(campaign=CampaignFactory(pool=pool))
+    pacer = Pacer.load(session)
+    engine_send_next(session=session, driver=driver, pacer=pacer)
+    campaign_start(campaign=CampaignFactory(pool=pool))
+    for _ in range(20):
+        engine_send_next(session=session, driver=driver, pacer=pacer)
+    assert set(Message.objects.values_list("status", flat=True)) == {MessageStatus.SENT}
+    assert len(send_log()) == 6
+
+
+def test_a_message_given_back_behind_the_account_is_still_sent_once(connected_account, send_log):
+    session, driver = connected_account()
+    _running_campaign(session, debtors=4)
+    first = Message.objects.order_by("id").first()
+    original = driver.send_text
+    failures = []
+
+    def flaky_once(*, phone_e164, text):
+        if phone_e164 == first.debtor.phone_e164 and not failures:
+            failures.append(phone_e164)
+            raise SendError("timed out opening the chat", permanent=False)
+        return original(phone_e164=phone_e164, text=text)
+
+    driver.send_text = flaky_once
+    _drain(session, driver)
+    assert set(Message.objects.values_list("status", flat=True)) == {MessageStatus.SENT}
+    phones = [phone for _, _, phone in send_log()]
+    assert sorted(phones) == sorted(set(phones))
+    assert len(phones) == 4
+
+
+def test_a_send_that_outlived_its_lease_stays_unknown(connected_account, send_log):
+    session, driver = connected_account()
+    _running_campaign(session, debtors=1)
+    message = message_claim_next(session=session)
+    original = driver.send_text
+
+    def slow_send(**kwargs):
+        # The sweep gave up on the message while WhatsApp was still taking it.
+        messages_mark_orphans_unknown(session_id=session.pk)
+        return original(**kwargs)
+
+    driver.send_text = slow_send
+    message_deliver(message=message, session=session, driver=driver, pacer=Pacer.load(session))
+    message.refresh_from_db()
+    assert message.status == MessageStatus.UNKNOWN
+    assert len(send_log()) == 1
+    assert Debtor.objects.get().status == DebtorStatus.NEW
+    assert WhatsAppSession.objects.get(pk=session.pk).sent_count == 0
 
 
 def test_a_debtor_who_opted_out_after_the_start_is_skipped(connected_account, send_log):
@@ -226,6 +295,37 @@ def test_acks_move_messages_to_delivered_then_read(connected_account):
     messages_apply_acks(session=session, acks=[Ack(message.wa_message_id, AckStatus.DELIVERED)])
     message.refresh_from_db()
     assert message.status == MessageStatus.READ
+
+
+def test_delivered_and_read_in_one_batch_take_both_steps(connected_account):
+    session, driver = connected_account()
+    _running_campaign(session, debtors=1)
+    _drain(session, driver)
+    wa_id = Message.objects.get().wa_message_id
+    moved = messages_apply_acks(
+        session=session,
+        acks=[Ack(wa_id, AckStatus.DELIVERED), Ack(wa_id, AckStatus.READ)],
+    )
+    message = Message.objects.get()
+    assert moved == 2
+    assert message.status == MessageStatus.READ
+    assert message.delivered_at is not None
+    assert message.read_at is not None
+    assert Debtor.objects.get().status == DebtorStatus.READ
+
+
+def test_receipts_never_outrank_a_reply(connected_account):
+    session, driver = connected_account()
+    _running_campaign(session, debtors=1)
+    _drain(session, driver)
+    message = Message.objects.get()
+    messages_apply_incoming(
+        session=session,
+        incoming=[IncomingMessage(message.debtor.phone_e164, "Ya pagué", timezone.now())],
+    )
+    messages_apply_acks(session=session, acks=[Ack(message.wa_message_id, AckStatus.READ)])
+    assert Message.objects.get().status == MessageStatus.READ
+    assert Debtor.objects.get().status == DebtorStatus.REPLIED
 
 
 def test_sandbox_acks_flow_through_the_engine(connected_account):

@@ -1,0 +1,35 @@
+"""The sending engine: claim, send and settle messages, one account at a time.
+
+PostgreSQL decides what was sent. Every transition of a message is a conditional UPDATE
+that must change exactly one row, and `sending` is committed before the driver is touched:
+if the process dies after that commit, the message becomes `unknown` and is never sent
+again automatically. A message may be lost that way, never sent twice.
+
+    pending -> claimed(lease) -> sending -> sent -> delivered -> read
+                  |                  |  \\-> failed (permanent)
+                  |                  \\-> unknown (crash after the click)
+                  \\-> pending (lease expired, attempts+1)
+    pending/claimed -> skipped (opted out, campaign cancelled)
+"""
+
+from campaigns.engine.claims import Claim, ClaimScope, message_claim_next
+from campaigns.engine.handover import UNUSABLE_STATUSES, assign_members, messages_reassign_from
+from campaigns.engine.pacing import Pacer
+from campaigns.engine.receipts import STOP_WORDS, messages_apply_acks, messages_apply_incoming
+from campaigns.engine.sending import IDLE_SECONDS, engine_send_next, message_deliver
+
+__all__ = [
+    "IDLE_SECONDS",
+    "STOP_WORDS",
+    "UNUSABLE_STATUSES",
+    "Claim",
+    "ClaimScope",
+    "Pacer",
+    "assign_members",
+    "engine_send_next",
+    "message_claim_next",
+    "message_deliver",
+    "messages_apply_acks",
+    "messages_apply_incoming",
+    "messages_reassign_from",
+]

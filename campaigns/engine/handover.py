@@ -1,0 +1,82 @@
+"""Accounts dropping out: their pre-assigned messages move to the rest of the pool."""
+
+import logging
+import random
+
+from django.db import transaction
+
+from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
+from sessions_app.models import PoolMember, PoolStrategy, SessionStatus, WhatsAppSession
+
+logger = logging.getLogger(__name__)
+
+# Accounts in these states cannot take over another account's messages.
+UNUSABLE_STATUSES = [
+    SessionStatus.DISCONNECTED,
+    SessionStatus.LOGGED_OUT,
+    SessionStatus.BANNED,
+    SessionStatus.ERROR,
+]
+
+
+@transaction.atomic
+def messages_reassign_from(*, session: WhatsAppSession) -> int:
+    """Hand an account's unsent pre-assigned messages to the rest of each pool.
+
+    Fixed turns go round robin over the remaining enabled members, random turns by weight.
+    With no other usable member the messages stay where they are and the campaign waits.
+    """
+    moved = 0
+    campaigns = Campaign.objects.filter(
+        status__in=[CampaignStatus.RUNNING, CampaignStatus.PAUSED],
+        messages__assigned_session=session,
+        messages__status=MessageStatus.PENDING,
+    ).distinct()
+    for campaign in campaigns.select_related("pool"):
+        members = list(
+            PoolMember.objects.filter(pool=campaign.pool, enabled=True)
+            .exclude(session=session)
+            .exclude(session__status__in=UNUSABLE_STATUSES)
+            .order_by("position", "id")
+        )
+        if not members:
+            continue
+        ids = list(
+            Message.objects.filter(
+                campaign=campaign, assigned_session=session, status=MessageStatus.PENDING
+            ).values_list("id", flat=True)
+        )
+        for member, chunk in assign_members(campaign.pool.strategy, members, ids).items():
+            moved += Message.objects.filter(pk__in=chunk, status=MessageStatus.PENDING).update(
+                assigned_session_id=member
+            )
+    if moved:
+        logger.warning(
+            "%d message(s) of %s moved to the other accounts of their pools",
+            moved,
+            session.name,
+            extra={"session_id": session.pk},
+        )
+    return moved
+
+
+def assign_members(
+    strategy: str, members: list[PoolMember], ids: list[int], *, start: int = 0
+) -> dict[int, list[int]]:
+    """Split message ids among members: round robin for fixed turns, by weight for random.
+
+    `start` continues a round robin begun in an earlier batch.
+    """
+    chunks: dict[int, list[int]] = {member.session_id: [] for member in members}
+    if strategy == PoolStrategy.RANDOM_TURNS:
+        picks = random.choices(
+            [member.session_id for member in members],
+            weights=[member.weight for member in members],
+            k=len(ids),
+        )
+        for message_id, session_id in zip(ids, picks, strict=True):
+            chunks[session_id].append(message_id)
+    else:
+        for index, message_id in enumerate(ids):
+            chunks[members[(start + index) % len(members)].session_id].append(message_id)
+    return chunks

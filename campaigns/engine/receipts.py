@@ -1,0 +1,143 @@
+"""Receipts and replies: sent -> delivered -> read, and what debtors answer."""
+
+import functools
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from campaigns import realtime
+from campaigns.engine.statements import run, table
+from campaigns.models import Message, MessageStatus
+from debtors.models import Debtor, DebtorStatus
+from sessions_app.drivers.base import Ack, AckStatus, IncomingMessage
+from sessions_app.models import WhatsAppSession
+
+logger = logging.getLogger(__name__)
+
+STOP_WORDS = frozenset({"STOP", "BAJA", "PARAR", "NO MAS", "NO MÁS", "UNSUBSCRIBE"})
+
+
+_ACK_ORDER: dict[str, int] = {
+    MessageStatus.SENT: 0,
+    MessageStatus.DELIVERED: 1,
+    MessageStatus.READ: 2,
+}
+_ACK_DEBTOR_STATUS: dict[str, str] = {
+    MessageStatus.DELIVERED: DebtorStatus.DELIVERED,
+    MessageStatus.READ: DebtorStatus.READ,
+}
+
+
+@transaction.atomic
+def messages_apply_acks(*, session: WhatsAppSession, acks: list[Ack]) -> int:
+    """Move messages forward on delivery/read receipts; a few statements per batch.
+
+    A receipt never moves a message back (a late "delivered" leaves a read message read);
+    returns how many steps were taken (sent -> delivered -> read counts two).
+    """
+    now = timezone.now()
+    wanted: dict[str, set[str]] = {}
+    for ack in acks:
+        if ack.status in (AckStatus.DELIVERED, AckStatus.READ):
+            wanted.setdefault(ack.wa_message_id, set()).add(ack.status.value)
+    rows = Message.objects.filter(
+        session=session,
+        wa_message_id__in=list(wanted),
+        status__in=[MessageStatus.SENT, MessageStatus.DELIVERED],
+    ).values_list("pk", "wa_message_id", "status", "campaign_id", "debtor_id")
+    # One UPDATE per kind of step, each still conditional on the status it expects.
+    steps: dict[tuple[str, str, bool], list[int]] = {}
+    debtors: dict[str, list[int]] = {}
+    campaigns: set[int] = set()
+    moved = 0
+    for pk, wa_message_id, status, campaign_id, debtor_id in rows:
+        statuses = wanted[wa_message_id]
+        to: str = MessageStatus.READ if AckStatus.READ in statuses else MessageStatus.DELIVERED
+        if _ACK_ORDER[to] <= _ACK_ORDER[status]:
+            continue
+        # "delivered" and "read" in one batch take a sent message through both steps.
+        through_delivered = (
+            to == MessageStatus.READ
+            and status == MessageStatus.SENT
+            and AckStatus.DELIVERED in statuses
+        )
+        steps.setdefault((status, to, through_delivered), []).append(pk)
+        debtors.setdefault(to, []).append(debtor_id)
+        campaigns.add(campaign_id)
+        moved += 2 if through_delivered else 1
+    for (status, to, through_delivered), pks in steps.items():
+        fields: dict[str, object] = {"status": to, "updated_at": now}
+        if to == MessageStatus.DELIVERED or through_delivered:
+            fields["delivered_at"] = now
+        if to == MessageStatus.READ:
+            fields["read_at"] = now
+        Message.objects.filter(pk__in=pks, status=status).update(**fields)
+    # The debtor follows its latest message, unless it replied: replies outrank receipts.
+    for to, ids in sorted(debtors.items(), key=lambda item: _ACK_ORDER[item[0]]):
+        Debtor.objects.filter(pk__in=ids).exclude(status=DebtorStatus.REPLIED).update(
+            status=_ACK_DEBTOR_STATUS[to], updated_at=now
+        )
+    for campaign_id in campaigns:
+        realtime.campaign_progress_changed(campaign_id)
+    return moved
+
+
+@functools.cache
+def _reply_sql() -> str:
+    return (
+        f"UPDATE {table(Message)} SET reply_text = %(text)s, replied_at = %(at)s"  # noqa: S608
+        " WHERE id = %(message)s"
+    )
+
+
+@transaction.atomic
+def messages_apply_incoming(*, session: WhatsAppSession, incoming: list[IncomingMessage]) -> None:
+    """Record replies; a STOP opts the debtor out and skips what was not sent yet."""
+    debtors = dict(
+        Debtor.objects.filter(phone_e164__in={reply.phone_e164 for reply in incoming}).values_list(
+            "phone_e164", "pk"
+        )
+    )
+    if not debtors:
+        return
+    # A reply answers the debtor's latest message sent from this account.
+    latest = dict(
+        Message.objects.filter(session=session, debtor_id__in=debtors.values())
+        .exclude(sent_at=None)
+        .order_by("sent_at", "pk")
+        .values_list("debtor_id", "pk")
+    )
+    answered: dict[int, IncomingMessage] = {}
+    replied: set[int] = set()
+    for reply in incoming:
+        debtor_id = debtors.get(reply.phone_e164)
+        if debtor_id is None:
+            continue
+        if debtor_id in latest:
+            answered[latest[debtor_id]] = reply
+        if reply.text.strip().upper() in STOP_WORDS:
+            Debtor.objects.filter(pk=debtor_id).update(
+                opted_out=True, opted_out_at=reply.received_at, updated_at=timezone.now()
+            )
+            skipped = Message.objects.filter(
+                debtor_id=debtor_id, status__in=[MessageStatus.PENDING, MessageStatus.CLAIMED]
+            ).update(
+                status=MessageStatus.SKIPPED, lease_until=None, last_error="The debtor opted out"
+            )
+            logger.info(
+                "%s replied STOP: opted out, %d message(s) skipped", reply.phone_e164, skipped
+            )
+        else:
+            replied.add(debtor_id)
+            logger.info("Reply from %s: %s", reply.phone_e164, reply.text[:200])
+    for message_id, reply in answered.items():
+        # One prepared statement per reply: bulk_update's CASE cost more Python than this.
+        run(
+            _reply_sql(),
+            {"message": message_id, "text": reply.text[:4000], "at": reply.received_at},
+        )
+    if replied:
+        Debtor.objects.filter(pk__in=replied).update(
+            status=DebtorStatus.REPLIED, updated_at=timezone.now()
+        )

@@ -1,0 +1,268 @@
+"""Sending: claimed -> sending -> sent (or failed), one account's send loop step by step."""
+
+import datetime
+import functools
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from campaigns import realtime
+from campaigns.engine.claims import Claim, claim_next
+from campaigns.engine.pacing import Pacer
+from campaigns.engine.statements import literal, run, table
+from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
+from debtors.models import Debtor, DebtorStatus
+from sessions_app.drivers.base import NotOnWhatsApp, SendError, WhatsAppDriver
+from sessions_app.models import WhatsAppSession
+
+logger = logging.getLogger(__name__)
+
+IDLE_SECONDS = 1.0
+
+
+def _skip(claim: Claim, reason: str) -> None:
+    changed = Message.objects.filter(pk=claim.pk, status=MessageStatus.CLAIMED).update(
+        status=MessageStatus.SKIPPED,
+        last_error=reason,
+        lease_until=None,
+        updated_at=timezone.now(),
+    )
+    if changed:
+        realtime.campaign_progress_changed(claim.campaign_id)
+
+
+@functools.cache
+def _begin_sending_sql() -> str:
+    message, campaign = table(Message), table(Campaign)
+    claimed, sending = literal(MessageStatus.CLAIMED), literal(MessageStatus.SENDING)
+    running = literal(CampaignStatus.RUNNING)
+    return (
+        f"UPDATE {message} SET status = {sending}, attempts = attempts + 1,"  # noqa: S608
+        " lease_until = %(lease)s, updated_at = %(now)s"
+        f" WHERE id = %(message)s AND status = {claimed} AND session_id = %(session)s"
+        f" AND EXISTS (SELECT 1 FROM {campaign} WHERE {campaign}.id = {message}.campaign_id"
+        f" AND {campaign}.status = {running})"
+    )
+
+
+def _begin_sending(claim: Claim, session: WhatsAppSession) -> bool:
+    """claimed -> sending (or skipped, or back to pending); the caller commits it.
+
+    `sending` must be committed before the driver is touched.
+    """
+    if claim.opted_out:
+        _skip(claim, "The debtor opted out")
+        return False
+    now = timezone.now()
+    changed, _ = run(
+        _begin_sending_sql(),
+        {
+            "lease": now + datetime.timedelta(seconds=settings.ENGINE_SEND_TIMEOUT_SECONDS),
+            "now": now,
+            "message": claim.pk,
+            "session": session.pk,
+        },
+    )
+    if changed != 1:
+        # Paused or cancelled since the claim: give the message back untouched.
+        Message.objects.filter(pk=claim.pk, status=MessageStatus.CLAIMED, session=session).update(
+            status=MessageStatus.PENDING, lease_until=None, session=None, updated_at=now
+        )
+    return changed == 1
+
+
+def _after_send(session: WhatsAppSession, pacer: Pacer, now: datetime.datetime) -> float:
+    delay = pacer.next_delay()
+    session.next_send_at = now + datetime.timedelta(seconds=delay)
+    pacer.record(now)
+    return delay
+
+
+@functools.cache
+def _settle_sent_sql() -> list[str]:
+    """sending -> sent, then the debtor's status and the account's pacing and counter.
+
+    The last two follow only if the message was still sending. PostgreSQL runs all three
+    as one statement; elsewhere they are three, in one transaction.
+    """
+    message, debtor, account = table(Message), table(Debtor), table(WhatsAppSession)
+    sending, sent = literal(MessageStatus.SENDING), literal(MessageStatus.SENT)
+    set_message = (
+        f"UPDATE {message} SET status = {sent}, wa_message_id = %(wa_message_id)s,"  # noqa: S608
+        " sent_at = %(now)s, lease_until = NULL, last_error = '', updated_at = %(now)s"
+        f" WHERE id = %(message)s AND status = {sending}"
+    )
+    debtor_sent = literal(DebtorStatus.SENT)
+    set_debtor = f"UPDATE {debtor} SET status = {debtor_sent}, updated_at = %(now)s"  # noqa: S608
+    set_account = (
+        f"UPDATE {account} SET next_send_at = %(next_send_at)s,"  # noqa: S608
+        " sent_count = sent_count + 1 WHERE id = %(session)s"
+    )
+    if connection.vendor == "postgresql":
+        return [
+            f"WITH sent AS ({set_message} RETURNING debtor_id),"  # noqa: S608
+            f" debtor AS ({set_debtor} WHERE id = (SELECT debtor_id FROM sent)),"
+            f" account AS ({set_account} AND EXISTS (SELECT 1 FROM sent))"
+            " SELECT count(*) FROM sent"
+        ]
+    return [set_message, f"{set_debtor} WHERE id = %(debtor)s", set_account]
+
+
+def _settle_sent(
+    claim: Claim, session: WhatsAppSession, wa_message_id: str, now: datetime.datetime
+) -> None:
+    """Record what WhatsApp took, in one commit."""
+    params: dict[str, Any] = {
+        "wa_message_id": wa_message_id,
+        "now": now,
+        "next_send_at": session.next_send_at,
+        "message": claim.pk,
+        "debtor": claim.debtor_id,
+        "session": session.pk,
+    }
+    first, *rest = _settle_sent_sql()
+    with transaction.atomic():
+        changed, rows = run(first, params)
+        if (rows[0][0] if rows else changed) != 1:
+            # Past its send timeout the sweep made it `unknown`: an operator decides.
+            logger.warning(
+                "Message %s reached WhatsApp after it was given up on",
+                claim.pk,
+                extra={"message_id": claim.pk, "campaign_id": claim.campaign_id},
+            )
+            return
+        for sql in rest:
+            run(sql, params)
+        realtime.campaign_progress_changed(claim.campaign_id)
+
+
+def _send(claim: Claim, session: WhatsAppSession, driver: WhatsAppDriver, pacer: Pacer) -> float:
+    """Hand a committed `sending` message to the driver and settle the outcome."""
+    try:
+        result = driver.send_text(phone_e164=claim.phone_e164, text=claim.body)
+    except SendError as exc:
+        return _settle_failure(claim=claim, session=session, pacer=pacer, error=exc)
+    now = timezone.now()
+    delay = _after_send(session, pacer, now)
+    _settle_sent(claim, session, result.wa_message_id, now)
+    return delay
+
+
+def message_deliver(
+    *, message: Message, session: WhatsAppSession, driver: WhatsAppDriver, pacer: Pacer
+) -> float:
+    """Send one claimed message through `driver`; returns seconds until the next send."""
+    claim = Claim.of(message)
+    with transaction.atomic():
+        started = _begin_sending(claim, session)
+    if not started:
+        return 0.0
+    return _send(claim, session, driver, pacer)
+
+
+def _settle_failure(
+    *, claim: Claim, session: WhatsAppSession, pacer: Pacer, error: SendError
+) -> float:
+    now = timezone.now()
+    delay = _after_send(session, pacer, now) if error.permanent else pacer.next_delay()
+    # The claim loaded the count; moving to `sending` added this attempt.
+    final = error.permanent or claim.attempts + 1 >= settings.ENGINE_MAX_ATTEMPTS
+    with transaction.atomic():
+        if final:
+            Message.objects.filter(pk=claim.pk, status=MessageStatus.SENDING).update(
+                status=MessageStatus.FAILED,
+                last_error=error.reason[:500],
+                failed_at=now,
+                lease_until=None,
+                updated_at=now,
+            )
+            WhatsAppSession.objects.filter(pk=session.pk).update(failed_count=F("failed_count") + 1)
+            if isinstance(error, NotOnWhatsApp):
+                Debtor.objects.filter(pk=claim.debtor_id).update(
+                    status=DebtorStatus.UNREACHABLE, updated_at=now
+                )
+            _auto_pause_if_failing(claim.campaign_id)
+        else:
+            # The driver says nothing left the compose box: safe to try again later.
+            Message.objects.filter(pk=claim.pk, status=MessageStatus.SENDING).update(
+                status=MessageStatus.PENDING,
+                session=None,
+                lease_until=None,
+                last_error=error.reason[:500],
+                updated_at=now,
+            )
+        WhatsAppSession.objects.filter(pk=session.pk).update(
+            next_send_at=now + datetime.timedelta(seconds=delay)
+        )
+        realtime.campaign_progress_changed(claim.campaign_id)
+    session.next_send_at = now + datetime.timedelta(seconds=delay)
+    logger.warning(
+        "Send to %s failed%s: %s",
+        claim.phone_e164,
+        "" if final else " (will retry)",
+        error.reason,
+        extra={
+            "message_id": claim.pk,
+            "campaign_id": claim.campaign_id,
+            "session_id": session.pk,
+        },
+    )
+    return delay
+
+
+def _auto_pause_if_failing(campaign_id: int) -> None:
+    window = settings.ENGINE_AUTO_PAUSE_WINDOW
+    recent = list(
+        Message.objects.filter(
+            campaign_id=campaign_id, status__in=[MessageStatus.SENT, MessageStatus.FAILED]
+        )
+        .order_by("-updated_at")
+        .values_list("status", flat=True)[:window]
+    )
+    failed = recent.count(MessageStatus.FAILED)
+    if len(recent) < window // 2 or failed / len(recent) < settings.ENGINE_AUTO_PAUSE_ERROR_RATE:
+        return
+    paused = Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.RUNNING).update(
+        status=CampaignStatus.PAUSED,
+        status_detail=f"Paused automatically: {failed} of the last {len(recent)} sends failed",
+        updated_at=timezone.now(),
+    )
+    if paused:
+        logger.error(
+            "Campaign %s paused automatically: %d of the last %d sends failed",
+            campaign_id,
+            failed,
+            len(recent),
+            extra={"campaign_id": campaign_id},
+        )
+
+
+def engine_send_next(*, session: WhatsAppSession, driver: WhatsAppDriver, pacer: Pacer) -> float:
+    """One step of an account's send loop; returns seconds to wait before the next step.
+
+    The claim and `claimed -> sending` share one commit when the account may send now;
+    the driver is only touched after that commit.
+    """
+    wait = pacer.wait_seconds(timezone.now())
+    if wait > 0:
+        return wait
+    scope = pacer.scope
+    scope.refresh(session)
+    if not scope.campaign_ids:
+        return IDLE_SECONDS
+    now = timezone.now()
+    with transaction.atomic():
+        claim = claim_next(session, scope.campaign_ids, now, after=scope.after)
+        if claim is None and scope.after:
+            claim = claim_next(session, scope.campaign_ids, now)
+        started = claim is not None and _begin_sending(claim, session)
+    if claim is None or not started:
+        # Nothing to do, or its campaign stopped: look at the running campaigns afresh.
+        scope.forget()
+        return IDLE_SECONDS if claim is None else 0.0
+    scope.after = claim.pk
+    return _send(claim, session, driver, pacer)
