@@ -211,10 +211,16 @@ CELERY_TASK_ROUTES = {"sessions_app.tasks.session_host": {"queue": "browser"}}
 # Survives a Redis restart while holding unacknowledged tasks (see the class).
 CELERY_WORKER_CONSUMER = "whatsmassive.celery:BrokerLossTolerantConsumer"
 
+# A consumer waits for its next event with a 5 s blocking pop; redis-py 8 reads with a 5 s
+# socket timeout by default, which broke every idle socket every 5 s. The read may wait
+# longer than the pop, and still gives up on a Redis that stopped answering.
+CHANNEL_LAYER_SOCKET_TIMEOUT = 30
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT}]
+        },
     }
 }
 

@@ -40,13 +40,15 @@ def _handshake(path, headers):
     return async_to_sync(run)()
 
 
-def _receive_broadcast(path, headers, group):
-    """Connect to `path`, broadcast one fragment to `group`, return the frame received."""
+def _receive_broadcast(path, headers, group, *, idle=0.0):
+    """Connect to `path`, stay idle `idle` seconds, broadcast one fragment to `group`, return
+    the frame received."""
 
     async def run():
         communicator = _communicator(path, headers)
         connected, _ = await communicator.connect(timeout=5)
         assert connected
+        assert await communicator.receive_nothing(timeout=idle, interval=0.5)
         await get_channel_layer().group_send(group, {"type": "fragment", "html": FRAGMENT})
         try:
             return await communicator.receive_from(timeout=5)
@@ -103,3 +105,11 @@ def test_a_deactivated_operator_is_rejected(logged_in, operator):
     operator.is_active = False
     operator.save()
     assert not _handshake("/ws/dashboard/", _headers(logged_in))
+
+
+def test_a_socket_idle_longer_than_the_layers_blocking_read_stays_open(logged_in):
+    # The consumer's 5 s blocking pop on Redis must not time out and close the page's socket.
+    frame = _receive_broadcast(
+        "/ws/dashboard/", _headers(logged_in), realtime.DASHBOARD_GROUP, idle=7
+    )
+    assert frame == FRAGMENT

@@ -172,12 +172,9 @@ def private_redis(settings) -> Iterator[PrivateRedis]:
     server.start()
     try:
         settings.REDIS_URL = server.url
-        settings.CHANNEL_LAYERS = {
-            "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {"hosts": [server.url]},
-            }
-        }
+        layer = settings.CHANNEL_LAYERS["default"]
+        host = {**layer["CONFIG"]["hosts"][0], "address": server.url}
+        settings.CHANNEL_LAYERS = {"default": {**layer, "CONFIG": {"hosts": [host]}}}
         realtime._redis.cache_clear()
         yield server
     finally:

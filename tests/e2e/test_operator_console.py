@@ -150,7 +150,8 @@ def create_campaign(browser, live_url, screenshot):
     assert "6 debtors will receive this" in text_of(browser, "#campaign-preview")
     screenshot(browser, "campaign-new")
     browser.find_element(By.CSS_SELECTOR, "form.campaign-form button[type=submit]").click()
-    return browser.current_url, id_of(browser, "[id^=campaign-][id$=-progress]")
+    progress = id_of(browser, "[id^=campaign-][id$=-progress]")  # the campaign's own page
+    return browser.current_url, progress
 
 
 def test_an_operator_runs_a_campaign_from_an_empty_install_and_watches_it_live(
