@@ -1,4 +1,5 @@
 import datetime
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -228,7 +229,11 @@ def campaign_live_context(*, campaign: Campaign) -> dict[str, Any]:
     # campaigns.services imports this module: the preview is fetched at call time.
     from campaigns.services import campaign_preview
 
+    # Taken before reading: a fragment with a higher version saw the same or newer rows.
+    # Pushes rendered in different processes can arrive out of order; live.js keeps the newest.
+    version = time.time_ns() // 1000
     return {
+        "version": version,
         "campaign": campaign,
         "progress": campaign_progress(campaign=campaign),
         "accounts": campaign_accounts(campaign=campaign),

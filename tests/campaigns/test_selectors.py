@@ -196,3 +196,12 @@ def test_a_message_page_costs_one_query(django_assert_num_queries):
         page = campaign_message_page(campaign=campaign)
         rows = [(m.debtor.name, m.session and m.session.name, m.status) for m in page.messages]
     assert len(rows) == 6
+
+
+def test_a_later_live_context_carries_a_higher_version_so_stale_pushes_lose():
+    campaign = running_campaign(pending=1)
+    first = campaign_live_context(campaign=campaign)
+    second = campaign_live_context(campaign=campaign)
+    assert second["version"] > first["version"]
+    html = render_to_string("campaigns/campaign_detail.html#progress", second)
+    assert f'data-version="{second["version"]}"' in html
