@@ -50,6 +50,8 @@ def _campaign_transition(
             f"Campaign “{campaign.name}” is {campaign.get_status_display()} and cannot become {to}."
         )
     campaign.refresh_from_db()
+    # Every page showing the campaign follows its status, whoever changed it.
+    realtime.campaign_progress_changed(campaign.pk)
     logger.info(
         "Campaign %s is now %s",
         campaign.name,
@@ -255,7 +257,6 @@ def campaign_start(*, campaign: Campaign, by: User = None) -> Campaign:
         created,
         extra={"campaign_id": campaign.pk},
     )
-    realtime.campaign_progress_changed(campaign.pk)
     return campaign
 
 

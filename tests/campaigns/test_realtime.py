@@ -12,7 +12,7 @@ from channels.layers import get_channel_layer
 
 from campaigns import realtime
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
-from campaigns.services import campaign_start
+from campaigns.services import campaign_pause, campaign_start
 from campaigns.sweep import engine_sweep
 from campaigns.tasks import campaign_progress_push
 from sessions_app.models import SessionStatus, WhatsAppSession
@@ -288,3 +288,11 @@ def test_sends_go_on_and_pushes_resume_when_redis_restarts(
             message="the session hosts did not stop",
         )
         stop_worker(worker)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pausing_a_campaign_pushes_its_paused_state_to_the_campaign_page():
+    campaign = running_campaign(pending=2)
+    layer, channel = _listen(realtime.campaign_group(campaign.pk))
+    campaign_pause(campaign=campaign)
+    assert "Paused" in _receive(layer, channel)["html"]
