@@ -4,6 +4,7 @@ import logging
 import random
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
 from sessions_app.models import PoolMember, PoolStrategy, SessionStatus, WhatsAppSession
@@ -17,6 +18,29 @@ UNUSABLE_STATUSES = [
     SessionStatus.BANNED,
     SessionStatus.ERROR,
 ]
+
+
+def pool_members_left(*, pool_id: int, without_session_id: int) -> list[PoolMember]:
+    """The pool's enabled members that can still send, in pool order, but for one account."""
+    return list(
+        PoolMember.objects.filter(pool_id=pool_id, enabled=True)
+        .exclude(session_id=without_session_id)
+        .exclude(session__status__in=UNUSABLE_STATUSES)
+        .order_by("position", "id")
+    )
+
+
+def messages_hand_to(
+    *, messages: QuerySet[Message], strategy: str, members: list[PoolMember]
+) -> int:
+    """Pre-assign these pending messages over `members` by the pool's strategy."""
+    ids = list(messages.values_list("id", flat=True))
+    moved = 0
+    for member, chunk in assign_members(strategy, members, ids).items():
+        moved += Message.objects.filter(pk__in=chunk, status=MessageStatus.PENDING).update(
+            assigned_session_id=member
+        )
+    return moved
 
 
 @transaction.atomic
@@ -33,23 +57,16 @@ def messages_reassign_from(*, session: WhatsAppSession) -> int:
         messages__status=MessageStatus.PENDING,
     ).distinct()
     for campaign in campaigns.select_related("pool"):
-        members = list(
-            PoolMember.objects.filter(pool=campaign.pool, enabled=True)
-            .exclude(session=session)
-            .exclude(session__status__in=UNUSABLE_STATUSES)
-            .order_by("position", "id")
-        )
+        members = pool_members_left(pool_id=campaign.pool_id, without_session_id=session.pk)
         if not members:
             continue
-        ids = list(
-            Message.objects.filter(
+        moved += messages_hand_to(
+            messages=Message.objects.filter(
                 campaign=campaign, assigned_session=session, status=MessageStatus.PENDING
-            ).values_list("id", flat=True)
+            ),
+            strategy=campaign.pool.strategy,
+            members=members,
         )
-        for member, chunk in assign_members(campaign.pool.strategy, members, ids).items():
-            moved += Message.objects.filter(pk__in=chunk, status=MessageStatus.PENDING).update(
-                assigned_session_id=member
-            )
     if moved:
         logger.warning(
             "%d message(s) of %s moved to the other accounts of their pools",

@@ -5,7 +5,7 @@ import logging
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from campaigns.engine import UNUSABLE_STATUSES, assign_members
+from campaigns.engine.handover import messages_hand_to, pool_members_left
 from campaigns.models import CampaignStatus, Message, MessageStatus
 from sessions_app.models import Pool, PoolMember, PoolStrategy, WhatsAppSession
 
@@ -88,21 +88,10 @@ def _pool_hand_over(*, pool: Pool, session_id: int) -> int:
         assigned_session_id=session_id,
         status=MessageStatus.PENDING,
     )
-    members = list(
-        PoolMember.objects.filter(pool=pool, enabled=True)
-        .exclude(session_id=session_id)
-        .exclude(session__status__in=UNUSABLE_STATUSES)
-        .order_by("position", "id")
-    )
+    members = pool_members_left(pool_id=pool.pk, without_session_id=session_id)
     if not members:
         return orphans.update(assigned_session=None)
-    ids = list(orphans.values_list("id", flat=True))
-    moved = 0
-    for member_session_id, chunk in assign_members(pool.strategy, members, ids).items():
-        moved += Message.objects.filter(pk__in=chunk, status=MessageStatus.PENDING).update(
-            assigned_session_id=member_session_id
-        )
-    return moved
+    return messages_hand_to(messages=orphans, strategy=pool.strategy, members=members)
 
 
 @transaction.atomic
