@@ -45,6 +45,7 @@ def test_a_submitted_import_runs_on_the_worker_and_reports_progress(
         ("running", 0),
         ("running", 5000),
         ("running", 10000),
+        ("running", 12_001),  # every row read, the import's transaction still committing
         ("completed", 12_001),
     }
     text = client.get(
