@@ -92,6 +92,26 @@ def test_a_burst_of_changes_is_coalesced_to_a_leading_and_a_trailing_push(celery
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_burst_of_changes_asks_redis_once_per_window_not_once_per_change(monkeypatch):
+    campaign = running_campaign(pending=1)
+    client = realtime._redis()
+    scripts = []
+
+    class CountingRedis:
+        def register_script(self, script):
+            scripts.append(script)
+            return client.register_script(script)
+
+    monkeypatch.setattr(realtime, "_redis", CountingRedis)
+    for _ in range(200):
+        realtime.campaign_progress_changed(campaign.pk)
+    # One call took the window's lead and pushed, one scheduled its trailing push; the trailing
+    # push covers the other 198 changes.
+    assert len(scripts) == 2
+    assert client.pttl(f"wm:progress:trail:{campaign.pk}") > 0
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_push_is_sent_only_if_the_transaction_commits():
     from django.db import transaction
 
