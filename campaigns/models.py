@@ -66,7 +66,11 @@ class Campaign(models.Model):
 class Message(models.Model):
     """One personalised message to one debtor within one campaign."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="messages")
+    # Every status change rewrites each index (status is indexed, so no update is HOT): the
+    # composite indexes below that lead with campaign and with session serve their lookups.
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
     debtor = models.ForeignKey(Debtor, on_delete=models.PROTECT, related_name="messages")
     assigned_session = models.ForeignKey(
         WhatsAppSession,
@@ -83,6 +87,7 @@ class Message(models.Model):
         blank=True,
         related_name="messages",
         help_text="Account that claimed (and sent) it",
+        db_index=False,
     )
     body = models.TextField()
     status = models.CharField(
