@@ -7,7 +7,7 @@ again automatically. A message may be lost that way, never sent twice.
 
     pending -> claimed(lease) -> sending -> sent -> delivered -> read
                   |                  |  \\-> failed (permanent)
-                  |                  \\-> unknown (crash after the click)
+                  |                  \\-> unknown (crash after the click, or no confirmation)
                   \\-> pending (lease expired, attempts+1)
     pending/claimed -> skipped (opted out, campaign cancelled)
 """

@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from campaigns import realtime
@@ -15,8 +16,14 @@ from campaigns.engine.claims import Claim, claim_next
 from campaigns.engine.pacing import Pacer
 from campaigns.engine.statements import literal, run, table
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
+from campaigns.selectors import SENT_STATUSES
 from debtors.models import Debtor, DebtorStatus
-from sessions_app.drivers.base import NotOnWhatsApp, SendError, WhatsAppDriver
+from sessions_app.drivers.base import (
+    NotOnWhatsApp,
+    SendError,
+    SendOutcomeUnknown,
+    WhatsAppDriver,
+)
 from sessions_app.models import WhatsAppSession
 
 logger = logging.getLogger(__name__)
@@ -164,16 +171,29 @@ def message_deliver(
     return _send(claim, session, driver, pacer)
 
 
+UNKNOWN_ADVICE = "check the phone, then mark sent or resend"
+
+
 def _settle_failure(
     *, claim: Claim, session: WhatsAppSession, pacer: Pacer, error: SendError
 ) -> float:
     now = timezone.now()
+    # A permanent error took a turn with WhatsApp (a chat opened, maybe a send): it is paced.
     delay = _after_send(session, pacer, now) if error.permanent else pacer.next_delay()
     # The claim loaded the count; moving to `sending` added this attempt.
     final = error.permanent or claim.attempts + 1 >= settings.ENGINE_MAX_ATTEMPTS
+    sending = Message.objects.filter(pk=claim.pk, status=MessageStatus.SENDING)
     with transaction.atomic():
-        if final:
-            Message.objects.filter(pk=claim.pk, status=MessageStatus.SENDING).update(
+        if isinstance(error, SendOutcomeUnknown):
+            sending.update(
+                status=MessageStatus.UNKNOWN,
+                last_error=f"{error.reason}: {UNKNOWN_ADVICE}"[:500],
+                lease_until=None,
+                updated_at=now,
+            )
+            _auto_pause_if_failing(claim.campaign_id)
+        elif final:
+            sending.update(
                 status=MessageStatus.FAILED,
                 last_error=error.reason[:500],
                 failed_at=now,
@@ -188,7 +208,7 @@ def _settle_failure(
             _auto_pause_if_failing(claim.campaign_id)
         else:
             # The driver says nothing left the compose box: safe to try again later.
-            Message.objects.filter(pk=claim.pk, status=MessageStatus.SENDING).update(
+            sending.update(
                 status=MessageStatus.PENDING,
                 session=None,
                 lease_until=None,
@@ -200,40 +220,61 @@ def _settle_failure(
         )
         realtime.campaign_progress_changed(claim.campaign_id)
     session.next_send_at = now + datetime.timedelta(seconds=delay)
+    _log_failure(claim, session, error, final=final)
+    return delay
+
+
+def _log_failure(claim: Claim, session: WhatsAppSession, error: SendError, *, final: bool) -> None:
+    extra = {"message_id": claim.pk, "campaign_id": claim.campaign_id, "session_id": session.pk}
+    if isinstance(error, SendOutcomeUnknown):
+        logger.error(
+            "Send to %s has an unknown outcome (%s): an operator must %s",
+            claim.phone_e164,
+            error.reason,
+            UNKNOWN_ADVICE,
+            extra=extra,
+        )
+        return
     logger.warning(
         "Send to %s failed%s: %s",
         claim.phone_e164,
         "" if final else " (will retry)",
         error.reason,
-        extra={
-            "message_id": claim.pk,
-            "campaign_id": claim.campaign_id,
-            "session_id": session.pk,
-        },
+        extra=extra,
     )
-    return delay
+
+
+# Outcomes the auto-pause weighs, and the time each message reached its outcome.
+_OUTCOME_STATUSES = (*SENT_STATUSES, MessageStatus.FAILED, MessageStatus.UNKNOWN)
+_OUTCOME_AT = Coalesce("sent_at", "failed_at", "updated_at")
 
 
 def _auto_pause_if_failing(campaign_id: int) -> None:
+    """Pause the campaign when too many of its latest send outcomes went wrong.
+
+    Delivered and read messages count as the sends they are, in the order they were sent:
+    acks arriving later do not push failures out of the window.
+    """
     window = settings.ENGINE_AUTO_PAUSE_WINDOW
     recent = list(
-        Message.objects.filter(
-            campaign_id=campaign_id, status__in=[MessageStatus.SENT, MessageStatus.FAILED]
-        )
-        .order_by("-updated_at")
+        Message.objects.filter(campaign_id=campaign_id, status__in=_OUTCOME_STATUSES)
+        .order_by(_OUTCOME_AT.desc())
         .values_list("status", flat=True)[:window]
     )
-    failed = recent.count(MessageStatus.FAILED)
+    failed = sum(status not in SENT_STATUSES for status in recent)
     if len(recent) < window // 2 or failed / len(recent) < settings.ENGINE_AUTO_PAUSE_ERROR_RATE:
         return
     paused = Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.RUNNING).update(
         status=CampaignStatus.PAUSED,
-        status_detail=f"Paused automatically: {failed} of the last {len(recent)} sends failed",
+        status_detail=(
+            f"Paused automatically: {failed} of the last {len(recent)} sends failed or have "
+            "an unknown outcome"
+        ),
         updated_at=timezone.now(),
     )
     if paused:
         logger.error(
-            "Campaign %s paused automatically: %d of the last %d sends failed",
+            "Campaign %s paused automatically: %d of the last %d sends went wrong",
             campaign_id,
             failed,
             len(recent),

@@ -46,6 +46,17 @@ class SendError(Exception):
         self.permanent = permanent
 
 
+class SendOutcomeUnknown(SendError):
+    """Send was pressed, but whether the message left cannot be told.
+
+    Never retried automatically (a retry could send it twice): the engine marks the message
+    `unknown` and an operator checks the phone, then marks it sent or resends it.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, permanent=True)
+
+
 class NotOnWhatsApp(SendError):
     def __init__(self, phone_e164: str) -> None:
         super().__init__(f"{phone_e164} is not on WhatsApp", permanent=True)

@@ -46,6 +46,7 @@ from sessions_app.drivers.base import (
     IncomingMessage,
     NotOnWhatsApp,
     SendError,
+    SendOutcomeUnknown,
     SendResult,
 )
 
@@ -522,15 +523,14 @@ class SeleniumDriver:
             send_button.click()
         else:
             box.send_keys(Keys.ENTER)
-        # From here on the message may be on its way: an error that leaves that open is
-        # permanent, because a retry could send it twice.
+        # From here on the message may be on its way: an error that leaves that open is an
+        # unknown outcome, never retried, because a retry could send it twice.
         try:
             return self._confirm(box=box, before=before, digits=digits)
         except WebDriverException as exc:
-            raise SendError(
+            raise SendOutcomeUnknown(
                 f"browser error after the send was pressed ({exc.msg}); the message may have "
-                "been sent, so it is not retried",
-                permanent=True,
+                "been sent"
             ) from exc
 
     def _confirm(self, *, box: WebElement, before: set[str], digits: str) -> SendResult:
@@ -545,20 +545,18 @@ class SeleniumDriver:
                 raise SendError(
                     "timed out before the message left the compose box", permanent=False
                 ) from exc
-            raise SendError(
+            raise SendOutcomeUnknown(
                 "the compose box emptied but no message appeared in the chat; the message "
-                "may have been sent, so it is not retried",
-                permanent=True,
+                "may have been sent"
             ) from exc
         try:
             self._wait(
                 lambda: self._statuses().get(wa_id) not in (None, "pending"), self.send_timeout
             )
         except TimeoutException as exc:
-            raise SendError(
+            raise SendOutcomeUnknown(
                 f"message {wa_id} left the compose box but WhatsApp did not confirm it "
-                f"within {self.send_timeout:g} s; it may still be sent, so it is not retried",
-                permanent=True,
+                f"within {self.send_timeout:g} s; it may still be sent"
             ) from exc
         current = self._statuses().get(wa_id)
         if current == "failed":

@@ -20,7 +20,13 @@ from campaigns.models import CampaignStatus, Message, MessageStatus
 from campaigns.services import campaign_pause, campaign_start
 from campaigns.sweep import messages_mark_orphans_unknown
 from debtors.models import Debtor, DebtorStatus
-from sessions_app.drivers.base import Ack, AckStatus, IncomingMessage, SendError
+from sessions_app.drivers.base import (
+    Ack,
+    AckStatus,
+    IncomingMessage,
+    SendError,
+    SendOutcomeUnknown,
+)
 from sessions_app.models import PoolStrategy, SessionStatus, WhatsAppSession
 from tests.factories import (
     CampaignFactory,
@@ -222,17 +228,85 @@ def test_temporary_errors_are_retried_up_to_the_cap(connected_account, settings)
     assert Message.objects.get().attempts == 3
 
 
-def test_a_campaign_pauses_itself_when_most_recent_sends_fail(connected_account, settings):
+def test_a_send_with_an_unknown_outcome_is_left_to_an_operator(connected_account, send_log):
+    session, driver = connected_account()
+    campaign = _running_campaign(session, debtors=2)
+    sandbox_send = driver.send_text
+    outcomes = iter([SendOutcomeUnknown("WhatsApp did not confirm it"), None])
+
+    def send_text(**kwargs):
+        if error := next(outcomes):
+            raise error
+        return sandbox_send(**kwargs)
+
+    driver.send_text = send_text
+    _drain(session, driver)
+
+    unknown = Message.objects.get(campaign=campaign, status=MessageStatus.UNKNOWN)
+    assert unknown.last_error == (
+        "WhatsApp did not confirm it: check the phone, then mark sent or resend"
+    )
+    assert unknown.attempts == 1
+    assert unknown.lease_until is None
+    # Never tried again; the other debtor is sent to; nobody is marked unreachable.
+    assert [phone for _, _, phone in send_log()] == [
+        Message.objects.get(campaign=campaign, status=MessageStatus.SENT).debtor.phone_e164
+    ]
+    assert unknown.debtor.status != DebtorStatus.UNREACHABLE
+    session.refresh_from_db()
+    assert session.failed_count == 0
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.RUNNING
+
+
+@pytest.mark.parametrize(
+    ("error", "outcome"),
+    [
+        (SendError("refused", permanent=True), MessageStatus.FAILED),
+        (SendOutcomeUnknown("WhatsApp did not confirm it"), MessageStatus.UNKNOWN),
+    ],
+)
+def test_a_campaign_pauses_itself_when_most_recent_sends_go_wrong(
+    connected_account, settings, error, outcome
+):
     settings.ENGINE_AUTO_PAUSE_WINDOW = 4
     session, driver = connected_account()
     campaign = _running_campaign(session, debtors=6)
-    driver.send_text = lambda **kw: (_ for _ in ()).throw(SendError("refused", permanent=True))
+    driver.send_text = lambda **kw: (_ for _ in ()).throw(error)
     _drain(session, driver)
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.PAUSED
     assert "Paused automatically" in campaign.status_detail
-    assert Message.objects.filter(status=MessageStatus.FAILED).count() == 2
+    assert Message.objects.filter(status=outcome).count() == 2
     assert Message.objects.filter(status=MessageStatus.PENDING).count() == 4
+
+
+def test_delivered_and_read_sends_count_against_failures_in_the_order_they_were_sent(
+    connected_account, settings
+):
+    settings.ENGINE_AUTO_PAUSE_WINDOW = 4
+    session, driver = connected_account()
+    campaign = _running_campaign(session, debtors=8)
+    now = timezone.now()
+    first, *middle, last = Message.objects.filter(campaign=campaign).order_by("id")
+    Message.objects.filter(pk=first.pk).update(
+        status=MessageStatus.FAILED, failed_at=now - datetime.timedelta(hours=1)
+    )
+    # Sent ten minutes ago, acknowledged just now: their acks are newer than the new failure.
+    Message.objects.filter(pk__in=[m.pk for m in middle]).update(
+        status=MessageStatus.DELIVERED,
+        sent_at=now - datetime.timedelta(minutes=10),
+        updated_at=now + datetime.timedelta(seconds=5),
+    )
+    Message.objects.filter(pk=middle[0].pk).update(status=MessageStatus.READ)
+    driver.send_text = lambda **kw: (_ for _ in ()).throw(SendError("refused", permanent=True))
+
+    _drain(session, driver)
+
+    assert Message.objects.get(pk=last.pk).status == MessageStatus.FAILED
+    campaign.refresh_from_db()
+    # The latest four outcomes: one failure, three sends.
+    assert campaign.status == CampaignStatus.RUNNING
 
 
 def test_pacing_waits_the_delay_between_sends(connected_account):

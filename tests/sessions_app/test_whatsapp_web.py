@@ -11,7 +11,13 @@ from django.core.exceptions import ImproperlyConfigured
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from sessions_app.drivers.base import AckStatus, DriverState, NotOnWhatsApp, SendError
+from sessions_app.drivers.base import (
+    AckStatus,
+    DriverState,
+    NotOnWhatsApp,
+    SendError,
+    SendOutcomeUnknown,
+)
 from sessions_app.drivers.whatsapp_web import (
     CHROMIUM_FLAGS,
     end_stale_browser,
@@ -211,13 +217,13 @@ def test_a_message_that_never_leaves_the_compose_box_is_a_temporary_error(
     assert replica.texts_sent_to("+573001110055") == ["retried"]
 
 
-def test_a_message_that_never_leaves_pending_is_a_permanent_error_so_it_is_never_resent(
+def test_a_message_that_never_leaves_pending_has_an_unknown_outcome_so_it_is_never_resent(
     linked_driver, replica, replica_config
 ):
     replica.configure(sent_after=None)
     linked_driver.send_timeout = 1.5
     try:
-        with pytest.raises(SendError) as raised:
+        with pytest.raises(SendOutcomeUnknown) as raised:
             linked_driver.send_text(phone_e164="+573001110050", text="stuck")
     finally:
         linked_driver.send_timeout = 10
