@@ -120,11 +120,18 @@ def messages_apply_incoming(*, session: WhatsAppSession, incoming: list[Incoming
             Debtor.objects.filter(pk=debtor_id).update(
                 opted_out=True, opted_out_at=reply.received_at, updated_at=timezone.now()
             )
-            skipped = Message.objects.filter(
+            unsent = Message.objects.filter(
                 debtor_id=debtor_id, status__in=[MessageStatus.PENDING, MessageStatus.CLAIMED]
-            ).update(
-                status=MessageStatus.SKIPPED, lease_until=None, last_error="The debtor opted out"
             )
+            campaign_ids = set(unsent.values_list("campaign_id", flat=True))
+            skipped = unsent.update(
+                status=MessageStatus.SKIPPED,
+                lease_until=None,
+                last_error="The debtor opted out",
+                updated_at=timezone.now(),
+            )
+            for campaign_id in campaign_ids:
+                realtime.campaign_progress_changed(campaign_id)
             logger.info(
                 "%s replied STOP: opted out, %d message(s) skipped", reply.phone_e164, skipped
             )

@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from campaigns import realtime
 from campaigns.engine import (
     Pacer,
     assign_members,
@@ -410,7 +411,9 @@ def test_sandbox_acks_flow_through_the_engine(connected_account):
     assert set(Message.objects.values_list("status", flat=True)) == {MessageStatus.READ}
 
 
-def test_a_stop_reply_opts_the_debtor_out_and_skips_other_campaigns(connected_account):
+def test_a_stop_reply_opts_the_debtor_out_and_skips_other_campaigns(connected_account, monkeypatch):
+    pushed = []
+    monkeypatch.setattr(realtime, "campaign_progress_changed", pushed.append)
     session, driver = connected_account()
     debtor = DebtorFactory(phone_e164="+573005550001")
     pool = PoolFactory()
@@ -419,6 +422,7 @@ def test_a_stop_reply_opts_the_debtor_out_and_skips_other_campaigns(connected_ac
     _drain(session, driver)
     second = campaign_start(campaign=CampaignFactory(pool=pool))
     now = timezone.now()
+    pushed.clear()
     messages_apply_incoming(
         session=session, incoming=[IncomingMessage("+573005550001", " stop ", now)]
     )
@@ -426,6 +430,8 @@ def test_a_stop_reply_opts_the_debtor_out_and_skips_other_campaigns(connected_ac
     assert debtor.opted_out
     assert Message.objects.get(campaign=first).reply_text == " stop "
     assert Message.objects.get(campaign=second).status == MessageStatus.SKIPPED
+    # The second campaign's page learns of the skip.
+    assert pushed == [second.pk]
 
 
 def test_an_ordinary_reply_marks_the_debtor_replied(connected_account):
