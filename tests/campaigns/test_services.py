@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
 from campaigns.services import (
@@ -92,6 +93,22 @@ def test_start_creates_one_pending_message_per_eligible_debtor():
     assert sorted(messages.values_list("debtor_id", flat=True)) == sorted(d.pk for d in debtors)
     assert set(messages.values_list("status", flat=True)) == {MessageStatus.PENDING}
     assert messages.get(debtor=debtors[0]).body == f"Hola {debtors[0].name}"
+
+
+def test_started_messages_take_the_model_defaults_in_every_other_column():
+    pool = _pool_with(WhatsAppSessionFactory())
+    DebtorFactory()
+    before = timezone.now()
+    campaign = campaign_start(campaign=CampaignFactory(pool=pool))
+    message = Message.objects.get(campaign=campaign)
+    assert before <= message.created_at == message.updated_at <= timezone.now()
+    assert message.assigned_session_id is None
+    assert message.session_id is None
+    blank = Message()
+    given = {"id", "campaign_id", "debtor_id", "body", "created_at", "updated_at"}
+    for field in Message._meta.concrete_fields:
+        if field.attname not in given:
+            assert getattr(message, field.attname) == getattr(blank, field.attname), field.name
 
 
 def test_start_honours_the_audience_filter():
