@@ -1,15 +1,23 @@
 from typing import Any
 
-from celery import shared_task
-from celery.signals import worker_shutting_down
+from celery import bootsteps, shared_task
 
 from sessions_app.host import session_host_run, shutting_down
 from sessions_app.services import sessions_supervise
 
 
-@worker_shutting_down.connect
-def _stop_hosts(**kwargs: Any) -> None:
-    shutting_down.set()
+class StopSessionHosts(bootsteps.StartStopStep):
+    """Tells the worker's session hosts to stop before its pool waits for its tasks.
+
+    Hosts run until told to stop, so a pool that waited first would wait for ever. Every
+    worker shutdown closes its steps first (a signal, `celery control shutdown`, an
+    unrecoverable error); the worker_shutting_down signal only comes with a signal.
+    """
+
+    requires = ("celery.worker.components:Pool",)
+
+    def close(self, parent: Any) -> None:
+        shutting_down.set()
 
 
 # A host runs for as long as its account is connected: no time limit, and acknowledged on

@@ -1,5 +1,6 @@
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -39,6 +40,11 @@ def current_database_url() -> str:
     return urlunsplit(parts._replace(path=f"/{connection.settings_dict['NAME']}"))
 
 
+def worker_node_name(name: str) -> str:
+    """The Celery node name of the worker `start_worker(name)` starts (for remote control)."""
+    return f"{name}-{os.getpid()}@{socket.gethostname()}"
+
+
 def start_worker(
     name: str, *, queues: str = "default,browser", **env: str
 ) -> subprocess.Popen[bytes]:
@@ -62,7 +68,7 @@ def start_worker(
             "-c",
             "12",
             "-n",
-            f"{name}-{os.getpid()}@%h",
+            worker_node_name(name),
             "--without-gossip",
             "--without-mingle",
             "--loglevel",

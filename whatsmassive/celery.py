@@ -11,6 +11,7 @@ logger = logging.getLogger(__name__)
 app = Celery("whatsmassive")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+app.steps["worker"].add("sessions_app.tasks:StopSessionHosts")
 
 
 class BrokerLossTolerantConsumer(Consumer):

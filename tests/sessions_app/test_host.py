@@ -20,7 +20,7 @@ from sessions_app.services import (
     sessions_supervise,
 )
 from sessions_app.tasks import session_host
-from tests.conftest import start_worker, stop_worker, wait_until
+from tests.conftest import start_worker, stop_worker, wait_until, worker_node_name
 from tests.factories import (
     CampaignFactory,
     DebtorFactory,
@@ -28,6 +28,7 @@ from tests.factories import (
     PoolMemberFactory,
     WhatsAppSessionFactory,
 )
+from whatsmassive.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -220,3 +221,24 @@ def test_a_killed_host_is_restarted_by_the_supervisor_without_duplicates(celery_
             lambda: not WhatsAppSession.objects.exclude(host_token="").exists(),
             message="session hosts did not stop",
         )
+
+
+@pytest.mark.usefixtures("hosts_stop_after_test")
+@pytest.mark.parametrize("how", ["remote control", "SIGTERM"])
+def test_a_worker_told_to_shut_down_stops_its_hosts_and_exits(how):
+    queue = f"leaving-{os.getpid()}"
+    worker = start_worker("leaving", queues=queue)
+    try:
+        account = _linked(queue=queue)
+        if how == "SIGTERM":
+            worker.send_signal(signal.SIGTERM)
+        else:
+            celery_app.control.shutdown(destination=[worker_node_name("leaving")])
+        worker.wait(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+            pytest.fail(f"the worker told to shut down by {how} kept running its host")
+    # The host handed the account back on its way out: the supervisor may restart it.
+    assert _fresh(account).host_token == ""
