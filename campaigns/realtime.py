@@ -95,14 +95,15 @@ def _push_progress_coalesced(campaign_id: int) -> None:
         return
     try:
         keys = [f"wm:progress:lead:{campaign_id}", f"wm:progress:trail:{campaign_id}"]
-        window = int(_redis().register_script(_WINDOW_SCRIPT)(keys=keys, args=[PROGRESS_WINDOW_MS]))
-        if window == _LEAD:
+        answer = int(_redis().register_script(_WINDOW_SCRIPT)(keys=keys, args=[PROGRESS_WINDOW_MS]))
+        if answer == _LEAD:
             campaign_progress_broadcast(campaign_id)
             return
-        if window == _TRAIL:
-            window = PROGRESS_WINDOW_MS
+        due_ms = answer
+        if answer == _TRAIL:
+            due_ms = PROGRESS_WINDOW_MS
             campaign_progress_push.apply_async((campaign_id,), countdown=PROGRESS_WINDOW_MS / 1000)
-        _trail_due[campaign_id] = now + window / 1000
+        _trail_due[campaign_id] = now + due_ms / 1000
     # Publishing the trailing push fails with kombu's error, not redis-py's, after a short
     # bounded retry (task_publish_retry_policy); the send loop that called us goes on.
     except (redis.RedisError, OSError, BrokerUnavailable):
