@@ -49,6 +49,8 @@ def group_send(group: str, event: dict[str, Any]) -> None:
         return
     try:
         async_to_sync(layer.group_send)(group, event)
+    except (redis.RedisError, OSError) as exc:  # Redis away: one line per push, no traceback
+        logger.warning("Live update to %s not delivered: Redis unavailable (%s)", group, exc)
     except Exception:  # a lost push must never break the work that caused it
         logger.warning("Live update to %s not delivered", group, exc_info=True)
 

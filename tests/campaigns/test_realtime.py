@@ -250,6 +250,15 @@ def _host_runs(account) -> bool:
     return WhatsAppSession.objects.filter(pk=account.pk).exclude(host_token="").exists()
 
 
+def test_a_push_redis_cannot_take_is_one_warning_without_a_traceback(private_redis, caplog):
+    private_redis.crash()
+    realtime.group_send(realtime.DASHBOARD_GROUP, {"type": "fragment", "html": "<p></p>"})
+    [record] = [r for r in caplog.records if r.name == realtime.__name__]
+    assert record.levelname == "WARNING"
+    assert record.getMessage().startswith("Live update to dashboard not delivered: Redis")
+    assert record.exc_info is None
+
+
 @pytest.mark.django_db(transaction=True)
 def test_sends_go_on_and_pushes_resume_when_redis_restarts(
     private_redis, connected_account, send_log
