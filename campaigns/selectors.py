@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Count, Func, Max, Q, QuerySet
+from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
 from debtors.models import Debtor
@@ -180,10 +181,19 @@ class AccountBreakdown:
     failed: int
     in_flight: int
     last_sent_at: datetime.datetime | None
+    recent: int  # sent or failed within the last PACE_WINDOW
 
 
-def campaign_accounts(*, campaign: Campaign) -> list[AccountBreakdown]:
+PACE_WINDOW = datetime.timedelta(minutes=10)
+# Fewer sends than this in the window say too little about the pace to promise a time.
+PACE_MIN_SENDS = 3
+
+
+def campaign_accounts(
+    *, campaign: Campaign, now: datetime.datetime | None = None
+) -> list[AccountBreakdown]:
     """Per account: the pool's enabled members, and any other account that sent for it."""
+    since = (now or timezone.now()) - PACE_WINDOW
     totals: dict[int, dict[str, Any]] = {
         row["session_id"]: dict(row)
         for row in Message.objects.filter(campaign=campaign, session__isnull=False)
@@ -194,6 +204,7 @@ def campaign_accounts(*, campaign: Campaign) -> list[AccountBreakdown]:
             failed=Count("id", filter=Q(status=MessageStatus.FAILED)),
             in_flight=Count("id", filter=Q(status__in=IN_FLIGHT_STATUSES)),
             last_sent_at=Max("sent_at"),
+            recent=Count("id", filter=Q(sent_at__gte=since) | Q(failed_at__gte=since)),
         )
     }
     # Members first, in pool order; then accounts that left the pool but sent for it.
@@ -219,9 +230,39 @@ def campaign_accounts(*, campaign: Campaign) -> list[AccountBreakdown]:
                 failed=row.get("failed", 0),
                 in_flight=row.get("in_flight", 0),
                 last_sent_at=row.get("last_sent_at"),
+                recent=row.get("recent", 0),
             )
         )
     return breakdown
+
+
+@dataclass(frozen=True)
+class CampaignPace:
+    """How fast a running campaign went lately, and when it ends if it keeps that pace."""
+
+    per_minute: float
+    finish_at: datetime.datetime
+
+
+def campaign_pace(
+    *,
+    campaign: Campaign,
+    progress: CampaignProgress,
+    accounts: list[AccountBreakdown],
+    now: datetime.datetime,
+) -> CampaignPace | None:
+    """None until the campaign has run a minute and sent a few, and once nothing is left."""
+    if campaign.status != CampaignStatus.RUNNING or not progress.open or not campaign.started_at:
+        return None
+    seconds = min(PACE_WINDOW, now - campaign.started_at).total_seconds()
+    recent = sum(account.recent for account in accounts)
+    if seconds < 60 or recent < PACE_MIN_SENDS:
+        return None
+    per_second = recent / seconds
+    return CampaignPace(
+        per_minute=per_second * 60,
+        finish_at=now + datetime.timedelta(seconds=progress.open / per_second),
+    )
 
 
 def campaign_live_context(*, campaign: Campaign) -> dict[str, Any]:
@@ -232,11 +273,15 @@ def campaign_live_context(*, campaign: Campaign) -> dict[str, Any]:
     # Taken before reading: a fragment with a higher version saw the same or newer rows.
     # Pushes rendered in different processes can arrive out of order; live.js keeps the newest.
     version = time.time_ns() // 1000
+    now = timezone.now()
+    progress = campaign_progress(campaign=campaign)
+    accounts = campaign_accounts(campaign=campaign, now=now)
     return {
         "version": version,
         "campaign": campaign,
-        "progress": campaign_progress(campaign=campaign),
-        "accounts": campaign_accounts(campaign=campaign),
+        "progress": progress,
+        "accounts": accounts,
+        "pace": campaign_pace(campaign=campaign, progress=progress, accounts=accounts, now=now),
         "preview": (
             campaign_preview(campaign=campaign) if campaign.status == CampaignStatus.DRAFT else None
         ),

@@ -4,7 +4,7 @@ import pytest
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from campaigns.models import CampaignStatus, MessageStatus
+from campaigns.models import Campaign, CampaignStatus, MessageStatus
 from campaigns.selectors import (
     campaign_accounts,
     campaign_live_context,
@@ -157,6 +157,74 @@ def test_an_account_that_left_the_pool_still_shows_what_it_sent():
     accounts = campaign_accounts(campaign=campaign)
     assert accounts[-1].session == gone
     assert accounts[-1].sent == 1
+
+
+def _sent_for(campaign, *, account, minutes_ago):
+    sent_at = timezone.now() - datetime.timedelta(minutes=minutes_ago)
+    return MessageFactory(campaign=campaign, session=account, status="sent", sent_at=sent_at)
+
+
+def test_the_pace_of_the_last_ten_minutes_says_when_the_campaign_ends():
+    campaign = running_campaign(pending=40)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        started_at=timezone.now() - datetime.timedelta(hours=1)
+    )
+    account = campaign.pool.members.get().session
+    for minute in range(20):  # two a minute lately...
+        _sent_for(campaign, account=account, minutes_ago=minute / 2)
+    _sent_for(campaign, account=account, minutes_ago=30)  # ...and one long before
+    MessageFactory(
+        campaign=campaign,
+        session=account,
+        status="failed",
+        failed_at=timezone.now() - datetime.timedelta(minutes=1),
+    )
+
+    context = campaign_live_context(campaign=Campaign.objects.get(pk=campaign.pk))
+
+    pace = context["pace"]
+    assert pace.per_minute == pytest.approx(2.1)  # 21 handled in 10 minutes
+    left = pace.finish_at - timezone.now()
+    assert datetime.timedelta(minutes=18) < left < datetime.timedelta(minutes=20)
+    html = render_to_string("campaigns/campaign_detail.html#progress", context)
+    assert "about 19" in html
+    assert "left at 2.1 messages a minute" in html
+
+
+def test_a_campaign_started_a_moment_ago_counts_its_pace_since_the_start():
+    campaign = running_campaign(pending=10)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        started_at=timezone.now() - datetime.timedelta(minutes=2)
+    )
+    account = campaign.pool.members.get().session
+    for _ in range(4):
+        _sent_for(campaign, account=account, minutes_ago=0)
+    pace = campaign_live_context(campaign=Campaign.objects.get(pk=campaign.pk))["pace"]
+    assert pace.per_minute == pytest.approx(2, rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("status", "started_minutes_ago", "recent_sends", "pending"),
+    [
+        (CampaignStatus.PAUSED, 60, 10, 5),  # nothing is sending
+        (CampaignStatus.RUNNING, 0.5, 10, 5),  # too soon to tell
+        (CampaignStatus.RUNNING, 60, 2, 5),  # too few sends to tell
+        (CampaignStatus.RUNNING, 60, 10, 0),  # nothing left
+    ],
+)
+def test_no_end_is_promised_without_a_pace_to_go_by(
+    status, started_minutes_ago, recent_sends, pending
+):
+    campaign = running_campaign(status=status, pending=pending)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        started_at=timezone.now() - datetime.timedelta(minutes=started_minutes_ago)
+    )
+    account = campaign.pool.members.get().session
+    for _ in range(recent_sends):
+        _sent_for(campaign, account=account, minutes_ago=0)
+    context = campaign_live_context(campaign=Campaign.objects.get(pk=campaign.pk))
+    assert context["pace"] is None
+    assert " left at " not in render_to_string("campaigns/campaign_detail.html#progress", context)
 
 
 def test_extra_keys_come_from_debtors_who_can_be_messaged():
