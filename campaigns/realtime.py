@@ -4,10 +4,11 @@ Each push is a fragment of the page that shows it, rendered from the database wi
 request; its root element's id tells htmx's ws extension where to swap it. Pushes are hints:
 pages re-fetch a snapshot from the database when their socket (re)connects, so a push lost
 while Redis restarts costs nothing but a moment's staleness. Progress pushes are coalesced
-per campaign: the first change in a half-second window goes out at once, the rest collapse
-into one trailing push at the end of the window. Each process remembers until when a
-trailing push it has seen scheduled is still to come, and asks Redis nothing before then:
-a busy campaign costs a few Redis calls per window, not two per message.
+per campaign to at most one push per half-second window: a change after a quiet spell goes
+out at once, the changes within a window collapse into one trailing push at its end. Each
+process remembers until when a trailing push it has seen scheduled is still to come, and
+asks Redis nothing before then: a busy campaign costs a few Redis calls per window, not one
+per message.
 """
 
 import functools
@@ -75,41 +76,74 @@ def campaign_progress_broadcast(campaign_id: int) -> None:
     group_send(DASHBOARD_GROUP, _fragment("campaigns/_campaign_bar.html", bar))
 
 
-# One round trip: take the window's lead (-1), else schedule its trailing push (-2), else
-# say in how many milliseconds the trailing push already scheduled is due.
+# A campaign's push window is one Redis key: "pushed" for the half second after a push, then
+# "trailing" once a change within it has scheduled the push that ends it. A trailing push
+# that has not run _OVERDUE_MS after its time was lost with the broker and frees the window.
+_OVERDUE_MS = 1000
+# One round trip. {0}: nothing pushed lately, push now. {1, ms}: schedule the trailing push
+# in ms. {2, ms}: a trailing push is scheduled, due in ms.
 _WINDOW_SCRIPT = """
-if redis.call('SET', KEYS[1], 1, 'NX', 'PX', ARGV[1]) then return -1 end
-if redis.call('SET', KEYS[2], 1, 'NX', 'PX', ARGV[1]) then return -2 end
-return redis.call('PTTL', KEYS[2])
+local state = redis.call('GET', KEYS[1])
+if not state then
+  redis.call('SET', KEYS[1], 'pushed', 'PX', ARGV[1])
+  return {0}
+end
+local ttl = redis.call('PTTL', KEYS[1])
+if state == 'pushed' then
+  redis.call('SET', KEYS[1], 'trailing', 'PX', ttl + ARGV[2])
+  return {1, ttl}
+end
+return {2, ttl - ARGV[2]}
 """
-_LEAD, _TRAIL = -1, -2
+_PUSH_NOW, _SCHEDULE_TRAILING = 0, 1
+# Hosts' clocks differ a little: a trailing push may run this much before its time.
+_CLOCK_MARGIN_SECONDS = 0.1
 
 # campaign id -> time.monotonic() until which a scheduled trailing push is still to come. That
 # push renders after every change committed before then, so those changes need no call.
-_trail_due: dict[int, float] = {}
+_trailing_due: dict[int, float] = {}
+
+
+def _window_key(campaign_id: int) -> str:
+    return f"wm:progress:window:{campaign_id}"
 
 
 def _push_progress_coalesced(campaign_id: int) -> None:
     from campaigns.tasks import campaign_progress_push
 
     now = time.monotonic()
-    if now < _trail_due.get(campaign_id, 0.0):
+    if now < _trailing_due.get(campaign_id, 0.0):
         return
     try:
-        keys = [f"wm:progress:lead:{campaign_id}", f"wm:progress:trail:{campaign_id}"]
-        answer = int(_redis().register_script(_WINDOW_SCRIPT)(keys=keys, args=[PROGRESS_WINDOW_MS]))
-        if answer == _LEAD:
+        script = _redis().register_script(_WINDOW_SCRIPT)
+        action, *due_ms = script(
+            keys=[_window_key(campaign_id)], args=[PROGRESS_WINDOW_MS, _OVERDUE_MS]
+        )
+        if action == _PUSH_NOW:
             campaign_progress_broadcast(campaign_id)
             return
-        due_ms = answer
-        if answer == _TRAIL:
-            due_ms = PROGRESS_WINDOW_MS
-            campaign_progress_push.apply_async((campaign_id,), countdown=PROGRESS_WINDOW_MS / 1000)
-        _trail_due[campaign_id] = now + due_ms / 1000
+        if action == _SCHEDULE_TRAILING:
+            campaign_progress_push.apply_async((campaign_id,), countdown=due_ms[0] / 1000)
+        _trailing_due[campaign_id] = now + due_ms[0] / 1000 - _CLOCK_MARGIN_SECONDS
     # Publishing the trailing push fails with kombu's error, not redis-py's, after a short
     # bounded retry (task_publish_retry_policy); the send loop that called us goes on.
     except (redis.RedisError, OSError, BrokerUnavailable):
         logger.warning("Progress push for campaign %s skipped: Redis unavailable", campaign_id)
+
+
+def campaign_progress_trailing_push(campaign_id: int) -> None:
+    """The push that ends a window; it opens the next one before it reads the database.
+
+    Changes it may not see find the new window and schedule its trailing push, so every
+    change is pushed and pushes stay a window apart (at most two a second).
+    """
+    try:
+        _redis().set(_window_key(campaign_id), "pushed", px=PROGRESS_WINDOW_MS)
+    except (redis.RedisError, OSError):
+        logger.warning(
+            "Progress window for campaign %s not reopened: Redis unavailable", campaign_id
+        )
+    campaign_progress_broadcast(campaign_id)
 
 
 def campaign_progress_changed(campaign_id: int) -> None:

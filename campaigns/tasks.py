@@ -7,7 +7,7 @@ from campaigns.sweep import engine_sweep
 @shared_task(ignore_result=True)
 def campaign_progress_push(campaign_id: int) -> None:
     """The trailing push of a coalescing window (see campaigns.realtime)."""
-    realtime.campaign_progress_broadcast(campaign_id)
+    realtime.campaign_progress_trailing_push(campaign_id)
 
 
 @shared_task(ignore_result=True)

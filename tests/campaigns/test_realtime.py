@@ -2,6 +2,7 @@ import asyncio
 import re
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -108,7 +109,45 @@ def test_a_burst_of_changes_asks_redis_once_per_window_not_once_per_change(monke
     # One call took the window's lead and pushed, one scheduled its trailing push; the trailing
     # push covers the other 198 changes.
     assert len(scripts) == 2
-    assert client.pttl(f"wm:progress:trail:{campaign.pk}") > 0
+    assert client.get(realtime._window_key(campaign.pk)) == b"trailing"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_trailing_push_another_process_scheduled_covers_this_ones_changes(monkeypatch):
+    campaign = running_campaign(pending=1)
+    client = realtime._redis()
+    # Another process pushed, then scheduled the trailing push due in 300 ms.
+    client.set(realtime._window_key(campaign.pk), "trailing", px=300 + realtime._OVERDUE_MS)
+    layer, channel = _listen(realtime.campaign_group(campaign.pk))
+    scripts = []
+
+    class CountingRedis:
+        def register_script(self, script):
+            scripts.append(script)
+            return client.register_script(script)
+
+    monkeypatch.setattr(realtime, "_redis", CountingRedis)
+    for _ in range(20):
+        realtime.campaign_progress_changed(campaign.pk)
+    assert len(scripts) == 1  # it learnt when that push is due, then asked no more
+    assert _drain(layer, channel, seconds=0.5) == []  # nor pushed or scheduled one itself
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_steady_stream_of_changes_is_pushed_at_most_twice_a_second(celery_worker):
+    campaign = running_campaign(pending=1)
+    layer, channel = _listen(realtime.campaign_group(campaign.pk))
+    started = time.monotonic()
+    while time.monotonic() - started < 3:
+        realtime.campaign_progress_changed(campaign.pk)
+        time.sleep(0.01)
+    Message.objects.filter(campaign=campaign).update(status=MessageStatus.SENT)
+    realtime.campaign_progress_changed(campaign.pk)
+    events = _drain(layer, channel, seconds=2)
+    # One at once, then one at the end of each half-second window: 3 s of changes make 7, and
+    # the last change may need an eighth (four a second, as two independent keys gave, make 12).
+    assert 5 <= len(events) <= 8
+    assert "100%" in events[-1]["html"]
 
 
 @pytest.mark.django_db(transaction=True)
