@@ -19,6 +19,8 @@ STOP_WORDS = frozenset({"STOP", "BAJA", "PARAR", "NO MAS", "NO MÁS", "UNSUBSCRI
 
 
 _ACK_ORDER: dict[str, int] = {
+    # A receipt for a message in doubt proves it went out: it moves on like a sent one.
+    MessageStatus.UNKNOWN: -1,
     MessageStatus.SENT: 0,
     MessageStatus.DELIVERED: 1,
     MessageStatus.READ: 2,
@@ -34,7 +36,8 @@ def messages_apply_acks(*, session: WhatsAppSession, acks: list[Ack]) -> int:
     """Move messages forward on delivery/read receipts; a few statements per batch.
 
     A receipt never moves a message back (a late "delivered" leaves a read message read);
-    returns how many steps were taken (sent -> delivered -> read counts two).
+    one for an `unknown` message settles it (it did go out). Returns how many steps were
+    taken (sent -> delivered -> read counts two).
     """
     now = timezone.now()
     wanted: dict[str, set[str]] = {}
@@ -44,7 +47,7 @@ def messages_apply_acks(*, session: WhatsAppSession, acks: list[Ack]) -> int:
     rows = Message.objects.filter(
         session=session,
         wa_message_id__in=list(wanted),
-        status__in=[MessageStatus.SENT, MessageStatus.DELIVERED],
+        status__in=[MessageStatus.UNKNOWN, MessageStatus.SENT, MessageStatus.DELIVERED],
     ).values_list("pk", "wa_message_id", "status", "campaign_id", "debtor_id")
     # One UPDATE per kind of step, each still conditional on the status it expects.
     steps: dict[tuple[str, str, bool], list[int]] = {}
@@ -59,7 +62,7 @@ def messages_apply_acks(*, session: WhatsAppSession, acks: list[Ack]) -> int:
         # "delivered" and "read" in one batch take a sent message through both steps.
         through_delivered = (
             to == MessageStatus.READ
-            and status == MessageStatus.SENT
+            and status in (MessageStatus.SENT, MessageStatus.UNKNOWN)
             and AckStatus.DELIVERED in statuses
         )
         steps.setdefault((status, to, through_delivered), []).append(pk)
@@ -72,6 +75,14 @@ def messages_apply_acks(*, session: WhatsAppSession, acks: list[Ack]) -> int:
             fields["delivered_at"] = now
         if to == MessageStatus.READ:
             fields["read_at"] = now
+        if status == MessageStatus.UNKNOWN:
+            # When it left is not known better than this; the doubt is over.
+            fields.update(sent_at=now, last_error="")
+            logger.info(
+                "%d message(s) in doubt settled by WhatsApp's receipts: they were sent",
+                len(pks),
+                extra={"session_id": session.pk},
+            )
         Message.objects.filter(pk__in=pks, status=status).update(**fields)
     # The debtor follows its latest message, unless it replied: replies outrank receipts.
     for to, ids in sorted(debtors.items(), key=lambda item: _ACK_ORDER[item[0]]):

@@ -187,6 +187,7 @@ def _settle_failure(
         if isinstance(error, SendOutcomeUnknown):
             sending.update(
                 status=MessageStatus.UNKNOWN,
+                wa_message_id=error.wa_message_id,  # a later receipt settles it
                 last_error=f"{error.reason}: {UNKNOWN_ADVICE}"[:500],
                 lease_until=None,
                 updated_at=now,

@@ -50,11 +50,14 @@ class SendOutcomeUnknown(SendError):
     """Send was pressed, but whether the message left cannot be told.
 
     Never retried automatically (a retry could send it twice): the engine marks the message
-    `unknown` and an operator checks the phone, then marks it sent or resends it.
+    `unknown` and an operator checks the phone, then marks it sent or resends it. When the
+    message did reach the chat, `wa_message_id` names it and the driver keeps following it:
+    a later delivery or read receipt settles it without the operator.
     """
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, wa_message_id: str = "") -> None:
         super().__init__(reason, permanent=True)
+        self.wa_message_id = wa_message_id
 
 
 class NotOnWhatsApp(SendError):

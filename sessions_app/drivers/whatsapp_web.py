@@ -554,16 +554,28 @@ class SeleniumDriver:
                 lambda: self._statuses().get(wa_id) not in (None, "pending"), self.send_timeout
             )
         except TimeoutException as exc:
+            # Followed like a sent message: a later receipt shows it did go out.
+            self._track(wa_id, digits=digits, status=AckStatus.SENT)
             raise SendOutcomeUnknown(
                 f"message {wa_id} left the compose box but WhatsApp did not confirm it "
-                f"within {self.send_timeout:g} s; it may still be sent"
+                f"within {self.send_timeout:g} s; it may still be sent",
+                wa_message_id=wa_id,
             ) from exc
         current = self._statuses().get(wa_id)
         if current == "failed":
             raise SendError(f"WhatsApp marked message {wa_id} as failed", permanent=False)
-        ack = AckStatus(current) if current in ACK_RANK else AckStatus.SENT
-        self._tracked[wa_id] = _Tracked(phone_digits=digits, status=ack, sent_at=time.monotonic())
+        self._track(
+            wa_id,
+            digits=digits,
+            status=AckStatus(current) if current in ACK_RANK else AckStatus.SENT,
+        )
         return SendResult(wa_message_id=wa_id)
+
+    def _track(self, wa_id: str, *, digits: str, status: AckStatus) -> None:
+        """Follow a message's receipts from here on (see poll_acks)."""
+        self._tracked[wa_id] = _Tracked(
+            phone_digits=digits, status=status, sent_at=time.monotonic()
+        )
 
     def _type(self, box: WebElement, text: str) -> None:
         """Insert `text` as real input: the Lexical editor reverts scripted DOM edits.

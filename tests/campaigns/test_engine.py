@@ -260,6 +260,30 @@ def test_a_send_with_an_unknown_outcome_is_left_to_an_operator(connected_account
     assert campaign.status == CampaignStatus.RUNNING
 
 
+def test_a_receipt_settles_a_message_in_doubt(connected_account):
+    session, driver = connected_account()
+    campaign = _running_campaign(session, debtors=1)
+
+    def unconfirmed(**kwargs):
+        raise SendOutcomeUnknown("WhatsApp did not confirm it", wa_message_id="wamid-1")
+
+    driver.send_text = unconfirmed
+    _drain(session, driver)
+    assert Message.objects.get(campaign=campaign).status == MessageStatus.UNKNOWN
+
+    moved = messages_apply_acks(
+        session=session,
+        acks=[Ack("wamid-1", AckStatus.DELIVERED), Ack("wamid-1", AckStatus.READ)],
+    )
+
+    message = Message.objects.get(campaign=campaign)
+    assert message.status == MessageStatus.READ
+    assert None not in (message.sent_at, message.delivered_at, message.read_at)
+    assert message.last_error == ""
+    assert moved == 2
+    assert message.debtor.status == DebtorStatus.READ
+
+
 @pytest.mark.parametrize(
     ("error", "outcome"),
     [

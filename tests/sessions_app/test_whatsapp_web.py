@@ -12,6 +12,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from sessions_app.drivers.base import (
+    Ack,
     AckStatus,
     DriverState,
     NotOnWhatsApp,
@@ -230,6 +231,14 @@ def test_a_message_that_never_leaves_pending_has_an_unknown_outcome_so_it_is_nev
     assert raised.value.permanent
     assert "did not confirm" in raised.value.reason
     assert replica.texts_sent_to("+573001110050") == ["stuck"]
+    # It is followed all the same: once WhatsApp gets it through, its receipts arrive.
+    wa_id = raised.value.wa_message_id
+    assert wa_id.startswith("true_573001110050@")
+    replica.configure(sent_after=0.1)
+    wait_until(
+        lambda: Ack(wa_id, AckStatus.READ) in linked_driver.poll_acks(),
+        message="the unconfirmed message's receipt never came",
+    )
 
 
 def test_it_sees_incoming_messages_of_unread_chats_once(linked_driver, replica):
