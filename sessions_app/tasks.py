@@ -9,9 +9,10 @@ from sessions_app.services import sessions_supervise
 class StopSessionHosts(bootsteps.StartStopStep):
     """Tells the worker's session hosts to stop before its pool waits for its tasks.
 
-    Hosts run until told to stop, so a pool that waited first would wait for ever. Every
-    worker shutdown closes its steps first (a signal, `celery control shutdown`, an
-    unrecoverable error); the worker_shutting_down signal only comes with a signal.
+    Hosts run until told to stop, so a pool that waited first would wait for ever. A warm
+    shutdown closes the worker's steps first, however it was asked for (SIGTERM,
+    `celery control shutdown`, an unrecoverable error); the worker_shutting_down signal
+    only comes with a signal. A cold shutdown (SIGQUIT) stops the pool before any step.
     """
 
     requires = ("celery.worker.components:Pool",)

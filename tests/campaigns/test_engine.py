@@ -334,6 +334,32 @@ def test_delivered_and_read_sends_count_against_failures_in_the_order_they_were_
     assert campaign.status == CampaignStatus.RUNNING
 
 
+def test_the_latest_outcomes_are_weighed_by_when_they_were_sent_not_acknowledged(
+    connected_account, settings
+):
+    settings.ENGINE_AUTO_PAUSE_WINDOW = 4
+    session, driver = connected_account()
+    campaign = _running_campaign(session, debtors=8)
+    now = timezone.now()
+    *earlier, failed, _fails_now = Message.objects.filter(campaign=campaign).order_by("id")
+    # Sent ten minutes ago; their read receipts came after everything else.
+    Message.objects.filter(pk__in=[m.pk for m in earlier]).update(
+        status=MessageStatus.READ,
+        sent_at=now - datetime.timedelta(minutes=10),
+        updated_at=now + datetime.timedelta(seconds=5),
+    )
+    Message.objects.filter(pk=failed.pk).update(
+        status=MessageStatus.FAILED, failed_at=now - datetime.timedelta(minutes=1), updated_at=now
+    )
+    driver.send_text = lambda **kw: (_ for _ in ()).throw(SendError("refused", permanent=True))
+
+    _drain(session, driver)
+
+    campaign.refresh_from_db()
+    # The latest four outcomes: two failures, then two sends.
+    assert campaign.status == CampaignStatus.PAUSED
+
+
 def test_pacing_waits_the_delay_between_sends(connected_account):
     session, driver = connected_account(min_delay_seconds=20, max_delay_seconds=60)
     _running_campaign(session, debtors=2)
