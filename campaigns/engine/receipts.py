@@ -102,6 +102,27 @@ def _reply_sql() -> str:
     )
 
 
+def _skip_unsent(debtor_id: int) -> int:
+    """Skip the debtor's messages not sent yet; the pages of their campaigns are told."""
+    skipped_at = timezone.now()
+    skipped = Message.objects.filter(
+        debtor_id=debtor_id, status__in=[MessageStatus.PENDING, MessageStatus.CLAIMED]
+    ).update(
+        status=MessageStatus.SKIPPED,
+        lease_until=None,
+        last_error="The debtor opted out",
+        updated_at=skipped_at,
+    )
+    if skipped:
+        # The campaigns of exactly the messages just skipped: their stamp says which.
+        just_skipped = Message.objects.filter(
+            debtor_id=debtor_id, status=MessageStatus.SKIPPED, updated_at=skipped_at
+        )
+        for campaign_id in set(just_skipped.values_list("campaign_id", flat=True)):
+            realtime.campaign_progress_changed(campaign_id)
+    return skipped
+
+
 @transaction.atomic
 def messages_apply_incoming(*, session: WhatsAppSession, incoming: list[IncomingMessage]) -> None:
     """Record replies; a STOP opts the debtor out and skips what was not sent yet."""
@@ -131,18 +152,7 @@ def messages_apply_incoming(*, session: WhatsAppSession, incoming: list[Incoming
             Debtor.objects.filter(pk=debtor_id).update(
                 opted_out=True, opted_out_at=reply.received_at, updated_at=timezone.now()
             )
-            unsent = Message.objects.filter(
-                debtor_id=debtor_id, status__in=[MessageStatus.PENDING, MessageStatus.CLAIMED]
-            )
-            campaign_ids = set(unsent.values_list("campaign_id", flat=True))
-            skipped = unsent.update(
-                status=MessageStatus.SKIPPED,
-                lease_until=None,
-                last_error="The debtor opted out",
-                updated_at=timezone.now(),
-            )
-            for campaign_id in campaign_ids:
-                realtime.campaign_progress_changed(campaign_id)
+            skipped = _skip_unsent(debtor_id)
             logger.info(
                 "%s replied STOP: opted out, %d message(s) skipped", reply.phone_e164, skipped
             )
