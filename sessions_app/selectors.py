@@ -37,9 +37,11 @@ class DayCounts:
     failed: int = 0
 
 
-def today_bounds() -> tuple[datetime.datetime, datetime.datetime]:
-    """Today in the site's time zone, as an aware [start, end) range."""
-    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+def today_bounds(
+    now: datetime.datetime | None = None,
+) -> tuple[datetime.datetime, datetime.datetime]:
+    """The day of `now` (default: today) in the site's time zone, as an aware [start, end)."""
+    start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     return start, start + datetime.timedelta(days=1)
 
 

@@ -9,8 +9,9 @@ from django.utils import timezone
 from django_stubs_ext import WithAnnotations
 
 from campaigns.models import Campaign, Message, MessageStatus
-from campaigns.selectors import CampaignProgress, campaign_progress, campaigns_running
+from campaigns.selectors import CampaignProgress, campaign_progress_many, campaigns_running
 from sessions_app.models import SessionStatus, WhatsAppSession
+from sessions_app.selectors import today_bounds
 from whatsmassive.models import LogLevel, SystemLog
 
 # At most this many rows per live-tail poll; the next poll continues where it stopped.
@@ -85,11 +86,9 @@ def dashboard_accounts_context() -> dict[str, Any]:
 
 
 def dashboard_running_campaigns() -> list[tuple[Campaign, CampaignProgress]]:
-    return [(campaign, campaign_progress(campaign=campaign)) for campaign in campaigns_running()]
-
-
-def _local_midnight(now: datetime.datetime) -> datetime.datetime:
-    return timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    running = list(campaigns_running())
+    progress = campaign_progress_many(campaigns=running)
+    return [(campaign, progress[campaign.pk]) for campaign in running]
 
 
 class SendsToday(TypedDict):
@@ -101,15 +100,19 @@ class SendsToday(TypedDict):
 def sends_today_by_account(
     *, now: datetime.datetime | None = None
 ) -> "QuerySet[WithAnnotations[WhatsAppSession, SendsToday]]":
-    """Every account with `sent_today` and `failed_today` since local midnight (one query)."""
-    since = _local_midnight(now or timezone.now())
+    """Every account with `sent_today` and `failed_today` (one query); the same day and
+    counts as the accounts list's (sessions_app.selectors.session_counts_today)."""
+    start, end = today_bounds(now)
     return WhatsAppSession.objects.annotate(
         today=FilteredRelation(
             "messages",
-            condition=Q(messages__sent_at__gte=since) | Q(messages__failed_at__gte=since),
+            condition=Q(messages__sent_at__gte=start, messages__sent_at__lt=end)
+            | Q(messages__failed_at__gte=start, messages__failed_at__lt=end),
         ),
-        sent_today=Count("today", filter=Q(today__sent_at__isnull=False)),
-        failed_today=Count("today", filter=Q(today__status=MessageStatus.FAILED)),
+        sent_today=Count("today", filter=Q(today__sent_at__gte=start, today__sent_at__lt=end)),
+        failed_today=Count(
+            "today", filter=Q(today__failed_at__gte=start, today__failed_at__lt=end)
+        ),
     ).order_by("name")
 
 
