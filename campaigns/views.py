@@ -14,7 +14,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
-from django_htmx.middleware import HtmxDetails
 
 from campaigns import selectors, services
 from campaigns.forms import CampaignForm
@@ -23,12 +22,9 @@ from campaigns.services import CampaignStartRefused, CampaignTransitionError
 from campaigns.templating import BASE_PLACEHOLDERS
 from sessions_app.models import Pool
 from whatsmassive.exports import ExportCell, csv_response, xlsx_response
+from whatsmassive.htmx import HtmxHttpRequest
 
 CAMPAIGNS_PER_PAGE = 25
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
 
 
 def _get_campaign(pk: int) -> Campaign:

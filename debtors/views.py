@@ -9,8 +9,6 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseClientRedirect
-from django_htmx.middleware import HtmxDetails
 
 from debtors.exports import debtor_export_response
 from debtors.forms import DebtorFilterForm, DebtorImportMappingForm, DebtorImportUploadForm
@@ -24,10 +22,7 @@ from debtors.selectors import (
     debtor_search,
 )
 from debtors.services import debtor_import_create, debtor_import_submit, debtor_opt_out
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
+from whatsmassive.htmx import HtmxHttpRequest, htmx_redirect
 
 
 def _filtered_debtors(request: HttpRequest) -> tuple[DebtorFilterForm, QuerySet[Debtor]]:
@@ -86,9 +81,7 @@ def debtor_bulk_opt_out(request: HtmxHttpRequest) -> HttpResponse:
     back = reverse("debtor_list")
     if request.POST.get("query"):
         back += "?" + request.POST["query"]
-    if request.htmx:
-        return HttpResponseClientRedirect(back)
-    return redirect(back)
+    return htmx_redirect(request, back)
 
 
 def debtor_export(request: HttpRequest, fmt: str) -> HttpResponseBase:

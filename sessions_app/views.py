@@ -8,8 +8,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseClientRedirect
-from django_htmx.middleware import HtmxDetails
 
 from sessions_app import selectors, services
 from sessions_app.forms import (
@@ -22,21 +20,12 @@ from sessions_app.forms import (
 )
 from sessions_app.models import STRATEGY_HELP, Pool, PoolMember, PoolStrategy, WhatsAppSession
 from sessions_app.qr import qr_png, qr_svg
+from whatsmassive.htmx import HtmxHttpRequest, htmx_redirect
 
 SESSION_LIST = "sessions_app/session_list.html"
 SESSION_DETAIL = "sessions_app/session_detail.html"
 POOL_LIST = "sessions_app/pool_list.html"
 POOL_DETAIL = "sessions_app/pool_detail.html"
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
-def _redirect(request: HtmxHttpRequest, url: str) -> HttpResponse:
-    if request.htmx:
-        return HttpResponseClientRedirect(url)
-    return redirect(url)
 
 
 # --- accounts ----------------------------------------------------------------------------
@@ -59,7 +48,7 @@ def session_add(request: HtmxHttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            return _redirect(request, reverse("session_detail", args=[session.pk]))
+            return htmx_redirect(request, reverse("session_detail", args=[session.pk]))
     if request.htmx:
         return render(request, SESSION_LIST + "#add_form", {"form": form})
     return render(request, SESSION_LIST, {"rows": selectors.session_list_contexts(), "form": form})
@@ -207,7 +196,7 @@ def pool_new(request: HtmxHttpRequest) -> HttpResponse:
             form.add_error(None, exc)
         else:
             messages.success(request, f"Pool “{pool.name}” created: now add its accounts.")
-            return _redirect(request, reverse("pool_detail", args=[pool.pk]))
+            return htmx_redirect(request, reverse("pool_detail", args=[pool.pk]))
     return _pool_form_response(request, form, None)
 
 
@@ -242,9 +231,9 @@ def pool_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         services.pool_delete(pool=pool)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-        return _redirect(request, reverse("pool_detail", args=[pk]))
+        return htmx_redirect(request, reverse("pool_detail", args=[pk]))
     messages.success(request, f"Pool “{pool.name}” deleted.")
-    return _redirect(request, reverse("pool_list"))
+    return htmx_redirect(request, reverse("pool_list"))
 
 
 def _pool_members_context(

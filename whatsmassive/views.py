@@ -7,8 +7,8 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import urlencode
-from django_htmx.middleware import HtmxDetails
 
+from whatsmassive.htmx import HtmxHttpRequest
 from whatsmassive.models import LogLevel, SystemLog
 from whatsmassive.selectors import (
     dashboard_accounts_context,
@@ -20,11 +20,6 @@ from whatsmassive.selectors import (
     system_log_recent_errors,
     system_log_sources,
 )
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
 
 # Each live area of the dashboard: its partial in dashboard.html and the context it needs.
 DASHBOARD_FRAGMENTS: dict[str, Callable[[], dict[str, Any]]] = {
