@@ -89,18 +89,20 @@ def session_row(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 def _session_action(
-    request: HtmxHttpRequest, pk: int, action: Callable[..., object]
+    request: HtmxHttpRequest, pk: int, action: Callable[..., WhatsAppSession | None]
 ) -> HttpResponse:
-    """Run an account action; answer with the fragment it was asked from, or go back there."""
+    """Run an account action; answer with the fragment it was asked from, or go back there.
+
+    An action returns the account as it left it, or None when it changed nothing stored.
+    """
     session = get_object_or_404(WhatsAppSession, pk=pk)
     refusal = ""
     try:
-        action(session=session)
+        session = action(session=session) or session
     except ValueError as exc:
         refusal = str(exc)
     from_list = request.POST.get("from") == "list"
     if request.htmx:
-        session.refresh_from_db()
         context = {**selectors.session_live_context(session=session), "refusal": refusal}
         fragment = "#session_row" if from_list else "#session_live"
         template = (SESSION_LIST if from_list else SESSION_DETAIL) + fragment

@@ -139,6 +139,7 @@ def session_logout(*, session: WhatsAppSession) -> WhatsAppSession:
     session.refresh_from_db()
     if not session_is_held(session=session):
         session_forget_profile(session=session)
+        session.refresh_from_db()
     realtime.session_changed(session.pk)
     logger.info("Logging out account %s", session.name, extra={"session_id": session.pk})
     return session
