@@ -112,8 +112,8 @@ def pool_member_add(
 @transaction.atomic
 def pool_member_update(*, member: PoolMember, enabled: bool, weight: int) -> PoolMember:
     _check_weight(weight)
-    _pool_members_locked(member.pool)
-    was_enabled = PoolMember.objects.filter(pk=member.pk, enabled=True).exists()
+    members = _pool_members_locked(member.pool)
+    was_enabled = any(each.pk == member.pk and each.enabled for each in members)
     PoolMember.objects.filter(pk=member.pk).update(enabled=enabled, weight=weight)
     if was_enabled and not enabled:
         _pool_hand_over(pool=member.pool, session_id=member.session_id)
