@@ -6,6 +6,7 @@ from typing import Any
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.http import urlencode
 
 from whatsmassive.htmx import HtmxHttpRequest
@@ -43,9 +44,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "whatsmassive/dashboard.html", context)
 
 
-# Context keys that name a row with its own page. Paths, not URL names: those pages live in
-# other apps and the links only need the id.
-CONTEXT_LINKS = {"campaign_id": "/campaigns/{}/", "session_id": "/sessions/{}/"}
+# Context keys that name a row with its own page, and that page's URL name.
+CONTEXT_LINKS = {"campaign_id": "campaign_detail", "session_id": "session_detail"}
 
 
 @dataclass(frozen=True)
@@ -71,8 +71,8 @@ def _log_rows(logs: list[SystemLog]) -> list[LogRow]:
         items = []
         for key, value in log.context.items():
             text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-            link = CONTEXT_LINKS.get(key, "")
-            url = link.format(value) if link and isinstance(value, int) else ""
+            link = CONTEXT_LINKS.get(key)
+            url = reverse(link, args=[value]) if link and isinstance(value, int) else ""
             items.append(LogContextItem(key=key, value=text, url=url))
         rows.append(LogRow(log=log, context=items))
     return rows
