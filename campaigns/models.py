@@ -62,6 +62,11 @@ class Campaign(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def takes_resends(self) -> bool:
+        """A resent message only goes out while the campaign still sends (running or paused)."""
+        return self.status in {CampaignStatus.RUNNING, CampaignStatus.PAUSED}
+
 
 class Message(models.Model):
     """One personalised message to one debtor within one campaign."""

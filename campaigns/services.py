@@ -31,7 +31,6 @@ ANALYZE_AFTER_MESSAGES = 1000
 
 
 # A message resent in any other campaign state would never be sent.
-RESENDABLE_STATUSES = frozenset({CampaignStatus.RUNNING, CampaignStatus.PAUSED})
 
 
 class CampaignTransitionError(Exception):
@@ -319,13 +318,11 @@ def message_resolve_unknown(*, message: Message, sent: bool, by: User = None) ->
     A resend needs a campaign that still sends (running or paused); once it is over, the
     message could only be marked sent.
     """
-    if not sent:
-        campaign = Campaign.objects.get(pk=message.campaign_id)
-        if campaign.status not in RESENDABLE_STATUSES:
-            raise CampaignTransitionError(
-                f"The campaign is {campaign.get_status_display()}: a resent message would "
-                "never go out. Mark it sent once you have checked the phone."
-            )
+    if not sent and not message.campaign.takes_resends:
+        raise CampaignTransitionError(
+            f"The campaign is {message.campaign.get_status_display()}: a resent message would "
+            "never go out. Mark it sent once you have checked the phone."
+        )
     now = timezone.now()
     fields: dict[str, object] = (
         {"status": MessageStatus.SENT, "sent_at": now}

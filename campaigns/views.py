@@ -143,7 +143,6 @@ def _messages_context(
         "bucket": bucket,
         "message_page": page,
         "bucket_counts": progress,
-        "resendable": campaign.status in services.RESENDABLE_STATUSES,
     }
 
 
@@ -194,7 +193,8 @@ def campaign_change(request: HtmxHttpRequest, pk: int, action: str) -> HttpRespo
 def message_resolve(request: HtmxHttpRequest, pk: int, message_pk: int) -> HttpResponse:
     """An operator checked the phone: mark an unknown message sent, or send it again."""
     campaign = _get_campaign(pk)
-    message = get_object_or_404(Message, pk=message_pk, campaign=campaign)
+    # Through the campaign: the message carries the campaign already loaded.
+    message = get_object_or_404(campaign.messages, pk=message_pk)
     outcome = request.POST.get("outcome")
     if outcome not in {"sent", "resend"}:
         return HttpResponseBadRequest("Say whether the message was sent or should be resent.")
@@ -213,7 +213,6 @@ def message_resolve(request: HtmxHttpRequest, pk: int, message_pk: int) -> HttpR
         "campaign": campaign,
         "message": row,
         "row_error": error,
-        "resendable": campaign.status in services.RESENDABLE_STATUSES,
     }
     response = render(request, "campaigns/campaign_detail.html#message_row", context)
     if not error:
