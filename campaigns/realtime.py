@@ -14,6 +14,7 @@ per message.
 import functools
 import logging
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import redis
@@ -149,6 +150,12 @@ def campaign_progress_trailing_push(campaign_id: int) -> None:
 def campaign_progress_changed(campaign_id: int) -> None:
     """Call inside the transaction that changed messages; the push follows its commit."""
     transaction.on_commit(lambda: _push_progress_coalesced(campaign_id), robust=True)
+
+
+def campaigns_progress_changed(campaign_ids: Iterable[int]) -> None:
+    """campaign_progress_changed for each campaign named, once however often it is named."""
+    for campaign_id in set(campaign_ids):
+        campaign_progress_changed(campaign_id)
 
 
 def session_broadcast(session_id: int) -> None:

@@ -8,6 +8,7 @@ from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from campaigns import realtime
+from campaigns.engine.sending import UNKNOWN_ADVICE
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
 from sessions_app.models import PoolMember, SessionStatus
 
@@ -21,11 +22,6 @@ class SweepResult:
     released: int
     unknown: int
     completed: int
-
-
-def _touched_campaigns(campaign_ids: list[int]) -> None:
-    for campaign_id in set(campaign_ids):
-        realtime.campaign_progress_changed(campaign_id)
 
 
 def _left_behind(status: str, *, session_id: int | None) -> QuerySet[Message]:
@@ -52,7 +48,7 @@ def messages_release_expired_claims(*, session_id: int | None = None) -> int:
         attempts=F("attempts") + 1,
         updated_at=now,
     )
-    _touched_campaigns(campaigns)
+    realtime.campaigns_progress_changed(campaigns)
     return released
 
 
@@ -69,7 +65,7 @@ def messages_mark_orphans_unknown(*, session_id: int | None = None) -> int:
     marked = orphans.update(
         status=MessageStatus.UNKNOWN,
         lease_until=None,
-        last_error="The sender stopped mid-send: check the phone, then mark sent or resend",
+        last_error=f"The sender stopped mid-send: {UNKNOWN_ADVICE}",
         updated_at=now,
     )
     if marked:
@@ -78,7 +74,7 @@ def messages_mark_orphans_unknown(*, session_id: int | None = None) -> int:
             marked,
             extra={"session_id": session_id},
         )
-    _touched_campaigns(campaigns)
+    realtime.campaigns_progress_changed(campaigns)
     return marked
 
 

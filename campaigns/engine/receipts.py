@@ -89,8 +89,7 @@ def messages_apply_acks(*, session: WhatsAppSession, acks: list[Ack]) -> int:
         Debtor.objects.filter(pk__in=ids).exclude(status=DebtorStatus.REPLIED).update(
             status=_ACK_DEBTOR_STATUS[to], updated_at=now
         )
-    for campaign_id in campaigns:
-        realtime.campaign_progress_changed(campaign_id)
+    realtime.campaigns_progress_changed(campaigns)
     return moved
 
 
@@ -118,8 +117,7 @@ def _skip_unsent(debtor_id: int) -> int:
         just_skipped = Message.objects.filter(
             debtor_id=debtor_id, status=MessageStatus.SKIPPED, updated_at=skipped_at
         )
-        for campaign_id in set(just_skipped.values_list("campaign_id", flat=True)):
-            realtime.campaign_progress_changed(campaign_id)
+        realtime.campaigns_progress_changed(just_skipped.values_list("campaign_id", flat=True))
     return skipped
 
 
