@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 from kombu.exceptions import OperationalError as BrokerUnavailable
+from redis.commands.core import Script
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +106,12 @@ _CLOCK_MARGIN_SECONDS = 0.1
 _trailing_due: dict[int, float] = {}
 
 
+@functools.cache
+def _window_script(client: redis.Redis) -> Script:
+    """The window's Lua script, once per Redis client (it sends the script by its hash)."""
+    return client.register_script(_WINDOW_SCRIPT)
+
+
 def _window_key(campaign_id: int) -> str:
     return f"wm:progress:window:{campaign_id}"
 
@@ -116,8 +123,7 @@ def _push_progress_coalesced(campaign_id: int) -> None:
     if now < _trailing_due.get(campaign_id, 0.0):
         return
     try:
-        script = _redis().register_script(_WINDOW_SCRIPT)
-        action, *due_ms = script(
+        action, *due_ms = _window_script(_redis())(
             keys=[_window_key(campaign_id)], args=[PROGRESS_WINDOW_MS, _OVERDUE_MS]
         )
         if action == _PUSH_NOW:
