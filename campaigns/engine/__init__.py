@@ -12,18 +12,14 @@ again automatically. A message may be lost that way, never sent twice.
     pending/claimed -> skipped (opted out, campaign cancelled)
 """
 
-from campaigns.engine.claims import Claim, ClaimScope, message_claim_next
+from campaigns.engine.claims import message_claim_next
 from campaigns.engine.handover import UNUSABLE_STATUSES, assign_members, messages_reassign_from
 from campaigns.engine.pacing import Pacer
-from campaigns.engine.receipts import STOP_WORDS, messages_apply_acks, messages_apply_incoming
-from campaigns.engine.sending import IDLE_SECONDS, engine_send_next, message_deliver
+from campaigns.engine.receipts import messages_apply_acks, messages_apply_incoming
+from campaigns.engine.sending import engine_send_next, message_deliver
 
 __all__ = [
-    "IDLE_SECONDS",
-    "STOP_WORDS",
     "UNUSABLE_STATUSES",
-    "Claim",
-    "ClaimScope",
     "Pacer",
     "assign_members",
     "engine_send_next",
