@@ -183,6 +183,8 @@ def _settle_failure(
     # The claim loaded the count; moving to `sending` added this attempt.
     final = error.permanent or claim.attempts + 1 >= settings.ENGINE_MAX_ATTEMPTS
     sending = Message.objects.filter(pk=claim.pk, status=MessageStatus.SENDING)
+    session.next_send_at = now + datetime.timedelta(seconds=delay)
+    account: dict[str, Any] = {"next_send_at": session.next_send_at}
     with transaction.atomic():
         if isinstance(error, SendOutcomeUnknown):
             sending.update(
@@ -201,7 +203,7 @@ def _settle_failure(
                 lease_until=None,
                 updated_at=now,
             )
-            WhatsAppSession.objects.filter(pk=session.pk).update(failed_count=F("failed_count") + 1)
+            account["failed_count"] = F("failed_count") + 1
             if isinstance(error, NotOnWhatsApp):
                 Debtor.objects.filter(pk=claim.debtor_id).update(
                     status=DebtorStatus.UNREACHABLE, updated_at=now
@@ -216,11 +218,8 @@ def _settle_failure(
                 last_error=error.reason[:500],
                 updated_at=now,
             )
-        WhatsAppSession.objects.filter(pk=session.pk).update(
-            next_send_at=now + datetime.timedelta(seconds=delay)
-        )
+        WhatsAppSession.objects.filter(pk=session.pk).update(**account)
         realtime.campaign_progress_changed(claim.campaign_id)
-    session.next_send_at = now + datetime.timedelta(seconds=delay)
     _log_failure(claim, session, error, final=final)
     return delay
 
