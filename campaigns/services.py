@@ -210,7 +210,7 @@ def _refresh_message_statistics(created: int) -> None:
     """
     if connection.vendor == "postgresql" and created >= ANALYZE_AFTER_MESSAGES:
         with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(Message._meta.db_table)}")
+            cursor.execute(f"ANALYZE {table(Message)}")
 
 
 def _insert_batch(
