@@ -134,6 +134,8 @@ CHART_TOP = 12
 CHART_BOTTOM = 28
 CHART_BAR_FILL = 0.7  # share of each minute's slot the bar covers
 CHART_LABEL_EVERY = 10  # minutes between labels on the time axis
+PLOT_LEFT, PLOT_RIGHT = CHART_LEFT, CHART_WIDTH - CHART_RIGHT
+PLOT_TOP, PLOT_BOTTOM = CHART_TOP, CHART_HEIGHT - CHART_BOTTOM
 
 
 @dataclass(frozen=True)
@@ -178,10 +180,10 @@ class SendsChart:
     end: datetime.datetime
     width: int = CHART_WIDTH
     height: int = CHART_HEIGHT
-    plot_left: int = CHART_LEFT
-    plot_right: int = CHART_WIDTH - CHART_RIGHT
-    plot_top: int = CHART_TOP
-    plot_bottom: int = CHART_HEIGHT - CHART_BOTTOM
+    plot_left: int = PLOT_LEFT
+    plot_right: int = PLOT_RIGHT
+    plot_top: int = PLOT_TOP
+    plot_bottom: int = PLOT_BOTTOM
 
     @property
     def plot_height(self) -> int:
@@ -238,9 +240,7 @@ def sends_chart(
     *, counts: dict[datetime.datetime, tuple[int, int]], start: datetime.datetime, minutes: int
 ) -> SendsChart:
     """Bars for `minutes` minutes from `start`: `counts` maps a minute to (sent, failed)."""
-    plot_left, plot_right = CHART_LEFT, CHART_WIDTH - CHART_RIGHT
-    plot_top, plot_bottom = CHART_TOP, CHART_HEIGHT - CHART_BOTTOM
-    slot = (plot_right - plot_left) / minutes
+    slot = (PLOT_RIGHT - PLOT_LEFT) / minutes
     bar_width = slot * CHART_BAR_FILL
     per_minute = [
         (
@@ -250,11 +250,11 @@ def sends_chart(
         for i in range(minutes)
     ]
     step, top = _y_scale(max((sent + failed for _, sent, failed in per_minute), default=0))
-    scale = (plot_bottom - plot_top) / top
+    scale = (PLOT_BOTTOM - PLOT_TOP) / top
     bars = []
     time_labels = []
     for i, (minute, sent, failed) in enumerate(per_minute):
-        slot_x = plot_left + i * slot
+        slot_x = PLOT_LEFT + i * slot
         sent_height = sent * scale
         failed_height = failed * scale
         bars.append(
@@ -266,9 +266,9 @@ def sends_chart(
                 slot_width=round(slot, 2),
                 x=round(slot_x + (slot - bar_width) / 2, 2),
                 width=round(bar_width, 2),
-                sent_y=round(plot_bottom - sent_height, 2),
+                sent_y=round(PLOT_BOTTOM - sent_height, 2),
                 sent_height=round(sent_height, 2),
-                failed_y=round(plot_bottom - sent_height - failed_height, 2),
+                failed_y=round(PLOT_BOTTOM - sent_height - failed_height, 2),
                 failed_height=round(failed_height, 2),
             )
         )
@@ -276,7 +276,7 @@ def sends_chart(
         if local.minute % CHART_LABEL_EVERY == 0:
             time_labels.append(ChartTimeLabel(f"{local:%H:%M}", round(slot_x + slot / 2, 2)))
     y_ticks = [
-        ChartTick(value, round(plot_bottom - value * scale, 2)) for value in range(0, top + 1, step)
+        ChartTick(value, round(PLOT_BOTTOM - value * scale, 2)) for value in range(0, top + 1, step)
     ]
     return SendsChart(
         bars=bars,
