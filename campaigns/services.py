@@ -7,13 +7,13 @@ from django.contrib.auth.models import User as AuthUser
 from django.db import connection, transaction
 from django.utils import timezone
 
-from campaigns import realtime
 from campaigns.engine import UNUSABLE_STATUSES, assign_members
 from campaigns.engine.statements import table
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
 from campaigns.selectors import audience_debtors, campaign_problems
 from campaigns.templating import MessageTemplate, template_placeholders
 from sessions_app.models import Pool, PoolMember, PoolStrategy
+from whatsmassive import realtime
 
 logger = logging.getLogger(__name__)
 

@@ -6,12 +6,12 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns import realtime
 from campaigns.engine.statements import run, table
 from campaigns.models import Message, MessageStatus
 from debtors.models import Debtor, DebtorStatus
 from sessions_app.drivers.base import Ack, AckStatus, IncomingMessage
 from sessions_app.models import WhatsAppSession
+from whatsmassive import realtime
 
 logger = logging.getLogger(__name__)
 

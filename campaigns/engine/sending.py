@@ -11,7 +11,6 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from campaigns import realtime
 from campaigns.engine.claims import Claim, claim_next
 from campaigns.engine.pacing import Pacer
 from campaigns.engine.statements import literal, run, table
@@ -25,6 +24,7 @@ from sessions_app.drivers.base import (
     WhatsAppDriver,
 )
 from sessions_app.models import WhatsAppSession
+from whatsmassive import realtime
 
 logger = logging.getLogger(__name__)
 

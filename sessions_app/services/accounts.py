@@ -13,12 +13,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from campaigns import realtime
 from campaigns.engine import messages_reassign_from
 from sessions_app.drivers import profile_dir_for
 from sessions_app.drivers.base import DriverState
 from sessions_app.models import SessionStatus, WhatsAppSession
 from sessions_app.selectors import session_is_held, stale_before, time_zone_names
+from whatsmassive import realtime
 
 logger = logging.getLogger(__name__)
 

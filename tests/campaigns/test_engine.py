@@ -6,7 +6,6 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from campaigns import realtime
 from campaigns.engine import (
     Pacer,
     assign_members,
@@ -35,6 +34,7 @@ from tests.factories import (
     PoolFactory,
     PoolMemberFactory,
 )
+from whatsmassive import realtime
 
 pytestmark = pytest.mark.django_db
 

@@ -12,11 +12,9 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from campaigns import realtime
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
 from campaigns.services import campaign_pause, campaign_start
 from campaigns.sweep import engine_sweep
-from campaigns.tasks import campaign_progress_push
 from sessions_app.models import SessionStatus, WhatsAppSession
 from sessions_app.tasks import session_host
 from tests.conftest import start_worker, stop_worker, wait_until
@@ -28,7 +26,9 @@ from tests.factories import (
     WhatsAppSessionFactory,
     running_campaign,
 )
+from whatsmassive import realtime
 from whatsmassive.celery import app as celery_app
+from whatsmassive.tasks import campaign_progress_push
 
 
 def _listen(group):
