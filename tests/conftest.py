@@ -1,3 +1,4 @@
+import asyncio
 import os
 import signal
 import socket
@@ -6,9 +7,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection
 
@@ -142,3 +146,18 @@ def connected_account(db):
         return session, driver
 
     return make
+
+
+def listen_group(group: str) -> tuple[Any, str]:
+    """A channel of the real channel layer (Redis) joined to `group`."""
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(group, channel)
+    return layer, channel
+
+
+def receive_event(layer: Any, channel: str, timeout: float = 5) -> dict[str, Any]:
+    async def receive() -> dict[str, Any]:
+        return await asyncio.wait_for(layer.receive(channel), timeout)  # type: ignore[no-any-return]
+
+    return async_to_sync(receive)()
