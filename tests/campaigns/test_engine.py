@@ -4,9 +4,11 @@ from collections import Counter
 
 import pytest
 from django.db import connection
+from django.db.models import Count
 from django.utils import timezone
 
 from campaigns.engine import (
+    NobodyLeft,
     Pacer,
     assign_members,
     engine_send_next,
@@ -14,7 +16,7 @@ from campaigns.engine import (
     message_deliver,
     messages_apply_acks,
     messages_apply_incoming,
-    messages_reassign_from,
+    messages_hand_over,
 )
 from campaigns.models import CampaignStatus, Message, MessageStatus
 from campaigns.services import campaign_pause, campaign_start
@@ -512,7 +514,7 @@ def test_an_account_that_drops_out_hands_its_messages_to_the_others(connected_ac
     first, second, third = (connected_account()[0] for _ in range(3))
     campaign = _running_campaign(first, second, third, strategy=PoolStrategy.FIXED_TURNS, debtors=9)
     type(first).objects.filter(pk=first.pk).update(status=SessionStatus.LOGGED_OUT)
-    moved = messages_reassign_from(session=first)
+    moved = messages_hand_over(session=first, nobody_left=NobodyLeft.KEEP)
     counts = Counter(
         Message.objects.filter(campaign=campaign).values_list("assigned_session", flat=True)
     )
@@ -520,10 +522,24 @@ def test_an_account_that_drops_out_hands_its_messages_to_the_others(connected_ac
     assert counts == {second.pk: 5, third.pk: 4} or counts == {second.pk: 4, third.pk: 5}
 
 
+def test_an_account_leaving_one_pool_hands_over_only_that_pools_messages(connected_account):
+    leaving, staying, other = (connected_account()[0] for _ in range(3))
+    left = _running_campaign(leaving, staying, strategy=PoolStrategy.FIXED_TURNS, debtors=4)
+    kept = _running_campaign(leaving, other, strategy=PoolStrategy.FIXED_TURNS, debtors=0)
+    moved = messages_hand_over(session=leaving, pool=left.pool, nobody_left=NobodyLeft.RELEASE)
+    owners = dict(
+        Message.objects.filter(assigned_session=leaving)
+        .values_list("campaign")
+        .annotate(n=Count("id"))
+    )
+    assert moved == 2
+    assert owners == {kept.pk: 2}  # its half of the other pool's campaign
+
+
 def test_messages_wait_when_no_other_account_can_take_them(connected_account):
     only, _ = connected_account()
     campaign = _running_campaign(only, strategy=PoolStrategy.RANDOM_TURNS, debtors=3)
-    assert messages_reassign_from(session=only) == 0
+    assert messages_hand_over(session=only, nobody_left=NobodyLeft.KEEP) == 0
     assert set(
         Message.objects.filter(campaign=campaign).values_list("assigned_session", flat=True)
     ) == {only.pk}
