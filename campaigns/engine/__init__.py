@@ -12,7 +12,6 @@ again automatically. A message may be lost that way, never sent twice.
     pending/claimed -> skipped (opted out, campaign cancelled)
 """
 
-from campaigns.engine.claims import message_claim_next
 from campaigns.engine.handover import (
     UNUSABLE_STATUSES,
     NobodyLeft,
@@ -21,7 +20,7 @@ from campaigns.engine.handover import (
 )
 from campaigns.engine.pacing import Pacer
 from campaigns.engine.receipts import messages_apply_acks, messages_apply_incoming
-from campaigns.engine.sending import engine_send_next, message_deliver
+from campaigns.engine.sending import engine_send_next
 
 __all__ = [
     "UNUSABLE_STATUSES",
@@ -29,8 +28,6 @@ __all__ = [
     "Pacer",
     "assign_members",
     "engine_send_next",
-    "message_claim_next",
-    "message_deliver",
     "messages_apply_acks",
     "messages_apply_incoming",
     "messages_hand_over",
