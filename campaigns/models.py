@@ -57,6 +57,10 @@ class Campaign(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [choices_check("status", CampaignStatus, name="campaign_status_valid")]
+        permissions = [
+            ("run_campaign", "Can start, pause, resume and cancel campaigns, resolve messages"),
+            ("export_messages", "Can export campaign messages (debtor data)"),
+        ]
         indexes = [models.Index(fields=["status", "pool"], name="campaign_status_pool")]
 
     def __str__(self) -> str:

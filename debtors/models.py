@@ -49,6 +49,10 @@ class Debtor(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
+        permissions = [
+            ("opt_out_debtor", "Can opt debtors out"),
+            ("export_debtors", "Can export debtors"),
+        ]
         constraints = [
             choices_check("status", DebtorStatus, name="debtor_status_valid"),
             models.CheckConstraint(condition=Q(amount__gte=0), name="debtor_amount_not_negative"),

@@ -20,18 +20,22 @@ from debtors.imports.readers import ImportFileError, check_size, inspect_file, o
 from debtors.models import Debtor, DebtorImport, ImportStatus, OptOutSource
 from debtors.selectors import debtor_import_file_info
 from whatsmassive import realtime
+from whatsmassive.roles import Actor, require
 
 logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
-def debtor_opt_out(*, debtors: QuerySet[Debtor], at: datetime.datetime, source: str) -> int:
+def debtor_opt_out(
+    *, debtors: QuerySet[Debtor], at: datetime.datetime, source: str, by: Actor = None
+) -> int:
     """Opt debtors out: no message is sent to them again.
 
     Their messages not handed to WhatsApp yet (pending, or claimed and not yet sending) are
     skipped at once, and the pages of those messages' campaigns are told. Returns how many
     debtors changed; those already opted out keep their first opt-out time.
     """
+    require(by, "debtors.opt_out_debtor")
     ids = list(debtors.values_list("pk", flat=True))
     now = timezone.now()
     changed = Debtor.objects.filter(pk__in=ids, opted_out=False).update(
@@ -62,12 +66,13 @@ def debtor_opt_out(*, debtors: QuerySet[Debtor], at: datetime.datetime, source: 
 
 @transaction.atomic
 def debtor_import_create(
-    *, upload: UploadedFile[bytes], region: str, update_existing: bool, by: User | None
+    *, upload: UploadedFile[bytes], region: str, update_existing: bool, by: Actor
 ) -> DebtorImport:
     """Store an uploaded file and guess its column mapping; nothing is imported yet.
 
     Raises ImportFileError (and keeps nothing) when the file as a whole is unusable.
     """
+    require(by, "debtors.add_debtorimport")
     if upload.size is not None:
         check_size(upload.size)  # before the upload is copied into MEDIA_ROOT
     original_name = Path(upload.name or "upload").name[:255]
@@ -75,7 +80,7 @@ def debtor_import_create(
         original_filename=original_name,
         region=region,
         update_existing=update_existing,
-        created_by=by,
+        created_by=by if isinstance(by, User) else None,
     )
     # A generated name: the operator's file name never becomes a path on our disk.
     debtor_import.file.save(f"{uuid.uuid4().hex}.upload", upload, save=False)
@@ -106,9 +111,10 @@ def debtor_import_create(
 
 @transaction.atomic
 def debtor_import_submit(
-    *, debtor_import: DebtorImport, mapping: Mapping, update_existing: bool
+    *, debtor_import: DebtorImport, mapping: Mapping, update_existing: bool, by: Actor = None
 ) -> bool:
     """Confirm the mapping and queue the import; False if it was already submitted."""
+    require(by, "debtors.add_debtorimport")
     from debtors.tasks import debtor_import_run_task
 
     changed = DebtorImport.objects.filter(

@@ -6,6 +6,8 @@ from whatsmassive import views
 admin.site.site_header = "WhatsMassive administration"
 admin.site.site_title = "WhatsMassive"
 
+handler403 = "whatsmassive.views.permission_denied"
+
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("logs/", views.log_list, name="log_list"),

@@ -460,12 +460,12 @@ def test_a_message_is_resolved_only_through_its_own_campaign(logged_in):
 # --- exports ----------------------------------------------------------------------------------
 
 
-def test_a_campaigns_messages_export_as_escaped_csv_and_xlsx(client, operator):
+def test_a_campaigns_messages_export_as_escaped_csv_and_xlsx(client, supervisor):
     campaign = CampaignFactory()
     debtor = DebtorFactory(name="@evil", phone_e164="+573001234567")
     MessageFactory(campaign=campaign, debtor=debtor, body="=HYPERLINK(1)", status="sent")
     MessageFactory()  # another campaign's message is not exported
-    client.force_login(operator)
+    client.force_login(supervisor)
 
     response = client.get(reverse("campaign_message_export", args=[campaign.pk, "csv"]))
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))

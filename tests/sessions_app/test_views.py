@@ -25,28 +25,28 @@ PAYLOAD = "2@abc,def,ghi,jkl"
 
 
 @pytest.mark.parametrize(("fmt", "content_type"), [("png", "image/png"), ("svg", "image/svg+xml")])
-def test_the_waiting_qr_is_served_as_an_image(client, operator, fmt, content_type):
+def test_the_waiting_qr_is_served_as_an_image(client, supervisor, fmt, content_type):
     account = WhatsAppSessionFactory(qr_payload=PAYLOAD)
-    client.force_login(operator)
+    client.force_login(supervisor)
     response = client.get(reverse("session_qr", args=[account.pk, fmt]))
     assert response.status_code == 200
     assert response["Content-Type"] == content_type
     assert "no-cache" in response["Cache-Control"]
 
 
-def test_the_png_is_a_real_image(client, operator):
+def test_the_png_is_a_real_image(client, supervisor):
     import io
 
     account = WhatsAppSessionFactory(qr_payload=PAYLOAD)
-    client.force_login(operator)
+    client.force_login(supervisor)
     response = client.get(reverse("session_qr", args=[account.pk, "png"]))
     image = Image.open(io.BytesIO(response.content))
     assert image.size[0] == image.size[1] > 100
 
 
-def test_a_linked_account_has_no_qr(client, operator):
+def test_a_linked_account_has_no_qr(client, supervisor):
     account = WhatsAppSessionFactory(qr_payload="")
-    client.force_login(operator)
+    client.force_login(supervisor)
     assert client.get(reverse("session_qr", args=[account.pk, "png"])).status_code == 404
 
 
@@ -67,15 +67,15 @@ def _waiting(**fields):
 
 
 @pytest.fixture
-def operator_client(client, operator):
-    client.force_login(operator)
+def operator_client(client, supervisor):
+    client.force_login(supervisor)
     return client
 
 
 @pytest.fixture
-def csrf_client(operator):
+def csrf_client(supervisor):
     client = Client(enforce_csrf_checks=True)
-    client.force_login(operator)
+    client.force_login(supervisor)
     return client
 
 
