@@ -1,7 +1,10 @@
 """WhatsMassive settings: one file, every deployment difference comes from the environment."""
 
+import datetime
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 import django_stubs_ext
@@ -71,6 +74,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "channels",
     "django_htmx",
+    "axes",
     "whatsmassive",
     "sessions_app",
     "debtors",
@@ -88,6 +92,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a login refused for too many failures into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "whatsmassive.urls"
@@ -140,6 +146,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Axes counts failed logins (the app's and the admin's) before Django checks the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+# Either is enough to lock: one username tried from many places, or one place trying many.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "whatsmassive.proxies.client_ip"
+AXES_LOCKOUT_CALLABLE = "whatsmassive.views.login_locked_out"
+# How many reverse proxies in front of the app append to X-Forwarded-For (0: trust none).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -176,6 +196,58 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+
+@dataclass(frozen=True)
+class EmailServer:
+    backend: str
+    host: str = "localhost"
+    port: int = 25
+    user: str = ""
+    password: str = ""
+    use_tls: bool = False
+    use_ssl: bool = False
+
+
+def email_server(url: str) -> EmailServer:
+    """The mail server of EMAIL_URL: smtp://user:pass@host:port (smtp+tls://, smtp+ssl://),
+    console:// (print mails), or an empty string (no mail: the password reset pages are off).
+    """
+    if not url:
+        return EmailServer("django.core.mail.backends.dummy.EmailBackend")
+    parts = urlsplit(url)
+    if parts.scheme == "console":
+        return EmailServer("django.core.mail.backends.console.EmailBackend")
+    ports = {"smtp": 25, "smtp+tls": 587, "smtp+ssl": 465}
+    if parts.scheme not in ports:
+        raise ImproperlyConfigured(
+            "EMAIL_URL must start with smtp://, smtp+tls://, smtp+ssl:// or console://, "
+            f"got {parts.scheme!r}"
+        )
+    return EmailServer(
+        "django.core.mail.backends.smtp.EmailBackend",
+        host=parts.hostname or "localhost",
+        port=parts.port or ports[parts.scheme],
+        user=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+        use_tls=parts.scheme == "smtp+tls",
+        use_ssl=parts.scheme == "smtp+ssl",
+    )
+
+
+EMAIL_URL = env_str("EMAIL_URL", "")
+_email = email_server(EMAIL_URL)
+EMAIL_BACKEND = _email.backend
+EMAIL_HOST = _email.host
+EMAIL_PORT = _email.port
+EMAIL_HOST_USER = _email.user
+EMAIL_HOST_PASSWORD = _email.password
+EMAIL_USE_TLS = _email.use_tls
+EMAIL_USE_SSL = _email.use_ssl
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "WhatsMassive <no-reply@localhost>")
+# Without a mail server the reset pages could only fail: they are not offered at all.
+PASSWORD_RESET_ENABLED = bool(EMAIL_URL)
 
 # Redis carries the Celery broker and the Channels layer.
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")

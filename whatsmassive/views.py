@@ -3,7 +3,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import permission_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -129,3 +131,19 @@ def permission_denied(request: HtmxHttpRequest, exception: Exception) -> HttpRes
         response = render(request, "403.html#denied", context, status=403)
         return reswap(retarget(response, "#flash-area"), "innerHTML")
     return render(request, "403.html", context, status=403)
+
+
+def login_locked_out(
+    request: HttpRequest, original_response: HttpResponse | None, credentials: object
+) -> HttpResponse:
+    """The login page again, saying why it refuses (axes: too many failed logins)."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    context = {
+        "form": AuthenticationForm(request),
+        "locked_out": (
+            f"Too many failed logins: logging in is blocked for {minutes} minutes "
+            "for this username and from this address. Wait, or ask an administrator."
+        ),
+        "next": request.POST.get("next", ""),
+    }
+    return render(request, "registration/login.html", context, status=429)
