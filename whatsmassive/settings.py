@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "whatsmassive.user_sessions.SessionIdleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -193,7 +194,13 @@ FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# X-Forwarded-Proto is believed only from a TLS proxy that sets it (and strips the client's).
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A session ends after this long without use (every use pushes the end further).
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 480)
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
@@ -357,6 +364,7 @@ ENGINE_AUTO_PAUSE_ERROR_RATE = env_float("ENGINE_AUTO_PAUSE_ERROR_RATE", 0.5)
 ENGINE_SWEEP_SECONDS = env_float("ENGINE_SWEEP_SECONDS", 5.0)
 CELERY_BEAT_SCHEDULE = {
     "engine-sweep": {"task": "campaigns.tasks.sweep", "schedule": ENGINE_SWEEP_SECONDS},
+    "end-idle-sessions": {"task": "whatsmassive.tasks.sessions_end", "schedule": 60.0},
     "supervise-sessions": {
         "task": "sessions_app.tasks.supervise_sessions",
         "schedule": ENGINE_SWEEP_SECONDS,
