@@ -11,7 +11,7 @@ from campaigns.engine import UNUSABLE_STATUSES, assign_members
 from campaigns.engine.statements import table
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
 from campaigns.selectors import audience_debtors, campaign_problems
-from campaigns.templating import MessageTemplate, template_placeholders
+from campaigns.templating import MessageTemplate, template_check
 from sessions_app.models import Pool, PoolMember, PoolStrategy
 from whatsmassive import realtime
 from whatsmassive.roles import require
@@ -117,7 +117,7 @@ def campaign_create(
     *, name: str, template: str, pool: Pool, audience: dict[str, object], by: User = None
 ) -> Campaign:
     require(by, "campaigns.add_campaign")
-    template_placeholders(template)  # a syntax error is refused at once
+    template_check(template)  # too long, or a syntax error: refused at once
     created_by = by if isinstance(by, AuthUser) else None
     campaign = Campaign.objects.create(
         name=name, template=template, pool=pool, audience=audience, created_by=created_by
@@ -308,7 +308,7 @@ def campaign_update(
 ) -> Campaign:
     """Change a draft; once started, a campaign keeps what it was started with."""
     require(by, "campaigns.change_campaign")
-    template_placeholders(template)  # a syntax error is refused at once
+    template_check(template)  # too long, or a syntax error: refused at once
     # Conditional on draft: an edit racing a start waits for the start's row lock, then
     # finds the campaign running and changes nothing.
     changed = Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.DRAFT).update(
