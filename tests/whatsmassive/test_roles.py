@@ -6,7 +6,7 @@ would change: the role below gets 403 and the same snapshot, the role at it gets
 
 import datetime
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -41,7 +41,6 @@ class Request:
     data: dict[str, Any] | None = None  # None: a GET
     snapshot: Callable[[], object] = lambda: None
     htmx: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def _running_campaign() -> Campaign:
