@@ -99,15 +99,23 @@ def inspect_file(path: Path) -> FileInfo:
         except ContainerError as exc:
             raise ImportFileError(str(exc)) from exc
         check_rows(rows)
+        if rows == 0:
+            raise ImportFileError("The spreadsheet's first sheet has no data rows.")
         return FileInfo(format=file_format, rows_total=rows)
     encoding, rows = _detect_encoding(path)
     check_rows(rows)
-    return FileInfo(
+    info = FileInfo(
         format=ImportFormat.CSV,
         encoding=encoding,
         delimiter=_sniff_delimiter(path, encoding),
         rows_total=rows,
     )
+    if rows <= 1:
+        # At most two lines (blank ones count): reading them is cheap and says what is missing.
+        with open_table(path, info) as table:
+            if next(table.rows, None) is None:
+                raise ImportFileError("The file has a header row but no data rows.")
+    return info
 
 
 @contextmanager
