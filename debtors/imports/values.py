@@ -47,10 +47,11 @@ _AMOUNT = re.compile(
     r"\s*(?P<sign3>-)?\s*(?P<symbol2>[$€£])?\s*(?P<code2>[A-Za-z]{3})?\s*(?P<close>\))?"
 )
 # 1234 · 1234,5 · 0.75
-_PLAIN_NUMBER = re.compile(r"(\d+)(?:[.,](\d+))?")
+_PLAIN_NUMBER = re.compile(r"([0-9]+)(?:[.,]([0-9]+))?")
 # 1.234 · 1,234.56 · 1 234 567,89 · 1'234.50: groups of three after a first group of 1-3.
 _GROUPED_NUMBER = re.compile(
-    r"([1-9]\d{0,2})((?P<sep>[., \u00a0\u202f'])\d{3}(?:(?P=sep)\d{3})*)(?:(?P<mark>[.,])(\d+))?"
+    r"([1-9][0-9]{0,2})((?P<sep>[., \u00a0\u202f'])[0-9]{3}(?:(?P=sep)[0-9]{3})*)"
+    r"(?:(?P<mark>[.,])([0-9]+))?"
 )
 # Codes an amount may carry (`COP 150.000`, `150 USD`): the currencies of the regions served
 # and the common reserve ones. Any other three letters make the cell not a number.
@@ -202,21 +203,24 @@ def _region_rules(region: str) -> _RegionRules | None:
         idd=re.compile(idd) if idd else None,
         national_prefix=re.compile(national_prefix) if national_prefix else None,
         general=re.compile(general.national_number_pattern),
-        is_valid=_validator(metadata),
+        is_valid=_validator(metadata, general),
         reads_country_code=(
             phonenumbers.region_code_for_country_code(metadata.country_code) == region
         ),
     )
 
 
-def _validator(metadata: phonenumbers.PhoneMetadata) -> Callable[[str], bool]:
+def _validator(
+    metadata: phonenumbers.PhoneMetadata, general: phonenumbers.PhoneNumberDesc
+) -> Callable[[str], bool]:
     """phonenumbers.is_valid_number_for_region for a national number, without a PhoneNumber.
 
     Valid means: the general pattern matches, then any number type's (its possible lengths
-    first, as phonenumbers checks them), mobile only when it differs from fixed line.
+    first, as phonenumbers checks them), mobile only when it differs from fixed line. The
+    type patterns a length allows are joined into one alternation: a full match of the
+    alternation is a full match of one of them.
     """
-    descriptions = [
-        metadata.general_desc,
+    types = [
         metadata.premium_rate,
         metadata.toll_free,
         metadata.shared_cost,
@@ -228,23 +232,31 @@ def _validator(metadata: phonenumbers.PhoneMetadata) -> Callable[[str], bool]:
         metadata.fixed_line,
     ]
     if not metadata.same_mobile_and_fixed_line_pattern:
-        descriptions.append(metadata.mobile)
-    matchers = [
-        (frozenset(desc.possible_length), re.compile(desc.national_number_pattern).fullmatch)
-        if desc is not None and desc.national_number_pattern
-        else None
-        for desc in descriptions
-    ]
+        types.append(metadata.mobile)
+    general_match = re.compile(general.national_number_pattern or "").fullmatch
+    by_length: dict[int, Callable[[str], re.Match[str] | None]] = {}
+    for length in range(1, 18):
+        if general.possible_length and length not in general.possible_length:
+            continue
+        patterns = [
+            desc.national_number_pattern
+            for desc in types
+            if desc is not None
+            and desc.national_number_pattern
+            and (not desc.possible_length or length in desc.possible_length)
+        ]
+        if patterns:
+            by_length[length] = re.compile("|".join(f"(?:{p})" for p in patterns)).fullmatch
 
-    def matches(index: int, number: str) -> bool:
-        matcher = matchers[index]
-        if matcher is None:
-            return False
-        lengths, fullmatch = matcher
-        return (not lengths or len(number) in lengths) and fullmatch(number) is not None
+    def is_valid(number: str) -> bool:
+        type_match = by_length.get(len(number))
+        return (
+            type_match is not None
+            and general_match(number) is not None
+            and type_match(number) is not None
+        )
 
-    types = range(1, len(matchers))
-    return lambda number: matches(0, number) and any(matches(i, number) for i in types)
+    return is_valid
 
 
 def _strips_prefix(pattern: re.Pattern[str] | None, digits: str) -> bool:
@@ -311,6 +323,9 @@ def parse_amount(value: Cell) -> tuple[Decimal, str | None]:
     text = cell_text(value)
     if not text:
         raise CellError("amount is blank")
+    if text[0].isdigit() and text[-1].isdigit():
+        # The common cell, a bare number: the number's own grammar decides, no sign or code.
+        return _checked_amount(_number(text)), None
     match = _AMOUNT.fullmatch(text)
     if match is None:
         raise CellError("amount is not a number")
