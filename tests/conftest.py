@@ -158,6 +158,6 @@ def listen_group(group: str) -> tuple[Any, str]:
 
 def receive_event(layer: Any, channel: str, timeout: float = 5) -> dict[str, Any]:
     async def receive() -> dict[str, Any]:
-        return await asyncio.wait_for(layer.receive(channel), timeout)  # type: ignore[no-any-return]
+        return await asyncio.wait_for(layer.receive(channel), timeout)
 
     return async_to_sync(receive)()

@@ -159,18 +159,6 @@ def _send(claim: Claim, session: WhatsAppSession, driver: WhatsAppDriver, pacer:
     return delay
 
 
-def message_deliver(
-    *, message: Message, session: WhatsAppSession, driver: WhatsAppDriver, pacer: Pacer
-) -> float:
-    """Send one claimed message through `driver`; returns seconds until the next send."""
-    claim = Claim.of(message)
-    with transaction.atomic():
-        started = _begin_sending(claim, session)
-    if not started:
-        return 0.0
-    return _send(claim, session, driver, pacer)
-
-
 UNKNOWN_ADVICE = "check the phone, then mark sent or resend"
 
 
