@@ -21,10 +21,10 @@ def _random_numbers(region: str, rng: random.Random, count: int) -> list[str]:
     numbers = []
     for _ in range(count):
         if examples and rng.random() < 0.8:
-            example = rng.choice(examples)
+            digits = rng.choice(examples)
             keep = rng.randrange(1, 4)
-            tail = "".join(rng.choice("0123456789") for _ in example[keep:])
-            numbers.append(example[:keep] + tail)
+            tail = "".join(rng.choice("0123456789") for _ in digits[keep:])
+            numbers.append(digits[:keep] + tail)
         else:
             numbers.append("".join(rng.choice("0123456789") for _ in range(rng.randrange(6, 14))))
     return numbers
