@@ -190,6 +190,9 @@ def debtor_import_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def debtor_import_start(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     debtor_import = _get_import_for_user(request, pk)
     preview = debtor_import_preview(debtor_import=debtor_import)
+    if debtor_import.submitted_at is None and preview is None:
+        # Still preparing: back to the page, which shows that state.
+        return htmx_redirect(request, reverse("debtor_import_detail", args=[debtor_import.pk]))
     if debtor_import.submitted_at is None and preview is not None:
         form = DebtorImportMappingForm(request.POST, mapping=preview.mapping)
         if not form.is_valid():

@@ -531,3 +531,14 @@ def test_opting_out_needs_post_and_a_csrf_token(operator):
     assert client.post(url, HTTP_HX_REQUEST="true").status_code == 403
     debtor.refresh_from_db()
     assert not debtor.opted_out
+
+
+def test_starting_before_the_preview_is_ready_goes_back_to_the_preparing_page(client, operator):
+    client.force_login(operator)
+    _upload(client, prepare=False)
+    debtor_import = DebtorImport.objects.get()
+    response = client.post(reverse("debtor_import_start", args=[debtor_import.pk]), {})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("debtor_import_detail", args=[debtor_import.pk])
+    debtor_import.refresh_from_db()
+    assert debtor_import.submitted_at is None
