@@ -217,11 +217,11 @@ def _count_rows(
                 pending = buffer
                 continue
             cut = len(buffer) - len(marker)
-        part, pending = buffer[:cut], buffer[cut:]
-        finished = end is not None and end in part
-        if finished and end is not None:
-            part = part[: part.index(end)]
-        rows += len(start.findall(part)) - len(empty.findall(part))
-        if finished:
+        stop = buffer.find(end, 0, cut) if end is not None else -1
+        limit = cut if stop < 0 else stop
+        # Searched in place (pos/endpos): no copy of the megabyte buffer.
+        rows += len(start.findall(buffer, 0, limit)) - len(empty.findall(buffer, 0, limit))
+        if stop >= 0:
             break
+        pending = buffer[cut:]
     return rows

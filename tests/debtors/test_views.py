@@ -139,7 +139,9 @@ def test_uploading_a_big_file_keeps_the_web_process_memory_flat(operator, tmp_pa
     debtor_import = DebtorImport.objects.get()
     assert (debtor_import.format, debtor_import.rows_total) == (kind, rows)
     assert debtor_import.preview is None  # the rows are read by the worker, not here
-    assert peak_heap < 8 * MB
+    # The CSV streams through 1 MB chunks; the XLSX (34 MB of sheet XML) through its
+    # decompressed chunks: both far below the file, let alone its rows.
+    assert peak_heap < (8 * MB if kind == "csv" else 12 * MB)
     assert rss_growth < 24 * MB
 
 
