@@ -4,7 +4,7 @@ import logging
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from campaigns import realtime
@@ -14,7 +14,7 @@ from sessions_app.models import PoolMember, SessionStatus
 
 logger = logging.getLogger(__name__)
 
-OPEN_STATUSES = [MessageStatus.PENDING, MessageStatus.CLAIMED, MessageStatus.SENDING]
+IN_FLIGHT_STATUSES = [MessageStatus.CLAIMED, MessageStatus.SENDING]
 
 
 @dataclass(frozen=True)
@@ -78,11 +78,30 @@ def messages_mark_orphans_unknown(*, session_id: int | None = None) -> int:
     return marked
 
 
+def _first_message(left: Q, order: str) -> Subquery:
+    """A campaign's first message that `left` matches, in `order` (the key of its index)."""
+    messages = Message.objects.filter(left, campaign=OuterRef("pk")).order_by(order)
+    return Subquery(messages.values("id")[:1])
+
+
 @transaction.atomic
 def campaigns_complete_finished() -> int:
-    """Running campaigns with nothing left to send become completed."""
-    open_messages = Message.objects.filter(campaign=OuterRef("pk"), status__in=OPEN_STATUSES)
-    finished = Campaign.objects.filter(status=CampaignStatus.RUNNING).exclude(Exists(open_messages))
+    """Running campaigns with nothing left to send become completed.
+
+    Asked as "the first pending and the first in-flight message, in index order": a bare
+    "is any message open?" may be planned as a scan of the table from its start, through
+    every message the campaign has already sent, on every sweep.
+    """
+    finished = (
+        Campaign.objects.filter(status=CampaignStatus.RUNNING)
+        .alias(
+            pending=_first_message(Q(status=MessageStatus.PENDING), "id"),
+            in_flight=_first_message(
+                Q(status__in=IN_FLIGHT_STATUSES, lease_until__isnull=False), "lease_until"
+            ),
+        )
+        .filter(pending=None, in_flight=None)
+    )
     ids = list(finished.values_list("id", flat=True))
     completed = Campaign.objects.filter(pk__in=ids, status=CampaignStatus.RUNNING).update(
         status=CampaignStatus.COMPLETED,
