@@ -1,5 +1,6 @@
 """Sending: claimed -> sending -> sent (or failed), one account's send loop step by step."""
 
+import contextlib
 import datetime
 import functools
 import logging
@@ -135,7 +136,9 @@ def _settle_sent(
         "session": session.pk,
     }
     first, *rest = _settle_sent_sql()
-    with transaction.atomic():
+    # On PostgreSQL the settle is one statement and so its own transaction: no BEGIN and
+    # COMMIT round trips around it.
+    with transaction.atomic() if rest else contextlib.nullcontext():
         changed, rows = run(first, params)
         if (rows[0][0] if rows else changed) != 1:
             # Past its send timeout the sweep made it `unknown`: an operator decides.
