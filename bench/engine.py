@@ -48,6 +48,37 @@ def _commits(url: str) -> int:
     return int(row[0])
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes so far (Linux /proc), 0 for those gone."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def _backends(url: str) -> list[int]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return [int(pid) for (pid,) in rows]
+
+
+def _buffers(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT blks_hit + blks_read FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def _load() -> str:
     return "/".join(f"{figure:.1f}" for figure in os.getloadavg())
 
@@ -277,6 +308,12 @@ def main() -> None:
         fan_out = time.monotonic() - fan_out_started
         autovacuum.start()
         commits_before = _commits(url)
+        buffers_before = _buffers(url)
+        # Where the CPU goes, less sensitive to a busy machine than the wall clock: the
+        # workers, and the database connections they hold (kept open: DB_CONN_MAX_AGE).
+        backends = _backends(url)
+        worker_pids = [worker.pid for worker in workers]
+        cpu_before = _cpu_seconds(worker_pids), _cpu_seconds(backends)
         started_at = time.time()
         started = time.monotonic()
         sweep_due = started + SWEEP_SECONDS
@@ -299,6 +336,9 @@ def main() -> None:
                 sweep_due = time.monotonic() + SWEEP_SECONDS
             time.sleep(WATCH_SECONDS)
         commits = _commits(url) - commits_before
+        buffers = _buffers(url) - buffers_before
+        workers_cpu = _cpu_seconds(worker_pids) - cpu_before[0]
+        database_cpu = _cpu_seconds(backends) - cpu_before[1]
     finally:
         autovacuum.close()
         WhatsAppSession.objects.update(should_run=False)
@@ -332,6 +372,13 @@ def main() -> None:
         f"per account min/max: {min(per_account.values())}/{max(per_account.values())}; "
         f"sweeps: {len(sweeps)}, longest {max(sweeps, default=0) * 1000:.0f} ms; "
         f"vacuums by the stand-in: {autovacuum.vacuums}; load average after: {_load()}",
+        file=sys.stderr,
+    )
+    print(
+        f"per message: {buffers / max(done, 1):.0f} buffer accesses, CPU ms"
+        f" workers {workers_cpu * 1000 / max(done, 1):.2f}"
+        f" database {database_cpu * 1000 / max(done, 1):.2f}"
+        f" (the {len(backends)} connections open when the campaign started)",
         file=sys.stderr,
     )
     if not args.keep:
