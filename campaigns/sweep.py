@@ -78,9 +78,9 @@ def messages_mark_orphans_unknown(*, session_id: int | None = None) -> int:
     return marked
 
 
-def _first_message(left: Q, order: str) -> Subquery:
-    """A campaign's first message that `left` matches, in `order` (the key of its index)."""
-    messages = Message.objects.filter(left, campaign=OuterRef("pk")).order_by(order)
+def _last_message(left: Q, order: str) -> Subquery:
+    """A campaign's last message that `left` matches, by `order` (the key of its index)."""
+    messages = Message.objects.filter(left, campaign=OuterRef("pk")).order_by(f"-{order}")
     return Subquery(messages.values("id")[:1])
 
 
@@ -88,15 +88,17 @@ def _first_message(left: Q, order: str) -> Subquery:
 def campaigns_complete_finished() -> int:
     """Running campaigns with nothing left to send become completed.
 
-    Asked as "the first pending and the first in-flight message, in index order": a bare
-    "is any message open?" may be planned as a scan of the table from its start, through
-    every message the campaign has already sent, on every sweep.
+    Asked as "the last pending message by id, the last in-flight one by lease", each one
+    step into its partial index from the end where the live entries are: a bare "is any
+    message open?" may be planned as a scan of the table from its start, through every
+    message the campaign has already sent, and the indexes' other end holds a dead entry
+    for each of those until VACUUM.
     """
     finished = (
         Campaign.objects.filter(status=CampaignStatus.RUNNING)
         .alias(
-            pending=_first_message(Q(status=MessageStatus.PENDING), "id"),
-            in_flight=_first_message(
+            pending=_last_message(Q(status=MessageStatus.PENDING), "id"),
+            in_flight=_last_message(
                 Q(status__in=IN_FLIGHT_STATUSES, lease_until__isnull=False), "lease_until"
             ),
         )
