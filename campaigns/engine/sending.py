@@ -12,7 +12,6 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from campaigns import realtime
 from campaigns.engine.claims import Claim, claim_next
 from campaigns.engine.pacing import Pacer
 from campaigns.engine.statements import literal, run, table
@@ -26,6 +25,7 @@ from sessions_app.drivers.base import (
     WhatsAppDriver,
 )
 from sessions_app.models import WhatsAppSession
+from whatsmassive import realtime
 
 logger = logging.getLogger(__name__)
 
@@ -163,18 +163,6 @@ def _send(claim: Claim, session: WhatsAppSession, driver: WhatsAppDriver, pacer:
     delay = _after_send(session, pacer, now)
     _settle_sent(claim, session, result.wa_message_id, now)
     return delay
-
-
-def message_deliver(
-    *, message: Message, session: WhatsAppSession, driver: WhatsAppDriver, pacer: Pacer
-) -> float:
-    """Send one claimed message through `driver`; returns seconds until the next send."""
-    claim = Claim.of(message)
-    with transaction.atomic():
-        started = _begin_sending(claim, session)
-    if not started:
-        return 0.0
-    return _send(claim, session, driver, pacer)
 
 
 UNKNOWN_ADVICE = "check the phone, then mark sent or resend"
