@@ -37,6 +37,7 @@ def cli_settings(settings, replica, tmp_path):
     settings.WHATSAPP_SELECTORS_FILE = ""
     settings.WHATSAPP_PAGE_TIMEOUT = 15
     settings.WHATSAPP_SEND_TIMEOUT = 10
+    settings.WHATSAPP_STRATEGY = "dom"
     return settings
 
 
@@ -52,6 +53,7 @@ def cli_env(cli_settings) -> dict[str, str]:
         "WHATSAPP_PROFILES_DIR": str(cli_settings.WHATSAPP_PROFILES_DIR),
         "WHATSAPP_PAGE_TIMEOUT": "15",
         "WHATSAPP_SEND_TIMEOUT": "10",
+        "WHATSAPP_STRATEGY": "dom",
         "PYTHONUNBUFFERED": "1",
     }
 

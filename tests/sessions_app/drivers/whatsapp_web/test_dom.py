@@ -1,4 +1,4 @@
-"""The selenium driver against the local WhatsApp Web replica, in real headless Chromium."""
+"""The selenium driver's DOM strategy against the WhatsApp Web replica, in headless Chromium."""
 
 import json
 import os
@@ -353,7 +353,7 @@ def test_the_driver_uses_the_operators_selectors_file_and_doctor_checks_it(start
     assert checks[("qr_container", "div[")] == -1
     assert checks[("chat_list", "#gone")] == 0
     assert ("chat_list", "#pane-side") not in checks
-    assert checks[("startup", "#initial_startup")] == 0
+    assert checks[("startup", "#wa_web_initial_startup")] == 0
 
 
 def test_doctor_reports_which_selectors_match_the_open_chat(linked_driver):
