@@ -110,7 +110,7 @@ def _claim_sql(campaigns: int) -> str:
         f" AND EXISTS (SELECT 1 FROM {campaign} WHERE {campaign}.id = {message}.campaign_id"
         f" AND {campaign}.status = {running})"
         f" RETURNING id, campaign_id, debtor_id, body, attempts, {debtors('phone_e164')},"
-        f" {debtors('opted_out')}"
+        f" {debtors('opted_out')}, {debtors('on_whatsapp')}"
     )
 
 
@@ -125,6 +125,7 @@ class Claim:
     attempts: int
     phone_e164: str
     opted_out: bool
+    on_whatsapp: str
 
     @classmethod
     def of(cls, message: Message) -> "Claim":
@@ -136,6 +137,7 @@ class Claim:
             attempts=message.attempts,
             phone_e164=message.debtor.phone_e164,
             opted_out=message.debtor.opted_out,
+            on_whatsapp=message.debtor.on_whatsapp,
         )
 
 
@@ -180,6 +182,9 @@ def message_claim_next(*, session: WhatsAppSession) -> Message | None:
         lease_until=now + datetime.timedelta(seconds=settings.ENGINE_CLAIM_LEASE_SECONDS),
     )
     message.debtor = Debtor(
-        pk=claim.debtor_id, phone_e164=claim.phone_e164, opted_out=claim.opted_out
+        pk=claim.debtor_id,
+        phone_e164=claim.phone_e164,
+        opted_out=claim.opted_out,
+        on_whatsapp=claim.on_whatsapp,
     )
     return message

@@ -68,7 +68,7 @@ class ReplicaHandler(BaseHTTPRequestHandler):
             if replica._phone_for(query.get("token", "")) is None:
                 self._json({"error": "logged out"}, HTTPStatus.UNAUTHORIZED)
             else:
-                self._json({"chats": replica._chat_list()})
+                self._json({"chats": replica._chat_list(query.get("token", ""))})
         elif parts.path == "/api/wa/events":
             self._json(replica._wa_events(query.get("token", "")))
         elif parts.path == "/api/wa/message":

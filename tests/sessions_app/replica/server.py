@@ -42,8 +42,9 @@ class ReplicaConfig:
     lid_chats: bool = False
     # wa-js's stream mode for linked devices: MAIN, SYNCING, OFFLINE, CONFLICT, TOS_BLOCK…
     stream_mode: str = "MAIN"
-    # Reach-out timelock: messages to chats without history fail (ack -1, error 463).
-    timelock: bool = False
+    # Accounts under the reach-out timelock: their messages to chats without history fail
+    # (ack -1, error 463) and the compose bar of such a chat shows a notice.
+    timelocked: tuple[str, ...] = ()
     # The number check gets no answer (wa-js's queryWidExists then resolves null).
     number_check_down: bool = False
 
@@ -342,7 +343,10 @@ class Replica:
             status = name
         return status
 
-    def _chat_list(self) -> list[dict[str, Any]]:
+    def _timelocked(self, token: str) -> bool:
+        return self._devices.get(token) in self.config.timelocked
+
+    def _chat_list(self, token: str) -> list[dict[str, Any]]:
         with self._lock:
             chats = sorted(
                 self._chats.values(),
@@ -356,7 +360,7 @@ class Replica:
                     "title": (lid_chat_title if chat.jid.endswith("@lid") else chat_title)(
                         chat.phone
                     ),
-                    "restricted": self.config.timelock and not chat.messages,
+                    "restricted": self._timelocked(token) and not chat.messages,
                     "unread": chat.unread,
                     "messages": [
                         {
@@ -423,7 +427,7 @@ class Replica:
         now = time.time()
         with self._lock:
             chat = self._chat(to)
-            failed = self.config.timelock and not chat.messages
+            failed = self._timelocked(token) and not chat.messages
             chat.messages.append(
                 _Message(wa_id=wa_id, from_me=True, text=text, at=now, failed=failed)
             )

@@ -179,7 +179,7 @@ def test_the_timelock_refuses_new_chats_and_restricts_the_account(
 ):
     driver = start_driver(wajs=True)
     link(driver, replica, phone="+573001239003")
-    replica.configure(timelock=True)
+    replica.configure(timelocked=("573001239003",))
 
     with pytest.raises(AccountRestricted) as raised:
         driver.send_text(phone_e164="+573002220050", text="Hola")
