@@ -68,12 +68,18 @@ PHASE_WAITING_QR = "waiting_qr"
 PHASE_CONNECTED = "connected"
 PHASE_STOPPING = "stopping"
 PHASE_OFFLINE = "offline"
+PHASE_RESTRICTED = "restricted"
+PHASE_CONFLICT = "conflict"
 
 
 def session_phase(*, session: WhatsAppSession) -> str:
     if session.should_run:
         if session.status == SessionStatus.CONNECTED:
             return PHASE_CONNECTED
+        if session.status == SessionStatus.RESTRICTED:
+            return PHASE_RESTRICTED
+        if session.in_conflict:
+            return PHASE_CONFLICT
         if session.status == SessionStatus.WAITING_QR and session.qr_payload:
             return PHASE_WAITING_QR
         return PHASE_STARTING

@@ -54,7 +54,13 @@ def count_by(queryset: QuerySet, field: str) -> dict[str, int]:  # type: ignore[
 
 # States an operator must act on (scan a QR, look at an error, replace an account).
 ATTENTION_STATES = frozenset(
-    {SessionStatus.WAITING_QR, SessionStatus.ERROR, SessionStatus.BANNED, SessionStatus.LOGGED_OUT}
+    {
+        SessionStatus.WAITING_QR,
+        SessionStatus.ERROR,
+        SessionStatus.BANNED,
+        SessionStatus.RESTRICTED,
+        SessionStatus.LOGGED_OUT,
+    }
 )
 # Connected first: it is the state the operator hopes to see everywhere.
 ACCOUNT_STATE_ORDER = [SessionStatus.CONNECTED] + [

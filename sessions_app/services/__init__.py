@@ -25,6 +25,10 @@ from sessions_app.services.pools import (
     pool_member_update,
     pool_update,
 )
+from sessions_app.services.requests import (
+    session_request_pairing_code,
+    session_request_takeover,
+)
 
 __all__ = [
     "DROPPED_OUT",
@@ -45,6 +49,8 @@ __all__ = [
     "session_host_release",
     "session_logout",
     "session_record_state",
+    "session_request_pairing_code",
+    "session_request_takeover",
     "session_simulate_scan",
     "session_update_pacing",
     "sessions_supervise",
