@@ -47,6 +47,8 @@
   let mainReady = false;
   let qrIdle = false;
   let lastRef = null;
+  // Like wa-js, ready once WhatsApp's modules are loaded and know the stream's state.
+  let known = false;
 
   const authCode = (ref) => {
     const [first, staticKeyPair, identityKeyPair, secretKey] = ref.split(",");
@@ -127,7 +129,7 @@
     version: "4.6.0-replica",
     isInjected: true,
     get isReady() {
-      return replica().booted;
+      return replica().booted && known;
     },
     on(name, listener) {
       (listeners[name] = listeners[name] || []).push(listener);
@@ -209,6 +211,7 @@
     pumping = true;
     try {
       await pump();
+      known = known || replica().booted;
     } catch (error) {
       console.error(error);
     } finally {
