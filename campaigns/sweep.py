@@ -7,10 +7,10 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
-from campaigns import realtime
 from campaigns.engine.sending import UNKNOWN_ADVICE
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
 from sessions_app.models import PoolMember, SessionStatus
+from whatsmassive import realtime
 
 logger = logging.getLogger(__name__)
 

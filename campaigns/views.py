@@ -52,7 +52,7 @@ def campaign_bar(request: HttpRequest, pk: int) -> HttpResponse:
 def _preview_context(form: CampaignForm) -> dict[str, Any]:
     draft = form.campaign_for_preview()
     return {
-        "preview": services.campaign_preview(campaign=draft) if draft is not None else None,
+        "preview": selectors.campaign_preview(campaign=draft) if draft is not None else None,
         "audience_errors": form.audience_errors(),
     }
 

@@ -2,9 +2,10 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
-from debtors.models import Debtor, DebtorImport
+from debtors.models import Debtor, DebtorImport, OptOutSource
 from debtors.services import debtor_opt_out
 
 
@@ -31,7 +32,7 @@ class DebtorAdmin(admin.ModelAdmin[Debtor]):
 
     @admin.action(description="Opt out selected debtors (no more messages)")
     def opt_out(self, request: HttpRequest, queryset: QuerySet[Debtor]) -> None:
-        changed = debtor_opt_out(debtors=queryset)
+        changed = debtor_opt_out(debtors=queryset, at=timezone.now(), source=OptOutSource.OPERATOR)
         self.message_user(request, f"{changed} debtor(s) opted out.", messages.SUCCESS)
 
 

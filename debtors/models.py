@@ -31,6 +31,13 @@ def default_currency() -> str:
     return settings.DEFAULT_CURRENCY
 
 
+class OptOutSource(models.TextChoices):
+    """Who or what opted a debtor out."""
+
+    REPLY = "reply", "Debtor's reply"
+    OPERATOR = "operator", "Operator"
+
+
 class Debtor(models.Model):
     name = models.CharField(max_length=200)
     phone_e164 = models.CharField("phone (E.164)", max_length=20, unique=True)

@@ -1,3 +1,4 @@
+import datetime
 import logging
 import tempfile
 import uuid
@@ -12,25 +13,50 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from campaigns.models import Message, MessageStatus
 from debtors.imports.engine import ErrorReport, ImportCounts, import_file
 from debtors.imports.mapping import Mapping, guess_mapping
 from debtors.imports.readers import ImportFileError, check_size, inspect_file, open_table
-from debtors.models import Debtor, DebtorImport, ImportStatus
+from debtors.models import Debtor, DebtorImport, ImportStatus, OptOutSource
 from debtors.selectors import debtor_import_file_info
+from whatsmassive import realtime
 
 logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
-def debtor_opt_out(*, debtors: QuerySet[Debtor]) -> int:
-    """Mark debtors as opted out; the engine skips their pending messages at send time.
+def debtor_opt_out(*, debtors: QuerySet[Debtor], at: datetime.datetime, source: str) -> int:
+    """Opt debtors out: no message is sent to them again.
 
-    Returns how many debtors changed (those already opted out are left as they were).
+    Their messages not handed to WhatsApp yet (pending, or claimed and not yet sending) are
+    skipped at once, and the pages of those messages' campaigns are told. Returns how many
+    debtors changed; those already opted out keep their first opt-out time.
     """
-    changed = debtors.filter(opted_out=False).update(
-        opted_out=True, opted_out_at=timezone.now(), updated_at=timezone.now()
+    ids = list(debtors.values_list("pk", flat=True))
+    now = timezone.now()
+    changed = Debtor.objects.filter(pk__in=ids, opted_out=False).update(
+        opted_out=True, opted_out_at=at, updated_at=now
     )
-    logger.info("%d debtor(s) opted out", changed)
+    skipped = Message.objects.filter(
+        debtor_id__in=ids, status__in=[MessageStatus.PENDING, MessageStatus.CLAIMED]
+    ).update(
+        status=MessageStatus.SKIPPED,
+        lease_until=None,
+        last_error="The debtor opted out",
+        updated_at=now,
+    )
+    if skipped:
+        # The campaigns of exactly the messages just skipped: their stamp says which.
+        just_skipped = Message.objects.filter(
+            debtor_id__in=ids, status=MessageStatus.SKIPPED, updated_at=now
+        )
+        realtime.campaigns_progress_changed(just_skipped.values_list("campaign_id", flat=True))
+    logger.info(
+        "%d debtor(s) opted out (%s), %d unsent message(s) skipped",
+        changed,
+        OptOutSource(source).label,
+        skipped,
+    )
     return changed
 
 

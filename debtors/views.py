@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from debtors.exports import debtor_export_response
 from debtors.forms import DebtorFilterForm, DebtorImportMappingForm, DebtorImportUploadForm
 from debtors.imports.readers import ImportFileError
-from debtors.models import Debtor, DebtorImport
+from debtors.models import Debtor, DebtorImport, OptOutSource
 from debtors.selectors import (
     debtor_import_list,
     debtor_import_preview,
@@ -62,7 +62,11 @@ def debtor_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def debtor_detail_opt_out(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     debtor = get_object_or_404(Debtor, pk=pk)
-    debtor_opt_out(debtors=Debtor.objects.filter(pk=debtor.pk))
+    debtor_opt_out(
+        debtors=Debtor.objects.filter(pk=debtor.pk),
+        at=timezone.now(),
+        source=OptOutSource.OPERATOR,
+    )
     if request.htmx:
         debtor.refresh_from_db()
         return render(request, "debtors/debtor_detail.html#standing", {"debtor": debtor})
@@ -74,7 +78,11 @@ def debtor_detail_opt_out(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def debtor_bulk_opt_out(request: HtmxHttpRequest) -> HttpResponse:
     ids = [int(value) for value in request.POST.getlist("ids") if value.isdigit()]
     if ids:
-        changed = debtor_opt_out(debtors=Debtor.objects.filter(pk__in=ids))
+        changed = debtor_opt_out(
+            debtors=Debtor.objects.filter(pk__in=ids),
+            at=timezone.now(),
+            source=OptOutSource.OPERATOR,
+        )
         messages.success(request, f"{changed} debtor(s) opted out.")
     else:
         messages.error(request, "Select at least one debtor to opt out.")

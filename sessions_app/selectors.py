@@ -153,3 +153,46 @@ def pool_available_sessions(*, pool: Pool) -> QuerySet[WhatsAppSession]:
 
 def pool_campaigns(*, pool: Pool) -> QuerySet[Campaign]:
     return pool.campaigns.order_by("-created_at", "-id")
+
+
+def _count_by(queryset: QuerySet, field: str) -> dict[str, int]:  # type: ignore[type-arg]
+    return dict(queryset.order_by().values_list(field).annotate(n=Count("id")))
+
+
+# States an operator must act on (scan a QR, look at an error, replace an account).
+ATTENTION_STATES = frozenset(
+    {
+        SessionStatus.WAITING_QR,
+        SessionStatus.ERROR,
+        SessionStatus.BANNED,
+        SessionStatus.RESTRICTED,
+        SessionStatus.LOGGED_OUT,
+    }
+)
+# Connected first: it is the state the operator hopes to see everywhere.
+ACCOUNT_STATE_ORDER = [SessionStatus.CONNECTED] + [
+    status for status in SessionStatus if status != SessionStatus.CONNECTED
+]
+
+
+@dataclass(frozen=True)
+class AccountStateCount:
+    status: SessionStatus
+    count: int
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.count > 0 and self.status in ATTENTION_STATES
+
+
+def dashboard_accounts_context() -> dict[str, Any]:
+    """Context of `whatsmassive/dashboard.html#accounts`; pushed without a request."""
+    counts = _count_by(WhatsAppSession.objects.all(), "status")
+    states = [
+        AccountStateCount(status, counts.get(status.value, 0)) for status in ACCOUNT_STATE_ORDER
+    ]
+    return {
+        "account_states": states,
+        "accounts_total": sum(state.count for state in states),
+        "accounts_needing_attention": sum(state.count for state in states if state.needs_attention),
+    }

@@ -1,3 +1,4 @@
+import asyncio
 import os
 import signal
 import socket
@@ -6,9 +7,13 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import channel_layers
 from django.conf import settings
 from django.db import connection
 
@@ -142,3 +147,23 @@ def connected_account(db):
         return session, driver
 
     return make
+
+
+def listen_group(group: str) -> tuple[Any, str]:
+    """A channel of the real channel layer (Redis) joined to `group`.
+
+    Each listener gets its own layer instance: channels_redis keeps receive locks per
+    instance, released by a task that may not finish before async_to_sync closes its event
+    loop, and a lock left behind by one test would then be bound to a loop that is gone.
+    """
+    layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(group, channel)
+    return layer, channel
+
+
+def receive_event(layer: Any, channel: str, timeout: float = 5) -> dict[str, Any]:
+    async def receive() -> dict[str, Any]:
+        return await asyncio.wait_for(layer.receive(channel), timeout)
+
+    return async_to_sync(receive)()

@@ -1,8 +1,8 @@
 from django.urls import URLPattern, URLResolver, path
 
-from campaigns.consumers import LiveConsumer
+from whatsmassive.consumers import LiveConsumer
 
-# One socket per live area of a page; see campaigns.consumers and campaigns.realtime.
+# One socket per live area of a page; see whatsmassive.consumers and whatsmassive.realtime.
 websocket_urlpatterns: list[URLPattern | URLResolver] = [
     path("ws/dashboard/", LiveConsumer.as_asgi(), {"kind": "dashboard"}),
     path("ws/sessions/", LiveConsumer.as_asgi(), {"kind": "sessions"}),

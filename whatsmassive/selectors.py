@@ -10,7 +10,7 @@ from django_stubs_ext import WithAnnotations
 
 from campaigns.models import Campaign, Message, MessageStatus
 from campaigns.selectors import CampaignProgress, campaign_progress_many, campaigns_running
-from sessions_app.models import SessionStatus, WhatsAppSession
+from sessions_app.models import WhatsAppSession
 from sessions_app.selectors import today_bounds
 from whatsmassive.models import LogLevel, SystemLog
 
@@ -46,49 +46,6 @@ def system_log_sources() -> list[str]:
 
 def system_log_recent_errors(*, limit: int = 10) -> QuerySet[SystemLog]:
     return system_log_list(min_level=LogLevel.ERROR)[:limit]
-
-
-def count_by(queryset: QuerySet, field: str) -> dict[str, int]:  # type: ignore[type-arg]
-    return dict(queryset.order_by().values_list(field).annotate(n=Count("id")))
-
-
-# States an operator must act on (scan a QR, look at an error, replace an account).
-ATTENTION_STATES = frozenset(
-    {
-        SessionStatus.WAITING_QR,
-        SessionStatus.ERROR,
-        SessionStatus.BANNED,
-        SessionStatus.RESTRICTED,
-        SessionStatus.LOGGED_OUT,
-    }
-)
-# Connected first: it is the state the operator hopes to see everywhere.
-ACCOUNT_STATE_ORDER = [SessionStatus.CONNECTED] + [
-    status for status in SessionStatus if status != SessionStatus.CONNECTED
-]
-
-
-@dataclass(frozen=True)
-class AccountStateCount:
-    status: SessionStatus
-    count: int
-
-    @property
-    def needs_attention(self) -> bool:
-        return self.count > 0 and self.status in ATTENTION_STATES
-
-
-def dashboard_accounts_context() -> dict[str, Any]:
-    """Context of `whatsmassive/dashboard.html#accounts`; pushed without a request."""
-    counts = count_by(WhatsAppSession.objects.all(), "status")
-    states = [
-        AccountStateCount(status, counts.get(status.value, 0)) for status in ACCOUNT_STATE_ORDER
-    ]
-    return {
-        "account_states": states,
-        "accounts_total": sum(state.count for state in states),
-        "accounts_needing_attention": sum(state.count for state in states if state.needs_attention),
-    }
 
 
 def dashboard_running_campaigns() -> list[tuple[Campaign, CampaignProgress]]:

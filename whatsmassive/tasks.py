@@ -3,6 +3,8 @@ import socket
 from celery import shared_task
 from django.db import connection
 
+from whatsmassive import realtime
+
 
 @shared_task
 def health_ping() -> dict[str, object]:
@@ -11,3 +13,9 @@ def health_ping() -> dict[str, object]:
         cursor.execute("SELECT 1")
         (database_ok,) = cursor.fetchone()
     return {"pong": True, "database": database_ok == 1, "host": socket.gethostname()}
+
+
+@shared_task(ignore_result=True)
+def campaign_progress_push(campaign_id: int) -> None:
+    """The trailing push of a coalescing window (see whatsmassive.realtime)."""
+    realtime.campaign_progress_trailing_push(campaign_id)

@@ -9,10 +9,10 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from sessions_app.selectors import dashboard_accounts_context
 from whatsmassive.htmx import HtmxHttpRequest
 from whatsmassive.models import LogLevel, SystemLog
 from whatsmassive.selectors import (
-    dashboard_accounts_context,
     dashboard_running_campaigns,
     dashboard_today_context,
     sends_per_minute_chart,

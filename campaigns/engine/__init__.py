@@ -12,20 +12,23 @@ again automatically. A message may be lost that way, never sent twice.
     pending/claimed -> skipped (opted out, campaign cancelled)
 """
 
-from campaigns.engine.claims import message_claim_next
-from campaigns.engine.handover import UNUSABLE_STATUSES, assign_members, messages_reassign_from
+from campaigns.engine.handover import (
+    UNUSABLE_STATUSES,
+    NobodyLeft,
+    assign_members,
+    messages_hand_over,
+)
 from campaigns.engine.pacing import Pacer
 from campaigns.engine.receipts import messages_apply_acks, messages_apply_incoming
-from campaigns.engine.sending import engine_send_next, message_deliver
+from campaigns.engine.sending import engine_send_next
 
 __all__ = [
     "UNUSABLE_STATUSES",
+    "NobodyLeft",
     "Pacer",
     "assign_members",
     "engine_send_next",
-    "message_claim_next",
-    "message_deliver",
     "messages_apply_acks",
     "messages_apply_incoming",
-    "messages_reassign_from",
+    "messages_hand_over",
 ]

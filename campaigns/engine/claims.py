@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.utils import timezone
+from django.db import connection
 
 from campaigns.engine.statements import literal, run, table
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
@@ -127,19 +126,6 @@ class Claim:
     opted_out: bool
     on_whatsapp: str
 
-    @classmethod
-    def of(cls, message: Message) -> "Claim":
-        return cls(
-            pk=message.pk,
-            campaign_id=message.campaign_id,
-            debtor_id=message.debtor_id,
-            body=message.body,
-            attempts=message.attempts,
-            phone_e164=message.debtor.phone_e164,
-            opted_out=message.debtor.opted_out,
-            on_whatsapp=message.debtor.on_whatsapp,
-        )
-
 
 def claim_next(
     session: WhatsAppSession, campaign_ids: list[int], now: datetime.datetime, *, after: int = 0
@@ -158,33 +144,3 @@ def claim_next(
         params.update({f"campaign{index}": pk for index, pk in enumerate(campaign_ids)})
     _, rows = run(_claim_sql(len(campaign_ids)), params)
     return Claim(*rows[0]) if rows else None
-
-
-def message_claim_next(*, session: WhatsAppSession) -> Message | None:
-    """Lease the next message this account should send, or None if there is none."""
-    campaign_ids = _running_campaigns_for(session)
-    if not campaign_ids:
-        return None
-    now = timezone.now()
-    with transaction.atomic():
-        claim = claim_next(session, campaign_ids, now)
-    if claim is None:
-        return None
-    message = Message(
-        pk=claim.pk,
-        campaign_id=claim.campaign_id,
-        debtor_id=claim.debtor_id,
-        body=claim.body,
-        attempts=claim.attempts,
-        status=MessageStatus.CLAIMED,
-        session=session,
-        claimed_at=now,
-        lease_until=now + datetime.timedelta(seconds=settings.ENGINE_CLAIM_LEASE_SECONDS),
-    )
-    message.debtor = Debtor(
-        pk=claim.debtor_id,
-        phone_e164=claim.phone_e164,
-        opted_out=claim.opted_out,
-        on_whatsapp=claim.on_whatsapp,
-    )
-    return message

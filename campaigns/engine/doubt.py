@@ -11,11 +11,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from campaigns import realtime
 from campaigns.models import Message, MessageStatus
 from debtors.models import Debtor, DebtorStatus
 from sessions_app.drivers.base import AckStatus, WhatsAppDriver
 from sessions_app.models import WhatsAppSession
+from whatsmassive import realtime
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,6 @@
 """Accounts dropping out: their pre-assigned messages move to the rest of the pool."""
 
+import enum
 import logging
 import random
 
@@ -7,7 +8,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
-from sessions_app.models import PoolMember, PoolStrategy, SessionStatus, WhatsAppSession
+from sessions_app.models import Pool, PoolMember, PoolStrategy, SessionStatus, WhatsAppSession
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +22,18 @@ UNUSABLE_STATUSES = [
 ]
 
 
-def pool_members_left(*, pool_id: int, without_session_id: int) -> list[PoolMember]:
+class NobodyLeft(enum.Enum):
+    """What happens to an account's pre-assigned messages when no other member can send."""
+
+    # The account dropped out (disconnected, banned...) but is still a member: the messages
+    # wait for it, or for another member to come back.
+    KEEP = "keep"
+    # The account left the pool (or was disabled in it): it will never claim them, so they
+    # become open to whichever member the pool gets next.
+    RELEASE = "release"
+
+
+def _pool_members_left(*, pool_id: int, without_session_id: int) -> list[PoolMember]:
     """The pool's enabled members that can still send, in pool order, but for one account."""
     return list(
         PoolMember.objects.filter(pool_id=pool_id, enabled=True)
@@ -31,49 +43,51 @@ def pool_members_left(*, pool_id: int, without_session_id: int) -> list[PoolMemb
     )
 
 
-def messages_hand_to(
-    *, messages: QuerySet[Message], strategy: str, members: list[PoolMember]
-) -> int:
-    """Pre-assign these pending messages over `members` by the pool's strategy."""
-    ids = list(messages.values_list("id", flat=True))
-    moved = 0
-    for member, chunk in assign_members(strategy, members, ids).items():
-        moved += Message.objects.filter(pk__in=chunk, status=MessageStatus.PENDING).update(
-            assigned_session_id=member
-        )
-    return moved
-
-
 @transaction.atomic
-def messages_reassign_from(*, session: WhatsAppSession) -> int:
-    """Hand an account's unsent pre-assigned messages to the rest of each pool.
+def messages_hand_over(
+    *, session: WhatsAppSession, nobody_left: NobodyLeft, pool: Pool | None = None
+) -> int:
+    """Hand an account's unsent pre-assigned messages to the rest of their pools.
 
-    Fixed turns go round robin over the remaining enabled members, random turns by weight.
-    With no other usable member the messages stay where they are and the campaign waits.
+    Only the campaigns of `pool` when given (the account left that pool), else every running
+    or paused campaign the account holds messages of (the account dropped out). Fixed turns
+    go round robin over the remaining enabled members, random turns by weight; with nobody
+    left, `nobody_left` decides. Returns how many messages moved.
     """
-    moved = 0
     campaigns = Campaign.objects.filter(
         status__in=[CampaignStatus.RUNNING, CampaignStatus.PAUSED],
         messages__assigned_session=session,
         messages__status=MessageStatus.PENDING,
     ).distinct()
+    if pool is not None:
+        campaigns = campaigns.filter(pool=pool)
+    moved = 0
     for campaign in campaigns.select_related("pool"):
-        members = pool_members_left(pool_id=campaign.pool_id, without_session_id=session.pk)
-        if not members:
-            continue
-        moved += messages_hand_to(
-            messages=Message.objects.filter(
-                campaign=campaign, assigned_session=session, status=MessageStatus.PENDING
-            ),
-            strategy=campaign.pool.strategy,
-            members=members,
+        orphans = Message.objects.filter(
+            campaign=campaign, assigned_session=session, status=MessageStatus.PENDING
         )
+        members = _pool_members_left(pool_id=campaign.pool_id, without_session_id=session.pk)
+        if members:
+            moved += _hand_to(messages=orphans, strategy=campaign.pool.strategy, members=members)
+        elif nobody_left is NobodyLeft.RELEASE:
+            moved += orphans.update(assigned_session=None)
     if moved:
         logger.warning(
             "%d message(s) of %s moved to the other accounts of their pools",
             moved,
             session.name,
             extra={"session_id": session.pk},
+        )
+    return moved
+
+
+def _hand_to(*, messages: QuerySet[Message], strategy: str, members: list[PoolMember]) -> int:
+    """Pre-assign these pending messages over `members` by the pool's strategy."""
+    ids = list(messages.values_list("id", flat=True))
+    moved = 0
+    for member, chunk in assign_members(strategy, members, ids).items():
+        moved += Message.objects.filter(pk__in=chunk, status=MessageStatus.PENDING).update(
+            assigned_session_id=member
         )
     return moved
 

@@ -7,12 +7,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from campaigns import realtime
 from campaigns.engine.statements import run, table
 from campaigns.models import Message, MessageStatus
-from debtors.models import Debtor, DebtorStatus
+from debtors.models import Debtor, DebtorStatus, OptOutSource
+from debtors.services import debtor_opt_out
 from sessions_app.drivers.base import Ack, AckStatus, IncomingMessage
 from sessions_app.models import WhatsAppSession
+from whatsmassive import realtime
 
 logger = logging.getLogger(__name__)
 
@@ -102,31 +103,10 @@ def _reply_sql() -> str:
     )
 
 
-def _skip_unsent(debtor_id: int) -> int:
-    """Skip the debtor's messages not sent yet; the pages of their campaigns are told."""
-    skipped_at = timezone.now()
-    skipped = Message.objects.filter(
-        debtor_id=debtor_id, status__in=[MessageStatus.PENDING, MessageStatus.CLAIMED]
-    ).update(
-        status=MessageStatus.SKIPPED,
-        lease_until=None,
-        last_error="The debtor opted out",
-        updated_at=skipped_at,
-    )
-    if skipped:
-        # The campaigns of exactly the messages just skipped: their stamp says which.
-        just_skipped = Message.objects.filter(
-            debtor_id=debtor_id, status=MessageStatus.SKIPPED, updated_at=skipped_at
-        )
-        realtime.campaigns_progress_changed(just_skipped.values_list("campaign_id", flat=True))
-    return skipped
-
-
 @transaction.atomic
 def messages_apply_incoming(*, session: WhatsAppSession, incoming: list[IncomingMessage]) -> None:
     """Record replies; a STOP opts the debtor out and skips what was not sent yet."""
-    debtor_of = _debtors_of(incoming)
-    debtors = {reply: debtor_of[reply] for reply in incoming if reply in debtor_of}
+    debtors = _debtors_of(incoming)
     if not debtors:
         return
     # A reply answers the debtor's latest message sent from this account.
@@ -145,12 +125,11 @@ def messages_apply_incoming(*, session: WhatsAppSession, incoming: list[Incoming
         if debtor_id in latest:
             answered[latest[debtor_id]] = reply
         if reply.text.strip().upper() in STOP_WORDS:
-            Debtor.objects.filter(pk=debtor_id).update(
-                opted_out=True, opted_out_at=reply.received_at, updated_at=timezone.now()
-            )
-            skipped = _skip_unsent(debtor_id)
-            logger.info(
-                "%s replied STOP: opted out, %d message(s) skipped", reply.phone_e164, skipped
+            logger.info("%s replied STOP", reply.phone_e164)
+            debtor_opt_out(
+                debtors=Debtor.objects.filter(pk=debtor_id),
+                at=reply.received_at,
+                source=OptOutSource.REPLY,
             )
         else:
             replied.add(debtor_id)

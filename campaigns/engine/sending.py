@@ -11,7 +11,6 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from campaigns import realtime
 from campaigns.engine.claims import Claim, claim_next
 from campaigns.engine.pacing import Pacer
 from campaigns.engine.statements import literal, run, table
@@ -27,6 +26,7 @@ from sessions_app.drivers.base import (
     WhatsAppDriver,
 )
 from sessions_app.models import WhatsAppSession
+from whatsmassive import realtime
 
 logger = logging.getLogger(__name__)
 
@@ -208,18 +208,6 @@ def _send(
             whatsapp_lid=result.lid
         )
     return delay
-
-
-def message_deliver(
-    *, message: Message, session: WhatsAppSession, driver: WhatsAppDriver, pacer: Pacer
-) -> float:
-    """Send one claimed message through `driver`; returns seconds until the next send."""
-    claim = Claim.of(message)
-    with transaction.atomic():
-        wa_message_id = _begin_sending(claim, session, driver)
-    if wa_message_id is None:
-        return 0.0
-    return _send(claim, session, driver, pacer, wa_message_id)
 
 
 UNKNOWN_ADVICE = "check the phone, then mark sent or resend"

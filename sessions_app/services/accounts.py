@@ -13,12 +13,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from campaigns import realtime
-from campaigns.engine import messages_reassign_from
+from campaigns.engine import NobodyLeft, messages_hand_over
 from sessions_app.drivers import profile_dir_for
 from sessions_app.drivers.base import DriverState, Restriction
 from sessions_app.models import SessionStatus, WhatsAppSession
 from sessions_app.selectors import session_is_held, stale_before, time_zone_names
+from whatsmassive import realtime
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ def session_disconnect(*, session: WhatsAppSession) -> WhatsAppSession:
         if session.status in {SessionStatus.WAITING_QR, SessionStatus.CONNECTED}:
             fields["status"] = SessionStatus.DISCONNECTED
     WhatsAppSession.objects.filter(pk=session.pk).update(**fields)
-    messages_reassign_from(session=session)
+    messages_hand_over(session=session, nobody_left=NobodyLeft.KEEP)
     realtime.session_changed(session.pk)
     logger.info("Disconnecting account %s", session.name, extra={"session_id": session.pk})
     session.refresh_from_db()
@@ -160,7 +160,7 @@ def session_logout(*, session: WhatsAppSession) -> WhatsAppSession:
     WhatsAppSession.objects.filter(pk=session.pk).update(
         should_run=False, logout_requested=True, status_detail="Logging out…"
     )
-    messages_reassign_from(session=session)
+    messages_hand_over(session=session, nobody_left=NobodyLeft.KEEP)
     session.refresh_from_db()
     if not session_is_held(session=session):
         session_forget_profile(session=session)
@@ -301,7 +301,7 @@ def session_record_state(
         )
     WhatsAppSession.objects.filter(pk=session.pk, host_token=token).update(**fields)
     if status in DROPPED_OUT or state in OUT_OF_POOLS:
-        messages_reassign_from(session=session)
+        messages_hand_over(session=session, nobody_left=NobodyLeft.KEEP)
         logger.error(
             "Account %s is %s", session.name, status.label, extra={"session_id": session.pk}
         )

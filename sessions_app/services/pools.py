@@ -5,8 +5,7 @@ import logging
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from campaigns.engine.handover import messages_hand_to, pool_members_left
-from campaigns.models import CampaignStatus, Message, MessageStatus
+from campaigns.engine import NobodyLeft, messages_hand_over
 from sessions_app.models import Pool, PoolMember, PoolStrategy, WhatsAppSession
 
 logger = logging.getLogger(__name__)
@@ -78,22 +77,6 @@ def _check_weight(weight: int) -> None:
         raise ValidationError({"weight": "The weight must be 1 or more."})
 
 
-def _pool_hand_over(*, pool: Pool, session_id: int) -> int:
-    """Pending messages of the pool's campaigns pre-assigned to an account that left the pool
-    (or was disabled in it) go to its other usable members; with none left they become open
-    to whichever member the pool gets next."""
-    orphans = Message.objects.filter(
-        campaign__pool=pool,
-        campaign__status__in=[CampaignStatus.RUNNING, CampaignStatus.PAUSED],
-        assigned_session_id=session_id,
-        status=MessageStatus.PENDING,
-    )
-    members = pool_members_left(pool_id=pool.pk, without_session_id=session_id)
-    if not members:
-        return orphans.update(assigned_session=None)
-    return messages_hand_to(messages=orphans, strategy=pool.strategy, members=members)
-
-
 @transaction.atomic
 def pool_member_add(
     *, pool: Pool, session: WhatsAppSession, enabled: bool = True, weight: int = 1
@@ -116,7 +99,7 @@ def pool_member_update(*, member: PoolMember, enabled: bool, weight: int) -> Poo
     was_enabled = any(each.pk == member.pk and each.enabled for each in members)
     PoolMember.objects.filter(pk=member.pk).update(enabled=enabled, weight=weight)
     if was_enabled and not enabled:
-        _pool_hand_over(pool=member.pool, session_id=member.session_id)
+        messages_hand_over(session=member.session, pool=member.pool, nobody_left=NobodyLeft.RELEASE)
     member.refresh_from_db()
     return member
 
@@ -137,6 +120,6 @@ def pool_member_move(*, member: PoolMember, position: int) -> None:
 def pool_member_remove(*, member: PoolMember) -> None:
     members = _pool_members_locked(member.pool)
     PoolMember.objects.filter(pk=member.pk).delete()
-    _pool_hand_over(pool=member.pool, session_id=member.session_id)
+    messages_hand_over(session=member.session, pool=member.pool, nobody_left=NobodyLeft.RELEASE)
     _renumber([each for each in members if each.pk != member.pk])
     logger.info("Account %s removed from pool %s", member.session, member.pool)

@@ -12,10 +12,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns import realtime
 from debtors.imports.values import CellError, parse_phone
 from sessions_app.models import SessionStatus, WhatsAppSession
 from sessions_app.selectors import session_is_held
+from whatsmassive import realtime
 
 logger = logging.getLogger(__name__)
 

@@ -4,19 +4,20 @@ from collections import Counter
 
 import pytest
 from django.db import connection
+from django.db.models import Count
 from django.utils import timezone
 
-from campaigns import realtime
 from campaigns.engine import (
+    NobodyLeft,
     Pacer,
     assign_members,
     engine_send_next,
-    message_claim_next,
-    message_deliver,
     messages_apply_acks,
     messages_apply_incoming,
-    messages_reassign_from,
+    messages_hand_over,
+    sending,
 )
+from campaigns.engine.claims import claim_next
 from campaigns.models import CampaignStatus, Message, MessageStatus
 from campaigns.services import campaign_pause, campaign_start
 from campaigns.sweep import messages_mark_orphans_unknown
@@ -35,6 +36,7 @@ from tests.factories import (
     PoolFactory,
     PoolMemberFactory,
 )
+from whatsmassive import realtime
 
 pytestmark = pytest.mark.django_db
 
@@ -88,40 +90,60 @@ def test_the_rendered_body_is_what_reaches_whatsapp(connected_account):
     ]
 
 
-def test_an_account_outside_the_pool_claims_nothing(connected_account):
+def _nothing_claimed():
+    return set(Message.objects.values_list("status", "session")) == {(MessageStatus.PENDING, None)}
+
+
+def test_an_account_outside_the_pool_claims_nothing(connected_account, send_log):
     member, _ = connected_account()
-    outsider, _ = connected_account()
+    outsider, driver = connected_account()
     _running_campaign(member)
-    assert message_claim_next(session=outsider) is None
+    assert engine_send_next(session=outsider, driver=driver, pacer=Pacer.load(outsider)) >= 1
+    assert _nothing_claimed()
+    assert send_log() == []
 
 
-def test_a_disabled_member_claims_nothing(connected_account):
-    session, _ = connected_account()
-    campaign = _running_campaign(session)
-    campaign.pool.members.update(enabled=False)
-    assert message_claim_next(session=session) is None
-
-
-def test_a_claim_carries_a_lease_and_the_account(connected_account):
-    session, _ = connected_account()
-    _running_campaign(session)
-    message = message_claim_next(session=session)
-    assert message.status == MessageStatus.CLAIMED
-    assert message.session == session
-    assert message.lease_until > timezone.now()
-
-
-def test_a_paused_campaign_gets_its_claimed_message_back_unsent(connected_account, send_log):
+def test_a_disabled_member_claims_nothing(connected_account, send_log):
     session, driver = connected_account()
     campaign = _running_campaign(session)
-    message = message_claim_next(session=session)
-    campaign_pause(campaign=campaign)
-    message_deliver(message=message, session=session, driver=driver, pacer=Pacer.load(session))
-    message.refresh_from_db()
-    assert message.status == MessageStatus.PENDING
-    assert message.session is None
+    campaign.pool.members.update(enabled=False)
+    assert engine_send_next(session=session, driver=driver, pacer=Pacer.load(session)) >= 1
+    assert _nothing_claimed()
     assert send_log() == []
-    assert message_claim_next(session=session) is None
+
+
+def test_a_message_is_sent_under_a_lease_held_by_the_account(connected_account):
+    session, driver = connected_account()
+    _running_campaign(session, debtors=1)
+    seen = []
+    original = driver.send_text
+
+    def send_and_look(**kwargs):
+        seen.append(Message.objects.values("status", "session", "lease_until").get())
+        return original(**kwargs)
+
+    driver.send_text = send_and_look
+    engine_send_next(session=session, driver=driver, pacer=Pacer.load(session))
+    [during] = seen
+    assert (during["status"], during["session"]) == (MessageStatus.SENDING, session.pk)
+    assert during["lease_until"] > timezone.now()
+
+
+def test_a_campaign_paused_right_after_the_claim_gets_its_message_back_unsent(
+    connected_account, send_log, monkeypatch
+):
+    session, driver = connected_account()
+    campaign = _running_campaign(session)
+
+    def claim_then_pause(*args, **kwargs):
+        claim = claim_next(*args, **kwargs)
+        campaign_pause(campaign=campaign)  # as if an operator's pause committed just then
+        return claim
+
+    monkeypatch.setattr(sending, "claim_next", claim_then_pause)
+    engine_send_next(session=session, driver=driver, pacer=Pacer.load(session))
+    assert _nothing_claimed()
+    assert send_log() == []
 
 
 def test_a_pause_stops_claims_at_once_while_the_account_is_busy(connected_account):
@@ -175,7 +197,6 @@ def test_a_message_given_back_behind_the_account_is_still_sent_once(connected_ac
 def test_a_send_that_outlived_its_lease_stays_unknown(connected_account, send_log):
     session, driver = connected_account()
     _running_campaign(session, debtors=1)
-    message = message_claim_next(session=session)
     original = driver.send_text
 
     def slow_send(**kwargs):
@@ -184,8 +205,8 @@ def test_a_send_that_outlived_its_lease_stays_unknown(connected_account, send_lo
         return original(**kwargs)
 
     driver.send_text = slow_send
-    message_deliver(message=message, session=session, driver=driver, pacer=Pacer.load(session))
-    message.refresh_from_db()
+    engine_send_next(session=session, driver=driver, pacer=Pacer.load(session))
+    message = Message.objects.get()
     assert message.status == MessageStatus.UNKNOWN
     assert len(send_log()) == 1
     assert Debtor.objects.get().status == DebtorStatus.NEW
@@ -519,7 +540,7 @@ def test_an_account_that_drops_out_hands_its_messages_to_the_others(connected_ac
     first, second, third = (connected_account()[0] for _ in range(3))
     campaign = _running_campaign(first, second, third, strategy=PoolStrategy.FIXED_TURNS, debtors=9)
     type(first).objects.filter(pk=first.pk).update(status=SessionStatus.LOGGED_OUT)
-    moved = messages_reassign_from(session=first)
+    moved = messages_hand_over(session=first, nobody_left=NobodyLeft.KEEP)
     counts = Counter(
         Message.objects.filter(campaign=campaign).values_list("assigned_session", flat=True)
     )
@@ -527,10 +548,24 @@ def test_an_account_that_drops_out_hands_its_messages_to_the_others(connected_ac
     assert counts == {second.pk: 5, third.pk: 4} or counts == {second.pk: 4, third.pk: 5}
 
 
+def test_an_account_leaving_one_pool_hands_over_only_that_pools_messages(connected_account):
+    leaving, staying, other = (connected_account()[0] for _ in range(3))
+    left = _running_campaign(leaving, staying, strategy=PoolStrategy.FIXED_TURNS, debtors=4)
+    kept = _running_campaign(leaving, other, strategy=PoolStrategy.FIXED_TURNS, debtors=0)
+    moved = messages_hand_over(session=leaving, pool=left.pool, nobody_left=NobodyLeft.RELEASE)
+    owners = dict(
+        Message.objects.filter(assigned_session=leaving)
+        .values_list("campaign")
+        .annotate(n=Count("id"))
+    )
+    assert moved == 2
+    assert owners == {kept.pk: 2}  # its half of the other pool's campaign
+
+
 def test_messages_wait_when_no_other_account_can_take_them(connected_account):
     only, _ = connected_account()
     campaign = _running_campaign(only, strategy=PoolStrategy.RANDOM_TURNS, debtors=3)
-    assert messages_reassign_from(session=only) == 0
+    assert messages_hand_over(session=only, nobody_left=NobodyLeft.KEEP) == 0
     assert set(
         Message.objects.filter(campaign=campaign).values_list("assigned_session", flat=True)
     ) == {only.pk}

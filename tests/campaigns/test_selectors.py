@@ -1,4 +1,5 @@
 import datetime
+from decimal import Decimal
 
 import pytest
 from django.template.loader import render_to_string
@@ -9,6 +10,7 @@ from campaigns.selectors import (
     campaign_accounts,
     campaign_live_context,
     campaign_message_page,
+    campaign_preview,
     campaign_progress,
     campaign_progress_many,
     debtor_extra_keys,
@@ -273,3 +275,14 @@ def test_a_later_live_context_carries_a_higher_version_so_stale_pushes_lose():
     assert second["version"] > first["version"]
     html = render_to_string("campaigns/campaign_detail.html#progress", second)
     assert f'data-version="{second["version"]}"' in html
+
+
+def test_preview_renders_for_a_sample_debtor():
+    pool = PoolFactory()
+    PoolMemberFactory(pool=pool, session=WhatsAppSessionFactory())
+    DebtorFactory(name="Ana Ríos", amount=Decimal("1234567.50"), extra={"sucursal": "Cali"})
+    campaign = CampaignFactory(pool=pool, template="{name}: {amount} ({sucursal})")
+    preview = campaign_preview(campaign=campaign)
+    assert preview.body == "Ana Ríos: 1,234,567.50 COP (Cali)"
+    assert preview.audience_count == 1
+    assert preview.problems == []

@@ -13,7 +13,6 @@ from campaigns.services import (
     campaign_cancel,
     campaign_create,
     campaign_pause,
-    campaign_preview,
     campaign_resume,
     campaign_start,
     campaign_update,
@@ -177,16 +176,6 @@ def test_unknown_placeholders_are_listed_by_name():
     campaign = CampaignFactory(pool=pool, template="{name} {sucursal} {saldo} {cuota}")
     with pytest.raises(CampaignStartRefused, match=r"\{saldo\}, \{cuota\}"):
         campaign_start(campaign=campaign)
-
-
-def test_preview_renders_for_a_sample_debtor():
-    pool = _pool_with(WhatsAppSessionFactory())
-    DebtorFactory(name="Ana Ríos", amount=Decimal("1234567.50"), extra={"sucursal": "Cali"})
-    campaign = CampaignFactory(pool=pool, template="{name}: {amount} ({sucursal})")
-    preview = campaign_preview(campaign=campaign)
-    assert preview.body == "Ana Ríos: 1,234,567.50 COP (Cali)"
-    assert preview.audience_count == 1
-    assert preview.problems == []
 
 
 def test_starting_a_paused_campaign_resumes_it():

@@ -1,21 +1,26 @@
 import csv
+import datetime
 import io
 import os
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
+from django.utils import timezone
 
+from campaigns.models import CampaignStatus, Message, MessageStatus
 from debtors.imports.mapping import Mapping
 from debtors.imports.readers import ImportFileError
-from debtors.models import Debtor, DebtorImport, ImportStatus
+from debtors.models import Debtor, DebtorImport, ImportStatus, OptOutSource
 from debtors.services import (
     debtor_import_create,
     debtor_import_run,
     debtor_import_submit,
     debtor_opt_out,
 )
-from tests.factories import DebtorFactory
+from tests.conftest import listen_group, receive_event
+from tests.factories import CampaignFactory, DebtorFactory, MessageFactory
+from whatsmassive import realtime
 
 pytestmark = pytest.mark.django_db
 
@@ -40,13 +45,43 @@ def upload(content: str | bytes, name: str = "deudores.csv") -> SimpleUploadedFi
 
 def test_opt_out_marks_debtors_once():
     first, second = DebtorFactory(), DebtorFactory()
-    assert debtor_opt_out(debtors=Debtor.objects.filter(pk=first.pk)) == 1
-    assert debtor_opt_out(debtors=Debtor.objects.all()) == 1
+    at = timezone.now() - datetime.timedelta(minutes=5)
+    opted_out = Debtor.objects.filter(pk=first.pk)
+    assert debtor_opt_out(debtors=opted_out, at=at, source=OptOutSource.OPERATOR) == 1
+    later = timezone.now()
+    assert debtor_opt_out(debtors=Debtor.objects.all(), at=later, source=OptOutSource.REPLY) == 1
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.opted_out
     assert second.opted_out
-    assert first.opted_out_at is not None
+    assert (first.opted_out_at, second.opted_out_at) == (at, later)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_operators_opt_out_skips_unsent_messages_at_once_and_pushes_progress():
+    debtor, other = DebtorFactory(), DebtorFactory()
+    campaign = CampaignFactory(status=CampaignStatus.RUNNING)
+    waiting = MessageFactory(campaign=campaign, debtor=debtor, status=MessageStatus.PENDING)
+    untouched = MessageFactory(campaign=campaign, debtor=other, status=MessageStatus.PENDING)
+    sent_before = MessageFactory(debtor=debtor, status=MessageStatus.SENT)
+    layer, channel = listen_group(realtime.campaign_group(campaign.pk))
+
+    debtor_opt_out(
+        debtors=Debtor.objects.filter(pk=debtor.pk),
+        at=timezone.now(),
+        source=OptOutSource.OPERATOR,
+    )
+
+    statuses = dict(Message.objects.values_list("pk", "status"))
+    assert statuses == {
+        waiting.pk: MessageStatus.SKIPPED,
+        untouched.pk: MessageStatus.PENDING,
+        sent_before.pk: MessageStatus.SENT,
+    }
+    assert Message.objects.get(pk=waiting.pk).last_error == "The debtor opted out"
+    html = receive_event(layer, channel)["html"]
+    assert f'id="campaign-{campaign.pk}-progress"' in html
+    assert "50%" in html  # one of two messages is done: the skipped one
 
 
 def test_an_upload_is_inspected_and_its_mapping_guessed(operator):

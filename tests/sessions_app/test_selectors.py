@@ -5,8 +5,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from sessions_app.models import SessionStatus
 from sessions_app.selectors import (
     DayCounts,
+    dashboard_accounts_context,
     session_counts_today,
     session_is_held,
     session_list_contexts,
@@ -145,3 +147,23 @@ def test_real_accounts_get_no_simulate_scan_button(db, settings):
     html = render_to_string(LIVE, session_live_context(session=session))
     assert "Linked devices" in html
     assert "Simulate scan" not in html
+
+
+@pytest.mark.django_db
+def test_the_accounts_partial_renders_without_a_request():
+    WhatsAppSessionFactory(status=SessionStatus.CONNECTED)
+    WhatsAppSessionFactory(status=SessionStatus.CONNECTED)
+    WhatsAppSessionFactory(status=SessionStatus.BANNED)
+    context = dashboard_accounts_context()
+    assert context["accounts_total"] == 3
+    assert context["accounts_needing_attention"] == 1
+
+    html = render_to_string("whatsmassive/dashboard.html#accounts", context)
+    assert html.lstrip().startswith('<div id="dashboard-accounts"')
+    assert "<nav" not in html
+    assert "1 needs attention" in html
+    tiles = {state.status: state for state in context["account_states"]}
+    assert tiles[SessionStatus.CONNECTED].count == 2
+    assert tiles[SessionStatus.BANNED].needs_attention
+    assert not tiles[SessionStatus.WAITING_QR].needs_attention  # none waiting: nothing to do
+    assert html.count("state-tile attention") == 1

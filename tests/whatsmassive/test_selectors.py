@@ -1,17 +1,14 @@
 import datetime
 
 import pytest
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from campaigns.models import MessageStatus
-from sessions_app.models import SessionStatus
 from tests.factories import MessageFactory, SystemLogFactory, WhatsAppSessionFactory
 from whatsmassive.models import LogLevel
 from whatsmassive.selectors import (
     CHART_HEIGHT,
     CHART_TOP,
-    dashboard_accounts_context,
     dashboard_today_context,
     sends_chart,
     sends_per_minute,
@@ -137,26 +134,6 @@ def test_sends_today_count_each_account_since_local_midnight(django_assert_num_q
 
     context = dashboard_today_context(now=now)
     assert (context["today_sent"], context["today_failed"]) == (2, 1)
-
-
-@pytest.mark.django_db
-def test_the_accounts_partial_renders_without_a_request():
-    WhatsAppSessionFactory(status=SessionStatus.CONNECTED)
-    WhatsAppSessionFactory(status=SessionStatus.CONNECTED)
-    WhatsAppSessionFactory(status=SessionStatus.BANNED)
-    context = dashboard_accounts_context()
-    assert context["accounts_total"] == 3
-    assert context["accounts_needing_attention"] == 1
-
-    html = render_to_string("whatsmassive/dashboard.html#accounts", context)
-    assert html.lstrip().startswith('<div id="dashboard-accounts"')
-    assert "<nav" not in html
-    assert "1 needs attention" in html
-    tiles = {state.status: state for state in context["account_states"]}
-    assert tiles[SessionStatus.CONNECTED].count == 2
-    assert tiles[SessionStatus.BANNED].needs_attention
-    assert not tiles[SessionStatus.WAITING_QR].needs_attention  # none waiting: nothing to do
-    assert html.count("state-tile attention") == 1
 
 
 @pytest.mark.django_db

