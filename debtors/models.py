@@ -52,12 +52,16 @@ class Debtor(models.Model):
     status = models.CharField(max_length=20, choices=DebtorStatus.choices, default=DebtorStatus.NEW)
     opted_out = models.BooleanField(default=False)
     opted_out_at = models.DateTimeField(null=True, blank=True)
+    # Database defaults: imports insert debtors in bulk without naming these columns.
     on_whatsapp = models.CharField(
-        max_length=7, choices=OnWhatsApp.choices, default=OnWhatsApp.UNKNOWN
+        max_length=7,
+        choices=OnWhatsApp.choices,
+        default=OnWhatsApp.UNKNOWN,
+        db_default=OnWhatsApp.UNKNOWN,
     )
     whatsapp_checked_at = models.DateTimeField(null=True, blank=True)
     # WhatsApp's number-independent id of the contact (`…@lid`): replies may come from it.
-    whatsapp_lid = models.CharField("WhatsApp LID", max_length=40, blank=True)
+    whatsapp_lid = models.CharField("WhatsApp LID", max_length=40, blank=True, db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
