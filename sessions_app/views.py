@@ -101,6 +101,8 @@ def _session_action(
         session = action(session=session) or session
     except ValueError as exc:
         refusal = str(exc)
+    except ValidationError as exc:
+        refusal = " ".join(exc.messages)
     from_list = request.POST.get("from") == "list"
     if request.htmx:
         context = {**selectors.session_live_context(session=session), "refusal": refusal}
@@ -130,6 +132,23 @@ def session_logout(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def session_simulate_scan(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return _session_action(request, pk, services.session_simulate_scan)
+
+
+@require_POST
+def session_use_here(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """The account is open in another window: bring it back to this one."""
+    return _session_action(request, pk, services.session_request_takeover)
+
+
+@require_POST
+def session_pairing_code(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Link by phone number: the operator typed the account's number."""
+    phone = request.POST.get("phone", "")
+
+    def request_code(*, session: WhatsAppSession) -> WhatsAppSession:
+        return services.session_request_pairing_code(session=session, phone=phone)
+
+    return _session_action(request, pk, request_code)
 
 
 @require_POST

@@ -118,7 +118,7 @@ def _claim_sql(campaigns: int) -> str:
         f" AND EXISTS (SELECT 1 FROM {campaign} WHERE {campaign}.id = {message}.campaign_id"
         f" AND {campaign}.status = {running})"
         f" RETURNING id, campaign_id, debtor_id, body, attempts, {debtors('phone_e164')},"
-        f" {debtors('opted_out')}"
+        f" {debtors('opted_out')}, {debtors('on_whatsapp')}"
     )
 
 
@@ -133,6 +133,7 @@ class Claim:
     attempts: int
     phone_e164: str
     opted_out: bool
+    on_whatsapp: str
 
 
 def claim_next(

@@ -17,6 +17,7 @@ UNUSABLE_STATUSES = [
     SessionStatus.DISCONNECTED,
     SessionStatus.LOGGED_OUT,
     SessionStatus.BANNED,
+    SessionStatus.RESTRICTED,
     SessionStatus.ERROR,
 ]
 

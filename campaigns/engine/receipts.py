@@ -4,6 +4,7 @@ import functools
 import logging
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from campaigns.engine.statements import run, table
@@ -112,11 +113,7 @@ def _reply_sql() -> str:
 @transaction.atomic
 def messages_apply_incoming(*, session: WhatsAppSession, incoming: list[IncomingMessage]) -> None:
     """Record replies; a STOP opts the debtor out and skips what was not sent yet."""
-    debtors = dict(
-        Debtor.objects.filter(phone_e164__in={reply.phone_e164 for reply in incoming}).values_list(
-            "phone_e164", "pk"
-        )
-    )
+    debtors = _debtors_of(incoming)
     if not debtors:
         return
     # A reply answers the debtor's latest message sent from this account. Looked up by
@@ -135,7 +132,7 @@ def messages_apply_incoming(*, session: WhatsAppSession, incoming: list[Incoming
     answered: dict[int, IncomingMessage] = {}
     replied: set[int] = set()
     for reply in incoming:
-        debtor_id = debtors.get(reply.phone_e164)
+        debtor_id = debtors.get(reply)
         if debtor_id is None:
             continue
         if debtor_id in latest:
@@ -160,3 +157,31 @@ def messages_apply_incoming(*, session: WhatsAppSession, incoming: list[Incoming
         Debtor.objects.filter(pk__in=replied).update(
             status=DebtorStatus.REPLIED, updated_at=timezone.now()
         )
+
+
+def _debtors_of(incoming: list[IncomingMessage]) -> dict[IncomingMessage, int]:
+    """Each reply's debtor, by number or by LID (WhatsApp may name a sender by either).
+
+    A reply that gives both teaches the debtor its LID, so that later replies naming only
+    the LID still find it.
+    """
+    phones = {reply.phone_e164 for reply in incoming if reply.phone_e164}
+    lids = {reply.lid for reply in incoming if reply.lid}
+    by_phone: dict[str, int] = {}
+    by_lid: dict[str, int] = {}
+    for pk, phone, lid in Debtor.objects.filter(
+        Q(phone_e164__in=phones) | Q(whatsapp_lid__in=lids)
+    ).values_list("pk", "phone_e164", "whatsapp_lid"):
+        by_phone[phone] = pk
+        if lid:
+            by_lid[lid] = pk
+    found: dict[IncomingMessage, int] = {}
+    for reply in incoming:
+        debtor_id = by_phone.get(reply.phone_e164) or by_lid.get(reply.lid)
+        if debtor_id is None:
+            continue
+        found[reply] = debtor_id
+        if reply.lid and by_lid.get(reply.lid) != debtor_id:
+            Debtor.objects.filter(pk=debtor_id).update(whatsapp_lid=reply.lid)
+            by_lid[reply.lid] = debtor_id
+    return found

@@ -80,7 +80,14 @@ def test_the_rendered_body_is_what_reaches_whatsapp(connected_account):
     original = driver.send_text
     driver.send_text = lambda **kw: sent.append(kw) or original(**kw)
     _drain(session, driver)
-    assert sent == [{"phone_e164": "+573001234567", "text": "Hola Lucía Peña\nRef CR-9 👋"}]
+    # Sent under the id committed on the message before the send.
+    assert sent == [
+        {
+            "phone_e164": "+573001234567",
+            "text": "Hola Lucía Peña\nRef CR-9 👋",
+            "message_id": Message.objects.get().wa_message_id,
+        }
+    ]
 
 
 def _nothing_claimed():
@@ -173,11 +180,11 @@ def test_a_message_given_back_behind_the_account_is_still_sent_once(connected_ac
     original = driver.send_text
     failures = []
 
-    def flaky_once(*, phone_e164, text):
+    def flaky_once(*, phone_e164, text, message_id=None):
         if phone_e164 == first.debtor.phone_e164 and not failures:
             failures.append(phone_e164)
             raise SendError("timed out opening the chat", permanent=False)
-        return original(phone_e164=phone_e164, text=text)
+        return original(phone_e164=phone_e164, text=text, message_id=message_id)
 
     driver.send_text = flaky_once
     _drain(session, driver)
