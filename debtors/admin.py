@@ -24,7 +24,7 @@ class DebtorAdmin(admin.ModelAdmin[Debtor]):
     list_filter = ["status", "opted_out", "currency", "due_date"]
     search_fields = ["name", "=phone_e164", "=reference"]
     date_hierarchy = "due_date"
-    readonly_fields = ["status", "opted_out_at", "created_at", "updated_at"]
+    readonly_fields = ["status", "opted_out", "opted_out_at", "created_at", "updated_at"]
     list_per_page = 100
     # Counting a million rows on every page load is slow and staff do not need the exact total.
     show_full_result_count = False
