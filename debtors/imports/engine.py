@@ -236,20 +236,6 @@ class _Importer:
                 )
 
 
-def _nul_columns(cells: list[Cell]) -> list[tuple[int, str]]:
-    """Columns holding a NUL (PostgreSQL cannot store one in text), with the reason."""
-    try:
-        if "\x00" not in "".join(cells):  # type: ignore[arg-type]
-            return []
-    except TypeError:  # typed spreadsheet cells: look at the text ones
-        pass
-    return [
-        (column, NUL_REASON)
-        for column, cell in enumerate(cells)
-        if type(cell) is str and "\x00" in cell
-    ]
-
-
 class _PostgresWriter:
     """COPY each batch into a temporary table, then one INSERT ... ON CONFLICT per batch."""
 

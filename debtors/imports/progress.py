@@ -8,6 +8,7 @@ import. Counters are a hint: without Redis the import goes on, the page shows no
 until it ends.
 """
 
+import functools
 import json
 import logging
 from dataclasses import asdict
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 TTL_SECONDS = 6 * 3600
 
 
+@functools.cache
 def _client() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
 

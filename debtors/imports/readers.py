@@ -34,8 +34,6 @@ _BOMS = (
 )
 # Names a macro-enabled or binary workbook goes by; refused whatever the content says.
 REFUSED_SUFFIXES = {".xlsm", ".xltm", ".xlam", ".xlsb"}
-# The old binary format holds at most 65,536 rows (BIFF8), one of them the header.
-XLS_MAX_DATA_ROWS = 65_535
 
 
 class ImportFileError(Exception):
