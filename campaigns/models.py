@@ -15,6 +15,10 @@ class CampaignStatus(models.TextChoices):
     CANCELLED = "cancelled", "cancelled"
 
 
+# Why a message to an opted-out debtor was skipped.
+OPTED_OUT_REASON = "The debtor opted out"
+
+
 class MessageStatus(models.TextChoices):
     """The message state machine: see README, "Message state machine"."""
 

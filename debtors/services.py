@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
-from campaigns.models import Message, MessageStatus
+from campaigns.models import OPTED_OUT_REASON, Message, MessageStatus
 from debtors.imports.engine import ErrorReport, ImportCounts, import_file
 from debtors.imports.mapping import Mapping
 from debtors.imports.preview import build_preview
@@ -29,7 +29,9 @@ logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
-def debtor_opt_out(*, debtors: QuerySet[Debtor], at: datetime.datetime, source: str) -> int:
+def debtor_opt_out(
+    *, debtors: QuerySet[Debtor], at: datetime.datetime, source: OptOutSource
+) -> int:
     """Opt debtors out: no message is sent to them again.
 
     Their messages not handed to WhatsApp yet (pending, or claimed and not yet sending) are
@@ -46,7 +48,7 @@ def debtor_opt_out(*, debtors: QuerySet[Debtor], at: datetime.datetime, source: 
     ).update(
         status=MessageStatus.SKIPPED,
         lease_until=None,
-        last_error="The debtor opted out",
+        last_error=OPTED_OUT_REASON,
         updated_at=now,
     )
     if skipped:
@@ -58,7 +60,7 @@ def debtor_opt_out(*, debtors: QuerySet[Debtor], at: datetime.datetime, source: 
     logger.info(
         "%d debtor(s) opted out (%s), %d unsent message(s) skipped",
         changed,
-        OptOutSource(source).label,
+        source.label,
         skipped,
     )
     return changed

@@ -15,7 +15,13 @@ from django.utils import timezone
 from campaigns.engine.claims import Claim, claim_next
 from campaigns.engine.pacing import Pacer
 from campaigns.engine.statements import literal, run, table
-from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
+from campaigns.models import (
+    OPTED_OUT_REASON,
+    Campaign,
+    CampaignStatus,
+    Message,
+    MessageStatus,
+)
 from campaigns.selectors import SENT_STATUSES
 from debtors.models import Debtor, DebtorStatus, OnWhatsApp
 from sessions_app.drivers.base import (
@@ -80,7 +86,9 @@ def _begin_sending(claim: Claim, session: WhatsAppSession, driver: WhatsAppDrive
     up by it. Returns that id ("" when the driver has none), None when not started.
     """
     if claim.opted_out:
-        _skip(claim, "The debtor opted out")
+        # A safety net: debtor_opt_out skips unsent messages itself, this catches a debtor
+        # opted out any other way (a data fix, a script).
+        _skip(claim, OPTED_OUT_REASON)
         return None
     if claim.on_whatsapp == OnWhatsApp.NO:
         _skip(claim, "Not on WhatsApp (WhatsApp said so for an earlier message)")

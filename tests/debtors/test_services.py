@@ -70,6 +70,7 @@ def test_an_operators_opt_out_skips_unsent_messages_at_once_and_pushes_progress(
     untouched = MessageFactory(campaign=campaign, debtor=other, status=MessageStatus.PENDING)
     sent_before = MessageFactory(debtor=debtor, status=MessageStatus.SENT)
     layer, channel = listen_group(realtime.campaign_group(campaign.pk))
+    quiet_layer, quiet = listen_group(realtime.campaign_group(sent_before.campaign_id))
 
     debtor_opt_out(
         debtors=Debtor.objects.filter(pk=debtor.pk),
@@ -87,6 +88,8 @@ def test_an_operators_opt_out_skips_unsent_messages_at_once_and_pushes_progress(
     html = receive_event(layer, channel)["html"]
     assert f'id="campaign-{campaign.pk}-progress"' in html
     assert "50%" in html  # one of two messages is done: the skipped one
+    with pytest.raises(TimeoutError):  # nothing was skipped in the other campaign
+        receive_event(quiet_layer, quiet, timeout=1)
 
 
 def test_an_upload_is_inspected_then_prepared_with_its_mapping_guessed(operator):
