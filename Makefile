@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 EMBEDDED_REDIS_PORT ?= 6390
 
-.PHONY: run test lint format migrate clean
+.PHONY: run test lint format migrate clean wajs-update
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' || \
@@ -60,3 +60,17 @@ format: $(VENV)/.dev-installed
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache staticfiles
+
+# Replace the vendored wa-js bundle (and its pinned checksum) by release VERSION from npm.
+wajs-update:
+	@test -n "$(VERSION)" || { echo "usage: make wajs-update VERSION=x.y.z"; exit 2; }
+	@set -euo pipefail; \
+	vendor=sessions_app/drivers/whatsapp_web/vendor; \
+	work=$$(mktemp -d); trap 'rm -rf "$$work"' EXIT; \
+	(cd "$$work" && npm pack --silent "@wppconnect/wa-js@$(VERSION)" >/dev/null && tar xzf *.tgz); \
+	cp "$$work/package/dist/wppconnect-wa.js" "$$work/package/dist/wppconnect-wa.js.LICENSE.txt" "$$vendor/"; \
+	cp "$$work/package/LICENSE" "$$vendor/LICENSE"; \
+	sha=$$(sha256sum "$$vendor/wppconnect-wa.js" | cut -d' ' -f1); \
+	sed -i -e 's/^WAJS_VERSION = .*/WAJS_VERSION = "$(VERSION)"/' \
+		-e "s/^WAJS_SHA256 = .*/WAJS_SHA256 = \"$$sha\"/" sessions_app/drivers/whatsapp_web/bundle.py; \
+	echo "wa-js $(VERSION) vendored (sha256 $$sha)"

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from debtors.models import Debtor, DebtorImport, OptOutSource
-from debtors.services import debtor_opt_out
+from debtors.services import debtor_import_delete, debtor_opt_out
 from whatsmassive.roles import require
 
 
@@ -25,7 +25,7 @@ class DebtorAdmin(admin.ModelAdmin[Debtor]):
     list_filter = ["status", "opted_out", "currency", "due_date"]
     search_fields = ["name", "=phone_e164", "=reference"]
     date_hierarchy = "due_date"
-    readonly_fields = ["status", "opted_out_at", "created_at", "updated_at"]
+    readonly_fields = ["status", "opted_out", "opted_out_at", "created_at", "updated_at"]
     list_per_page = 100
     # Counting a million rows on every page load is slow and staff do not need the exact total.
     show_full_result_count = False
@@ -66,6 +66,12 @@ class DebtorImportAdmin(admin.ModelAdmin[DebtorImport]):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    def delete_model(self, request: HttpRequest, obj: DebtorImport) -> None:
+        debtor_import_delete(debtor_imports=DebtorImport.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[DebtorImport]) -> None:
+        debtor_import_delete(debtor_imports=queryset)
 
     @admin.display(description="error report")
     def error_report_link(self, obj: DebtorImport) -> str:

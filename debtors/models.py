@@ -18,6 +18,14 @@ class DebtorStatus(models.TextChoices):
     UNREACHABLE = "unreachable", "not on WhatsApp"
 
 
+class OnWhatsApp(models.TextChoices):
+    """WhatsApp's answer when asked about the debtor's number, remembered for later sends."""
+
+    UNKNOWN = "unknown", "not asked yet"
+    YES = "yes", "on WhatsApp"
+    NO = "no", "not on WhatsApp"
+
+
 def default_currency() -> str:
     # A callable, so that migrations do not freeze one deployment's DEFAULT_CURRENCY.
     return settings.DEFAULT_CURRENCY
@@ -44,6 +52,16 @@ class Debtor(models.Model):
     status = models.CharField(max_length=20, choices=DebtorStatus.choices, default=DebtorStatus.NEW)
     opted_out = models.BooleanField(default=False)
     opted_out_at = models.DateTimeField(null=True, blank=True)
+    # Database defaults: imports insert debtors in bulk without naming these columns.
+    on_whatsapp = models.CharField(
+        max_length=7,
+        choices=OnWhatsApp.choices,
+        default=OnWhatsApp.UNKNOWN,
+        db_default=OnWhatsApp.UNKNOWN,
+    )
+    whatsapp_checked_at = models.DateTimeField(null=True, blank=True)
+    # WhatsApp's number-independent id of the contact (`…@lid`): replies may come from it.
+    whatsapp_lid = models.CharField("WhatsApp LID", max_length=40, blank=True, db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -55,6 +73,7 @@ class Debtor(models.Model):
         ]
         constraints = [
             choices_check("status", DebtorStatus, name="debtor_status_valid"),
+            choices_check("on_whatsapp", OnWhatsApp, name="debtor_on_whatsapp_valid"),
             models.CheckConstraint(condition=Q(amount__gte=0), name="debtor_amount_not_negative"),
             models.CheckConstraint(
                 condition=Q(phone_e164__startswith="+"), name="debtor_phone_is_e164"
@@ -64,6 +83,9 @@ class Debtor(models.Model):
             models.Index(fields=["status", "id"], name="debtor_status_id"),
             models.Index(fields=["name", "id"], name="debtor_name_id"),
             models.Index(fields=["due_date"], name="debtor_due_date"),
+            models.Index(
+                fields=["whatsapp_lid"], condition=~Q(whatsapp_lid=""), name="debtor_whatsapp_lid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -80,6 +102,8 @@ class ImportStatus(models.TextChoices):
 class ImportFormat(models.TextChoices):
     CSV = "csv", "CSV"
     XLSX = "xlsx", "XLSX"
+    ODS = "ods", "ODS"
+    XLS = "xls", "XLS"
 
 
 class DebtorImport(models.Model):
@@ -99,7 +123,12 @@ class DebtorImport(models.Model):
         max_length=20, choices=ImportStatus.choices, default=ImportStatus.PENDING
     )
     rows_total = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Estimate taken at upload, drives the progress bar"
+        null=True, blank=True, help_text="Counted at upload (XLS: by the worker); drives the bar"
+    )
+    preview = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Headers and first rows, read once by the worker; empty while it prepares",
     )
     rows_read = models.PositiveIntegerField(default=0)
     imported = models.PositiveIntegerField(default=0)
@@ -128,6 +157,10 @@ class DebtorImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.original_filename} ({self.status})"
+
+    @property
+    def is_preparing(self) -> bool:
+        return self.preview is None and self.status == ImportStatus.PENDING
 
     @property
     def is_done(self) -> bool:

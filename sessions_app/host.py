@@ -20,17 +20,23 @@ from campaigns.engine import (
     messages_apply_acks,
     messages_apply_incoming,
 )
+from campaigns.engine.doubt import messages_settle_unknown
 from campaigns.sweep import messages_mark_orphans_unknown, messages_release_expired_claims
 from sessions_app.drivers import get_driver
-from sessions_app.drivers.base import DriverState, WhatsAppDriver
+from sessions_app.drivers.base import DriverState, PairingUnavailable, WhatsAppDriver
 from sessions_app.models import WhatsAppSession
 from sessions_app.services import (
     DROPPED_OUT,
     session_host_acquire,
     session_host_heartbeat,
     session_host_release,
-    session_logout_requested,
     session_record_state,
+)
+from sessions_app.services.requests import (
+    session_host_requests,
+    session_record_pairing_code,
+    session_record_strategy,
+    session_takeover_done,
 )
 
 logger = logging.getLogger(__name__)
@@ -40,16 +46,18 @@ shutting_down = threading.Event()
 
 QR_POLL_SECONDS = 1.0
 NOT_READY_POLL_SECONDS = 1.0
-# A logout is looked for once a second, not before every send: at full speed that query
-# would cost as much as sending.
-LOGOUT_POLL_SECONDS = 1.0
+# Operator requests (log out, Use here, pairing code) are looked for once a second, not
+# before every send: at full speed that query would cost as much as sending.
+REQUESTS_POLL_SECONDS = 1.0
+# Still linked, so acks and replies keep coming while sends wait.
+RECEIVING_STATES = {DriverState.CONNECTED, DriverState.RESTRICTED}
 
 
 @dataclass
 class _Clock:
     heartbeat_due: float = 0.0
     poll_due: float = 0.0
-    logout_due: float = 0.0
+    requests_due: float = 0.0
 
 
 class SessionHost:
@@ -61,6 +69,7 @@ class SessionHost:
         self.last_state: DriverState | None = None
         self.last_qr: str | None = None
         self.logged_out = False
+        self.doubts_settled = False
 
     def run(self) -> None:
         clock = _Clock()
@@ -70,30 +79,66 @@ class SessionHost:
                 if not session_host_heartbeat(session=self.session, token=self.token):
                     break
                 clock.heartbeat_due = now + settings.HOST_HEARTBEAT_SECONDS
-            if now >= clock.logout_due:
-                if session_logout_requested(session=self.session):
+            if now >= clock.requests_due:
+                requests = session_host_requests(session=self.session)
+                if requests.logout:
                     self.driver.logout()
                     self.logged_out = True
                     break
-                clock.logout_due = now + LOGOUT_POLL_SECONDS
+                if requests.takeover:
+                    self.take_over()
+                if requests.pairing_phone:
+                    self.pair(requests.pairing_phone)
+                clock.requests_due = now + REQUESTS_POLL_SECONDS
             wait = self.step(clock, now)
             if self.session.status in DROPPED_OUT:
                 break
             shutting_down.wait(max(0.0, min(wait, clock.heartbeat_due - time.monotonic())))
 
+    def take_over(self) -> None:
+        logger.info("Taking %s back from its other window", self.session.name)
+        self.driver.take_over()
+        session_takeover_done(session=self.session, token=self.token)
+
+    def pair(self, phone_e164: str) -> None:
+        try:
+            code = self.driver.pairing_code(phone_e164=phone_e164)
+        except PairingUnavailable as exc:
+            session_record_pairing_code(session=self.session, token=self.token, error=str(exc))
+            return
+        session_record_pairing_code(session=self.session, token=self.token, code=code)
+
+    def record(self, state: DriverState, qr: str | None) -> None:
+        driver = self.driver
+        session_record_state(
+            session=self.session,
+            token=self.token,
+            state=state,
+            qr_payload=qr,
+            restriction=driver.restriction() if state == DriverState.RESTRICTED else None,
+            logout_reason=driver.logout_reason() if state == DriverState.LOGGED_OUT else "",
+            account_phone=driver.account_phone() if state == DriverState.CONNECTED else None,
+        )
+        if state == DriverState.CONFLICT and settings.WHATSAPP_TAKEOVER_ON_CONFLICT:
+            self.take_over()
+
     def step(self, clock: _Clock, now: float) -> float:
         state = self.driver.state()
         qr = self.driver.qr_payload() if state == DriverState.WAITING_QR else None
         if state != self.last_state or qr != self.last_qr:
-            session_record_state(session=self.session, token=self.token, state=state, qr_payload=qr)
+            self.record(state, qr)
             self.last_state, self.last_qr = state, qr
         if state == DriverState.WAITING_QR:
             return QR_POLL_SECONDS
-        if state != DriverState.CONNECTED:
-            return NOT_READY_POLL_SECONDS
-        if now >= clock.poll_due:
+        if state in RECEIVING_STATES and now >= clock.poll_due:
             self.poll()
             clock.poll_due = now + settings.HOST_POLL_SECONDS
+        if state != DriverState.CONNECTED:
+            return NOT_READY_POLL_SECONDS
+        if not self.doubts_settled:
+            # Before any new send: what a crash left in doubt may be in WhatsApp's store.
+            messages_settle_unknown(session=self.session, driver=self.driver)
+            self.doubts_settled = True
         return min(
             engine_send_next(session=self.session, driver=self.driver, pacer=self.pacer),
             max(0.0, clock.poll_due - time.monotonic()),
@@ -123,6 +168,12 @@ def session_host_run(*, session_id: int) -> None:
     error = ""
     try:
         driver.start()
+        session_record_strategy(
+            session=session,
+            token=token,
+            strategy=driver.strategy,
+            detail=driver.strategy_detail,
+        )
         logger.info("Session host for %s started", session.name, extra={"session_id": session.pk})
         host.run()
     except Exception as exc:

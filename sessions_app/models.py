@@ -15,6 +15,7 @@ class SessionStatus(models.TextChoices):
     DISCONNECTED = "disconnected", "disconnected"
     LOGGED_OUT = "logged_out", "logged out"
     BANNED = "banned", "banned"
+    RESTRICTED = "restricted", "restricted by WhatsApp"
     ERROR = "error", "error"
 
 
@@ -80,6 +81,23 @@ class WhatsAppSession(models.Model):
     next_send_at = models.DateTimeField(
         null=True, blank=True, help_text="Earliest time the account may send again"
     )
+
+    # What WhatsApp said last: why it restricts or logged out the account, whether the
+    # account is open in another window, and how the driver talks to WhatsApp Web.
+    restriction_reason = models.CharField(max_length=255, blank=True)
+    restricted_since = models.DateTimeField(null=True, blank=True)
+    restricted_until = models.DateTimeField(null=True, blank=True)
+    in_conflict = models.BooleanField(
+        default=False, help_text="WhatsApp is open for this account in another window"
+    )
+    logout_reason = models.CharField(max_length=64, blank=True)
+    driver_strategy = models.CharField(max_length=20, blank=True)
+    strategy_detail = models.CharField(max_length=255, blank=True)
+    # Operator requests the session host carries out ("Use here", link by phone number).
+    takeover_requested = models.BooleanField(default=False, editable=False)
+    pairing_phone = models.CharField(max_length=20, blank=True, editable=False)
+    pairing_code = models.CharField(max_length=16, blank=True, editable=False)
+    pairing_code_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     sent_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)

@@ -68,12 +68,18 @@ PHASE_WAITING_QR = "waiting_qr"
 PHASE_CONNECTED = "connected"
 PHASE_STOPPING = "stopping"
 PHASE_OFFLINE = "offline"
+PHASE_RESTRICTED = "restricted"
+PHASE_CONFLICT = "conflict"
 
 
 def session_phase(*, session: WhatsAppSession) -> str:
     if session.should_run:
         if session.status == SessionStatus.CONNECTED:
             return PHASE_CONNECTED
+        if session.status == SessionStatus.RESTRICTED:
+            return PHASE_RESTRICTED
+        if session.in_conflict:
+            return PHASE_CONFLICT
         if session.status == SessionStatus.WAITING_QR and session.qr_payload:
             return PHASE_WAITING_QR
         return PHASE_STARTING
@@ -155,7 +161,13 @@ def _count_by(queryset: QuerySet, field: str) -> dict[str, int]:  # type: ignore
 
 # States an operator must act on (scan a QR, look at an error, replace an account).
 ATTENTION_STATES = frozenset(
-    {SessionStatus.WAITING_QR, SessionStatus.ERROR, SessionStatus.BANNED, SessionStatus.LOGGED_OUT}
+    {
+        SessionStatus.WAITING_QR,
+        SessionStatus.ERROR,
+        SessionStatus.BANNED,
+        SessionStatus.RESTRICTED,
+        SessionStatus.LOGGED_OUT,
+    }
 )
 # Connected first: it is the state the operator hopes to see everywhere.
 ACCOUNT_STATE_ORDER = [SessionStatus.CONNECTED] + [

@@ -17,6 +17,10 @@ urlpatterns = [
         name="session_simulate_scan",
     ),
     path("sessions/<int:pk>/pacing/", views.session_pacing, name="session_pacing"),
+    path(
+        "sessions/<int:pk>/pairing-code/", views.session_pairing_code, name="session_pairing_code"
+    ),
+    path("sessions/<int:pk>/use-here/", views.session_use_here, name="session_use_here"),
     re_path(r"^sessions/(?P<pk>[0-9]+)/qr\.(?P<fmt>png|svg)$", views.session_qr, name="session_qr"),
     path("pools/", views.pool_list, name="pool_list"),
     path("pools/new/", views.pool_new, name="pool_new"),

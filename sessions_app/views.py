@@ -22,6 +22,7 @@ from sessions_app.forms import (
 from sessions_app.models import STRATEGY_HELP, Pool, PoolMember, PoolStrategy, WhatsAppSession
 from sessions_app.qr import qr_png, qr_svg
 from whatsmassive.htmx import HtmxHttpRequest, htmx_redirect
+from whatsmassive.roles import Actor
 
 VIEW_ACCOUNTS = "sessions_app.view_whatsappsession"
 VIEW_POOLS = "sessions_app.view_pool"
@@ -108,6 +109,8 @@ def _session_action(
         session = action(session=session, by=request.user) or session
     except ValueError as exc:
         refusal = str(exc)
+    except ValidationError as exc:
+        refusal = " ".join(exc.messages)
     from_list = request.POST.get("from") == "list"
     if request.htmx:
         context = {**selectors.session_live_context(session=session), "refusal": refusal}
@@ -137,6 +140,23 @@ def session_logout(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def session_simulate_scan(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return _session_action(request, pk, services.session_simulate_scan)
+
+
+@require_POST
+def session_use_here(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """The account is open in another window: bring it back to this one."""
+    return _session_action(request, pk, services.session_request_takeover)
+
+
+@require_POST
+def session_pairing_code(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Link by phone number: the operator typed the account's number."""
+    phone = request.POST.get("phone", "")
+
+    def request_code(*, session: WhatsAppSession, by: Actor) -> WhatsAppSession:
+        return services.session_request_pairing_code(session=session, phone=phone, by=by)
+
+    return _session_action(request, pk, request_code)
 
 
 @require_POST

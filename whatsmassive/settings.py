@@ -346,6 +346,14 @@ WHATSAPP_HEADLESS = env_bool("WHATSAPP_HEADLESS", True)
 # Seconds to wait for WhatsApp Web to load a screen, and for a message to leave and be sent.
 WHATSAPP_PAGE_TIMEOUT = env_int("WHATSAPP_PAGE_TIMEOUT", 60)
 WHATSAPP_SEND_TIMEOUT = env_int("WHATSAPP_SEND_TIMEOUT", 30)
+# How the selenium driver talks to WhatsApp Web: through wa-js, the DOM, or wa-js with the
+# DOM as the fallback when wa-js is not ready within WHATSAPP_WAJS_READY_TIMEOUT seconds.
+WHATSAPP_STRATEGY = env_str("WHATSAPP_STRATEGY", "auto")
+WHATSAPP_WAJS_READY_TIMEOUT = env_int("WHATSAPP_WAJS_READY_TIMEOUT", 60)
+# Another wa-js bundle than the vendored one (its checksum is logged instead of checked).
+WHATSAPP_WAJS_FILE = env_str("WHATSAPP_WAJS_FILE", "")
+# WhatsApp open in another window: take the account back without asking the operator.
+WHATSAPP_TAKEOVER_ON_CONFLICT = env_bool("WHATSAPP_TAKEOVER_ON_CONFLICT", False)
 CHROME_BINARY = env_str("CHROME_BINARY", "/usr/bin/chromium")
 CHROMEDRIVER_PATH = env_str("CHROMEDRIVER_PATH", "/usr/bin/chromedriver")
 # The sandbox network: its send log lives here; latency 1.0 is realistic, 0 sends instantly.
@@ -368,6 +376,11 @@ CELERY_BEAT_SCHEDULE = {
     "supervise-sessions": {
         "task": "sessions_app.tasks.supervise_sessions",
         "schedule": ENGINE_SWEEP_SECONDS,
+    },
+    # Imports left at the mapping step for a day go, with their uploaded files.
+    "delete-stale-imports": {
+        "task": "debtors.tasks.debtor_import_delete_stale_task",
+        "schedule": 3600.0,
     },
 }
 

@@ -17,6 +17,7 @@ UNUSABLE_STATUSES = [
     SessionStatus.DISCONNECTED,
     SessionStatus.LOGGED_OUT,
     SessionStatus.BANNED,
+    SessionStatus.RESTRICTED,
     SessionStatus.ERROR,
 ]
 
@@ -60,8 +61,12 @@ def messages_hand_over(
     ).distinct()
     if pool is not None:
         campaigns = campaigns.filter(pool=pool)
-    moved = 0
-    for campaign in campaigns.select_related("pool"):
+    moved = released = 0
+    # Pools in one order: two accounts dropping out at once lock them alike, never crosswise.
+    for campaign in campaigns.select_related("pool").order_by("pool_id", "id"):
+        # The pool's row lock is the one its member edits take: a member removed meanwhile
+        # cannot be handed messages it would never claim.
+        Pool.objects.select_for_update().filter(pk=campaign.pool_id).first()
         orphans = Message.objects.filter(
             campaign=campaign, assigned_session=session, status=MessageStatus.PENDING
         )
@@ -69,7 +74,7 @@ def messages_hand_over(
         if members:
             moved += _hand_to(messages=orphans, strategy=campaign.pool.strategy, members=members)
         elif nobody_left is NobodyLeft.RELEASE:
-            moved += orphans.update(assigned_session=None)
+            released += orphans.update(assigned_session=None)
     if moved:
         logger.warning(
             "%d message(s) of %s moved to the other accounts of their pools",
@@ -77,7 +82,14 @@ def messages_hand_over(
             session.name,
             extra={"session_id": session.pk},
         )
-    return moved
+    if released:
+        logger.warning(
+            "%d message(s) of %s left for whichever account their pools get next",
+            released,
+            session.name,
+            extra={"session_id": session.pk},
+        )
+    return moved + released
 
 
 def _hand_to(*, messages: QuerySet[Message], strategy: str, members: list[PoolMember]) -> int:
@@ -85,9 +97,8 @@ def _hand_to(*, messages: QuerySet[Message], strategy: str, members: list[PoolMe
     ids = list(messages.values_list("id", flat=True))
     moved = 0
     for member, chunk in assign_members(strategy, members, ids).items():
-        moved += Message.objects.filter(pk__in=chunk, status=MessageStatus.PENDING).update(
-            assigned_session_id=member
-        )
+        # Still the messages read above: pending, and not handed on meanwhile.
+        moved += messages.filter(pk__in=chunk).update(assigned_session_id=member)
     return moved
 
 

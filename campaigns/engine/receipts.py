@@ -4,6 +4,7 @@ import functools
 import logging
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from campaigns.engine.statements import run, table
@@ -45,11 +46,18 @@ def messages_apply_acks(*, session: WhatsAppSession, acks: list[Ack]) -> int:
     for ack in acks:
         if ack.status in (AckStatus.DELIVERED, AckStatus.READ):
             wanted.setdefault(ack.wa_message_id, set()).add(ack.status.value)
-    rows = Message.objects.filter(
-        session=session,
-        wa_message_id__in=list(wanted),
-        status__in=[MessageStatus.UNKNOWN, MessageStatus.SENT, MessageStatus.DELIVERED],
-    ).values_list("pk", "wa_message_id", "status", "campaign_id", "debtor_id")
+    # Found through the WhatsApp id index (its condition spelled out, so that any number of
+    # ids can use it), the account checked here: with the account in the query, a planner
+    # on stale statistics may walk every message the account has sent.
+    found = (
+        Message.objects.filter(
+            wa_message_id__in=list(wanted),
+            status__in=[MessageStatus.UNKNOWN, MessageStatus.SENT, MessageStatus.DELIVERED],
+        )
+        .exclude(wa_message_id="")
+        .values_list("pk", "wa_message_id", "status", "campaign_id", "debtor_id", "session_id")
+    )
+    rows = [row[:5] for row in found if row[5] == session.pk]
     # One UPDATE per kind of step, each still conditional on the status it expects.
     steps: dict[tuple[str, str, bool], list[int]] = {}
     debtors: dict[str, list[int]] = {}
@@ -105,24 +113,26 @@ def _reply_sql() -> str:
 @transaction.atomic
 def messages_apply_incoming(*, session: WhatsAppSession, incoming: list[IncomingMessage]) -> None:
     """Record replies; a STOP opts the debtor out and skips what was not sent yet."""
-    debtors = dict(
-        Debtor.objects.filter(phone_e164__in={reply.phone_e164 for reply in incoming}).values_list(
-            "phone_e164", "pk"
-        )
-    )
+    debtors = _debtors_of(incoming)
     if not debtors:
         return
-    # A reply answers the debtor's latest message sent from this account.
-    latest = dict(
-        Message.objects.filter(session=session, debtor_id__in=debtors.values())
-        .exclude(sent_at=None)
-        .order_by("sent_at", "pk")
-        .values_list("debtor_id", "pk")
-    )
+    # A reply answers the debtor's latest message sent from this account. Looked up by
+    # debtor alone and picked here: a debtor has a message per campaign, while with the
+    # account or the send time in the query PostgreSQL may walk every message sent so far.
+    sent = [
+        (sent_at, pk, debtor_id)
+        for debtor_id, pk, session_id, sent_at in Message.objects.filter(
+            debtor_id__in=debtors.values()
+        )
+        .order_by()
+        .values_list("debtor_id", "pk", "session_id", "sent_at")
+        if session_id == session.pk and sent_at is not None
+    ]
+    latest = {debtor_id: pk for _, pk, debtor_id in sorted(sent)}
     answered: dict[int, IncomingMessage] = {}
     replied: set[int] = set()
     for reply in incoming:
-        debtor_id = debtors.get(reply.phone_e164)
+        debtor_id = debtors.get(reply)
         if debtor_id is None:
             continue
         if debtor_id in latest:
@@ -147,3 +157,31 @@ def messages_apply_incoming(*, session: WhatsAppSession, incoming: list[Incoming
         Debtor.objects.filter(pk__in=replied).update(
             status=DebtorStatus.REPLIED, updated_at=timezone.now()
         )
+
+
+def _debtors_of(incoming: list[IncomingMessage]) -> dict[IncomingMessage, int]:
+    """Each reply's debtor, by number or by LID (WhatsApp may name a sender by either).
+
+    A reply that gives both teaches the debtor its LID, so that later replies naming only
+    the LID still find it.
+    """
+    phones = {reply.phone_e164 for reply in incoming if reply.phone_e164}
+    lids = {reply.lid for reply in incoming if reply.lid}
+    by_phone: dict[str, int] = {}
+    by_lid: dict[str, int] = {}
+    for pk, phone, lid in Debtor.objects.filter(
+        Q(phone_e164__in=phones) | Q(whatsapp_lid__in=lids)
+    ).values_list("pk", "phone_e164", "whatsapp_lid"):
+        by_phone[phone] = pk
+        if lid:
+            by_lid[lid] = pk
+    found: dict[IncomingMessage, int] = {}
+    for reply in incoming:
+        debtor_id = by_phone.get(reply.phone_e164) or by_lid.get(reply.lid)
+        if debtor_id is None:
+            continue
+        found[reply] = debtor_id
+        if reply.lid and by_lid.get(reply.lid) != debtor_id:
+            Debtor.objects.filter(pk=debtor_id).update(whatsapp_lid=reply.lid)
+            by_lid[reply.lid] = debtor_id
+    return found

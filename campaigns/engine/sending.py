@@ -1,5 +1,6 @@
 """Sending: claimed -> sending -> sent (or failed), one account's send loop step by step."""
 
+import contextlib
 import datetime
 import functools
 import logging
@@ -14,11 +15,19 @@ from django.utils import timezone
 from campaigns.engine.claims import Claim, claim_next
 from campaigns.engine.pacing import Pacer
 from campaigns.engine.statements import literal, run, table
-from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
+from campaigns.models import (
+    OPTED_OUT_REASON,
+    Campaign,
+    CampaignStatus,
+    Message,
+    MessageStatus,
+)
 from campaigns.selectors import SENT_STATUSES
-from debtors.models import Debtor, DebtorStatus
+from debtors.models import Debtor, DebtorStatus, OnWhatsApp
 from sessions_app.drivers.base import (
+    AccountRestricted,
     NotOnWhatsApp,
+    NumberUnconfirmed,
     SendError,
     SendOutcomeUnknown,
     WhatsAppDriver,
@@ -47,24 +56,45 @@ def _begin_sending_sql() -> str:
     message, campaign = table(Message), table(Campaign)
     claimed, sending = literal(MessageStatus.CLAIMED), literal(MessageStatus.SENDING)
     running = literal(CampaignStatus.RUNNING)
+    # The same test as `=` for an account: spelled so that no index on the account serves
+    # it, or a planner on stale statistics walks all of the account's messages to find one.
+    mine = "IS NOT DISTINCT FROM" if connection.vendor == "postgresql" else "="
     return (
         f"UPDATE {message} SET status = {sending}, attempts = attempts + 1,"  # noqa: S608
-        " lease_until = %(lease)s, updated_at = %(now)s"
-        f" WHERE id = %(message)s AND status = {claimed} AND session_id = %(session)s"
+        " wa_message_id = %(wa_message_id)s, lease_until = %(lease)s, updated_at = %(now)s"
+        f" WHERE id = %(message)s AND status = {claimed} AND session_id {mine} %(session)s"
         f" AND EXISTS (SELECT 1 FROM {campaign} WHERE {campaign}.id = {message}.campaign_id"
         f" AND {campaign}.status = {running})"
     )
 
 
-def _begin_sending(claim: Claim, session: WhatsAppSession) -> bool:
+def _prepared_id(claim: Claim, driver: WhatsAppDriver) -> str:
+    """The WhatsApp id the send will use, when the driver chooses ids ("" otherwise)."""
+    try:
+        return driver.prepare_send(phone_e164=claim.phone_e164) or ""
+    except SendError as exc:
+        # The send itself then fails or succeeds under an id of WhatsApp's choosing.
+        logger.warning("No message id prepared for message %s: %s", claim.pk, exc.reason)
+        return ""
+
+
+def _begin_sending(claim: Claim, session: WhatsAppSession, driver: WhatsAppDriver) -> str | None:
     """claimed -> sending (or skipped, or back to pending); the caller commits it.
 
-    `sending` must be committed before the driver is touched.
+    `sending` must be committed before the driver sends, together with the WhatsApp id
+    the driver prepared (a local step), so that after a crash the message can be looked
+    up by it. Returns that id ("" when the driver has none), None when not started.
     """
     if claim.opted_out:
-        _skip(claim, "The debtor opted out")
-        return False
+        # A safety net: debtor_opt_out skips unsent messages itself, this catches a debtor
+        # opted out any other way (a data fix, a script).
+        _skip(claim, OPTED_OUT_REASON)
+        return None
+    if claim.on_whatsapp == OnWhatsApp.NO:
+        _skip(claim, "Not on WhatsApp (WhatsApp said so for an earlier message)")
+        return None
     now = timezone.now()
+    wa_message_id = _prepared_id(claim, driver)
     changed, _ = run(
         _begin_sending_sql(),
         {
@@ -72,6 +102,7 @@ def _begin_sending(claim: Claim, session: WhatsAppSession) -> bool:
             "now": now,
             "message": claim.pk,
             "session": session.pk,
+            "wa_message_id": wa_message_id,
         },
     )
     if changed != 1:
@@ -79,7 +110,8 @@ def _begin_sending(claim: Claim, session: WhatsAppSession) -> bool:
         Message.objects.filter(pk=claim.pk, status=MessageStatus.CLAIMED, session=session).update(
             status=MessageStatus.PENDING, lease_until=None, session=None, updated_at=now
         )
-    return changed == 1
+        return None
+    return wa_message_id
 
 
 def _after_send(session: WhatsAppSession, pacer: Pacer, now: datetime.datetime) -> float:
@@ -132,7 +164,9 @@ def _settle_sent(
         "session": session.pk,
     }
     first, *rest = _settle_sent_sql()
-    with transaction.atomic():
+    # On PostgreSQL the settle is one statement and so its own transaction: no BEGIN and
+    # COMMIT round trips around it.
+    with transaction.atomic() if rest else contextlib.nullcontext():
         changed, rows = run(first, params)
         if (rows[0][0] if rows else changed) != 1:
             # Past its send timeout the sweep made it `unknown`: an operator decides.
@@ -147,15 +181,46 @@ def _settle_sent(
         realtime.campaign_progress_changed(claim.campaign_id)
 
 
-def _send(claim: Claim, session: WhatsAppSession, driver: WhatsAppDriver, pacer: Pacer) -> float:
+def _check_number(claim: Claim, driver: WhatsAppDriver) -> None:
+    """Before the first message to a number: ask WhatsApp, and remember a yes on the debtor."""
+    check = driver.check_number(phone_e164=claim.phone_e164)
+    if check is None:
+        return
+    if not check.on_whatsapp:
+        raise NotOnWhatsApp(claim.phone_e164)
+    fields: dict[str, object] = {
+        "on_whatsapp": OnWhatsApp.YES,
+        "whatsapp_checked_at": timezone.now(),
+    }
+    if check.lid:
+        fields["whatsapp_lid"] = check.lid
+    Debtor.objects.filter(pk=claim.debtor_id).update(**fields)
+
+
+def _send(
+    claim: Claim,
+    session: WhatsAppSession,
+    driver: WhatsAppDriver,
+    pacer: Pacer,
+    wa_message_id: str = "",
+) -> float:
     """Hand a committed `sending` message to the driver and settle the outcome."""
     try:
-        result = driver.send_text(phone_e164=claim.phone_e164, text=claim.body)
+        if claim.on_whatsapp == OnWhatsApp.UNKNOWN:
+            _check_number(claim, driver)
+        result = driver.send_text(
+            phone_e164=claim.phone_e164, text=claim.body, message_id=wa_message_id or None
+        )
     except SendError as exc:
         return _settle_failure(claim=claim, session=session, pacer=pacer, error=exc)
     now = timezone.now()
     delay = _after_send(session, pacer, now)
     _settle_sent(claim, session, result.wa_message_id, now)
+    if result.lid:
+        # The DOM strategy learns the LID from the chat's message ids: replies may use it.
+        Debtor.objects.filter(pk=claim.debtor_id).exclude(whatsapp_lid=result.lid).update(
+            whatsapp_lid=result.lid
+        )
     return delay
 
 
@@ -174,7 +239,19 @@ def _settle_failure(
     session.next_send_at = now + datetime.timedelta(seconds=delay)
     account: dict[str, Any] = {"next_send_at": session.next_send_at}
     with transaction.atomic():
-        if isinstance(error, SendOutcomeUnknown):
+        if isinstance(error, AccountRestricted) and not error.sent:
+            # WhatsApp refused it before its server took it: another account may send it,
+            # and this attempt does not count against the message.
+            sending.update(
+                status=MessageStatus.PENDING,
+                session=None,
+                attempts=F("attempts") - 1,
+                wa_message_id="",
+                lease_until=None,
+                last_error=error.reason[:500],
+                updated_at=now,
+            )
+        elif isinstance(error, SendOutcomeUnknown | AccountRestricted):
             sending.update(
                 status=MessageStatus.UNKNOWN,
                 wa_message_id=error.wa_message_id,  # a later receipt settles it
@@ -192,9 +269,13 @@ def _settle_failure(
                 updated_at=now,
             )
             account["failed_count"] = F("failed_count") + 1
-            if isinstance(error, NotOnWhatsApp):
+            if isinstance(error, NotOnWhatsApp | NumberUnconfirmed):
+                # Every attempt found no account: later campaigns skip the number.
                 Debtor.objects.filter(pk=claim.debtor_id).update(
-                    status=DebtorStatus.UNREACHABLE, updated_at=now
+                    status=DebtorStatus.UNREACHABLE,
+                    on_whatsapp=OnWhatsApp.NO,
+                    whatsapp_checked_at=now,
+                    updated_at=now,
                 )
             _auto_pause_if_failing(claim.campaign_id)
         else:
@@ -202,6 +283,7 @@ def _settle_failure(
             sending.update(
                 status=MessageStatus.PENDING,
                 session=None,
+                wa_message_id="",
                 lease_until=None,
                 last_error=error.reason[:500],
                 updated_at=now,
@@ -214,6 +296,16 @@ def _settle_failure(
 
 def _log_failure(claim: Claim, session: WhatsAppSession, error: SendError, *, final: bool) -> None:
     extra = {"message_id": claim.pk, "campaign_id": claim.campaign_id, "session_id": session.pk}
+    if isinstance(error, AccountRestricted) and not error.sent:
+        logger.error(
+            "WhatsApp restricts %s (%s): the message to %s was not sent and goes back to "
+            "its campaign",
+            session.name,
+            error.reason,
+            claim.phone_e164,
+            extra=extra,
+        )
+        return
     if isinstance(error, SendOutcomeUnknown):
         logger.error(
             "Send to %s has an unknown outcome (%s): an operator must %s",
@@ -288,10 +380,10 @@ def engine_send_next(*, session: WhatsAppSession, driver: WhatsAppDriver, pacer:
         claim = claim_next(session, scope.campaign_ids, now, after=scope.after)
         if claim is None and scope.after:
             claim = claim_next(session, scope.campaign_ids, now)
-        started = claim is not None and _begin_sending(claim, session)
-    if claim is None or not started:
+        wa_message_id = None if claim is None else _begin_sending(claim, session, driver)
+    if claim is None or wa_message_id is None:
         # Nothing to do, or its campaign stopped: look at the running campaigns afresh.
         scope.forget()
         return IDLE_SECONDS if claim is None else 0.0
     scope.after = claim.pk
-    return _send(claim, session, driver, pacer)
+    return _send(claim, session, driver, pacer, wa_message_id)

@@ -26,8 +26,12 @@ from sessions_app.drivers.base import (
     DriverState,
     IncomingMessage,
     NotOnWhatsApp,
+    NumberCheck,
+    PairingUnavailable,
+    Restriction,
     SendError,
     SendResult,
+    SentLookup,
 )
 
 QR_ROTATION_SECONDS = 20
@@ -60,13 +64,13 @@ def read_send_log() -> list[tuple[str, str, str]]:
 
 
 def simulate_scan(profile_dir: Path) -> None:
-    """What a phone does when it scans the account's QR code."""
+    """What a phone does when it scans the account's QR code (or takes its pairing code)."""
     (profile_dir / SCAN_MARKER).touch()
 
 
-def simulate_remote_logout(profile_dir: Path) -> None:
-    """What happens when the phone removes this linked device."""
-    (profile_dir / REMOTE_LOGOUT_MARKER).touch()
+def simulate_remote_logout(profile_dir: Path, reason: str = "") -> None:
+    """What happens when the phone removes this linked device (WhatsApp may say why)."""
+    (profile_dir / REMOTE_LOGOUT_MARKER).write_text(reason)
 
 
 def _fraction(*parts: str) -> float:
@@ -85,6 +89,9 @@ class _Sent:
 
 
 class SandboxDriver:
+    strategy = "sandbox"
+    strategy_detail = ""
+
     def __init__(self, *, profile_dir: Path) -> None:
         self.profile_dir = profile_dir
         self._latency = float(settings.WHATSAPP_SANDBOX_LATENCY)
@@ -92,6 +99,8 @@ class SandboxDriver:
         self._qr: str | None = None
         self._qr_at = 0.0
         self._sent: dict[str, _Sent] = {}
+        self._logout_reason = ""
+        self._pairing_phone: str | None = None
 
     def _pause(self, low: float, high: float) -> None:
         if self._latency > 0:
@@ -108,16 +117,54 @@ class SandboxDriver:
     def state(self) -> DriverState:
         remote_logout = self.profile_dir / REMOTE_LOGOUT_MARKER
         if remote_logout.exists():
+            self._logout_reason = remote_logout.read_text()
             remote_logout.unlink()
             (self.profile_dir / LINKED_MARKER).unlink(missing_ok=True)
             self._state = DriverState.LOGGED_OUT
         scan = self.profile_dir / SCAN_MARKER
         if self._state == DriverState.WAITING_QR and scan.exists():
             scan.unlink()
-            (self.profile_dir / LINKED_MARKER).touch()
+            (self.profile_dir / LINKED_MARKER).write_text(self._pairing_phone or "")
             self._state = DriverState.CONNECTED
             self._qr = None
         return self._state
+
+    def pairing_code(self, *, phone_e164: str) -> str:
+        if self.state() != DriverState.WAITING_QR:
+            raise PairingUnavailable("the account is not on the login screen")
+        self._pause(0.3, 0.8)
+        self._pairing_phone = phone_e164
+        # WhatsApp's codes: 8 characters of an alphabet without look-alikes.
+        return "".join(secrets.choice("ABCDEFGHJKLMNPQRSTVWXYZ0123456789") for _ in range(8))
+
+    def account_phone(self) -> str | None:
+        linked = self.profile_dir / LINKED_MARKER
+        return (linked.read_text() or None) if linked.exists() else None
+
+    def logout_reason(self) -> str:
+        return self._logout_reason
+
+    def restriction(self) -> Restriction | None:
+        return None
+
+    def take_over(self) -> None:
+        """The sandbox network never opens an account in a second window."""
+
+    def prepare_send(self, *, phone_e164: str) -> str | None:
+        return f"true_{phone_e164.lstrip('+')}@c.us_3EB0{uuid.uuid4().hex[:16].upper()}"
+
+    def check_number(self, *, phone_e164: str) -> NumberCheck | None:
+        if self.state() != DriverState.CONNECTED:
+            raise SendError("the account is not connected", permanent=False)
+        self._pause(0.1, 0.3)
+        return NumberCheck(on_whatsapp=not phone_e164.endswith("000"))
+
+    def find_sent(self, *, wa_message_id: str) -> SentLookup | None:
+        if wa_message_id in self._sent:
+            return SentLookup(status=self._sent[wa_message_id].status, evidence="in this client")
+        if any(row[0] == wa_message_id for row in read_send_log()):
+            return SentLookup(status=AckStatus.SENT, evidence="in the network's send log")
+        return SentLookup(status=None, evidence="the sandbox network never received it")
 
     def qr_payload(self) -> str | None:
         if self.state() != DriverState.WAITING_QR:
@@ -131,13 +178,13 @@ class SandboxDriver:
             self._qr_at = now
         return self._qr
 
-    def send_text(self, *, phone_e164: str, text: str) -> SendResult:
+    def send_text(self, *, phone_e164: str, text: str, message_id: str | None = None) -> SendResult:
         if self.state() != DriverState.CONNECTED:
             raise SendError("the account is not connected", permanent=False)
         self._pause(0.4, 1.2)
         if phone_e164.endswith("000"):
             raise NotOnWhatsApp(phone_e164)
-        wa_id = f"true_{phone_e164.lstrip('+')}@c.us_3EB0{uuid.uuid4().hex[:16].upper()}"
+        wa_id = message_id or self.prepare_send(phone_e164=phone_e164) or ""
         digest = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:12]
         line = f"{wa_id}\t{self.profile_dir.name}\t{phone_e164}\t{digest}\n".encode()
         # One short O_APPEND write per send: concurrent senders never interleave lines.
@@ -205,6 +252,7 @@ class SandboxDriver:
 
     def logout(self) -> None:
         (self.profile_dir / LINKED_MARKER).unlink(missing_ok=True)
+        self._logout_reason = "user_initiated"
         self._state = DriverState.LOGGED_OUT
 
     def close(self) -> None:

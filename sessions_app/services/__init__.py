@@ -11,7 +11,6 @@ from sessions_app.services.accounts import (
     session_host_heartbeat,
     session_host_release,
     session_logout,
-    session_logout_requested,
     session_record_state,
     session_simulate_scan,
     session_update_pacing,
@@ -25,6 +24,10 @@ from sessions_app.services.pools import (
     pool_member_remove,
     pool_member_update,
     pool_update,
+)
+from sessions_app.services.requests import (
+    session_request_pairing_code,
+    session_request_takeover,
 )
 
 __all__ = [
@@ -45,8 +48,9 @@ __all__ = [
     "session_host_heartbeat",
     "session_host_release",
     "session_logout",
-    "session_logout_requested",
     "session_record_state",
+    "session_request_pairing_code",
+    "session_request_takeover",
     "session_simulate_scan",
     "session_update_pacing",
     "sessions_supervise",

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from campaigns.engine import NobodyLeft, messages_hand_over
 from sessions_app.drivers import profile_dir_for
-from sessions_app.drivers.base import DriverState
+from sessions_app.drivers.base import DriverState, Restriction
 from sessions_app.models import SessionStatus, WhatsAppSession
 from sessions_app.selectors import session_is_held, stale_before, time_zone_names
 from whatsmassive import realtime
@@ -28,13 +28,38 @@ STATUS_FOR_STATE = {
     DriverState.STARTING: SessionStatus.NEW,
     DriverState.WAITING_QR: SessionStatus.WAITING_QR,
     DriverState.CONNECTED: SessionStatus.CONNECTED,
+    # Linked, and back by itself: the host waits and sends resume; the pools keep it.
+    DriverState.SYNCING: SessionStatus.CONNECTED,
+    DriverState.OFFLINE: SessionStatus.CONNECTED,
+    # Another window has the account: it drops out of its pools like a disconnected one.
+    DriverState.CONFLICT: SessionStatus.DISCONNECTED,
+    DriverState.RESTRICTED: SessionStatus.RESTRICTED,
     DriverState.LOGGED_OUT: SessionStatus.LOGGED_OUT,
     DriverState.BANNED: SessionStatus.BANNED,
+    DriverState.NEEDS_UPDATE: SessionStatus.ERROR,
     DriverState.ERROR: SessionStatus.ERROR,
 }
 MANAGE = "sessions_app.manage_accounts"
+STATE_DETAIL = {
+    DriverState.SYNCING: "Syncing chats with the phone: sends wait until it is done",
+    DriverState.OFFLINE: "WhatsApp is offline (no connection to its servers): sends wait",
+    DriverState.CONFLICT: (
+        "WhatsApp is open for this account in another window or computer: press "
+        "“Use here” to bring it back (the other window then disconnects)"
+    ),
+    DriverState.BANNED: (
+        "WhatsApp banned this number for breaking its terms: appeal from the phone "
+        "(WhatsApp > Request a review); do not link it again until WhatsApp lifts the ban"
+    ),
+    DriverState.NEEDS_UPDATE: (
+        "WhatsApp Web asks for a newer client: update Debian's chromium package, or drop a "
+        "newer wa-js in with WHATSAPP_WAJS_FILE, then connect again"
+    ),
+}
 # States after which the account cannot send until an operator acts.
 DROPPED_OUT = {SessionStatus.LOGGED_OUT, SessionStatus.BANNED}
+# Driver states that take the account out of its pools; its host keeps running.
+OUT_OF_POOLS = {DriverState.CONFLICT, DriverState.RESTRICTED}
 
 
 @transaction.atomic
@@ -157,9 +182,18 @@ def session_forget_profile(*, session: WhatsAppSession) -> None:
     """The link is gone: delete the profile so the next connect starts with a new QR scan."""
     if session.profile_dir:
         shutil.rmtree(session.profile_dir, ignore_errors=True)
+    reason = (
+        WhatsAppSession.objects.filter(pk=session.pk)
+        .values_list("logout_reason", flat=True)
+        .first()
+    )
     WhatsAppSession.objects.filter(pk=session.pk).update(
         status=SessionStatus.LOGGED_OUT,
-        status_detail="Logged out: scan a new QR code to link it again",
+        status_detail=(
+            "Logged out"
+            + (f" (WhatsApp says: {reason})" if reason else "")
+            + ": scan a new QR code to link it again"
+        ),
         logout_requested=False,
         qr_payload="",
         profile_dir="",
@@ -216,28 +250,65 @@ def session_host_heartbeat(*, session: WhatsAppSession, token: str) -> bool:
 
 @transaction.atomic
 def session_record_state(
-    *, session: WhatsAppSession, token: str, state: DriverState, qr_payload: str | None
+    *,
+    session: WhatsAppSession,
+    token: str,
+    state: DriverState,
+    qr_payload: str | None,
+    restriction: Restriction | None = None,
+    logout_reason: str = "",
+    account_phone: str | None = None,
 ) -> None:
     """Store what the driver reports; an account that dropped out hands its messages on."""
     status = STATUS_FOR_STATE[state]
     now = timezone.now()
-    fields: dict[str, object] = {"status": status, "updated_at": now}
+    fields: dict[str, object] = {
+        "status": status,
+        "updated_at": now,
+        "in_conflict": state == DriverState.CONFLICT,
+        "status_detail": STATE_DETAIL.get(state, ""),
+    }
     if status == SessionStatus.WAITING_QR:
         fields.update(
             qr_payload=qr_payload or "",
             qr_updated_at=now,
-            status_detail="Scan the QR code with WhatsApp on the phone",
+            status_detail="Scan the QR code with WhatsApp on the phone, or link it by number",
         )
     else:
-        fields["qr_payload"] = ""
-    if status == SessionStatus.CONNECTED:
-        fields.update(connected_at=now, status_detail="")
-    if status in DROPPED_OUT:
+        fields.update(qr_payload="", pairing_phone="", pairing_code="", pairing_code_at=None)
+    if state == DriverState.CONNECTED:
         fields.update(
-            should_run=False, status_detail=f"WhatsApp reports the account {status.label}"
+            connected_at=now,
+            logout_reason="",
+            restriction_reason="",
+            restricted_since=None,
+            restricted_until=None,
+        )
+    if account_phone:
+        fields["phone_e164"] = account_phone
+    if restriction is not None:
+        fields.update(
+            restriction_reason=restriction.reason[:255],
+            restricted_since=restriction.since,
+            restricted_until=restriction.until,
+            status_detail=(
+                "WhatsApp restricts this number from messaging new chats: wait until the "
+                "restriction ends, warm the number up (contacts who write first, fewer new "
+                "chats a day), then disconnect and connect to try again"
+            ),
+        )
+    if status in DROPPED_OUT:
+        fields.update(should_run=False)
+        fields["status_detail"] = fields["status_detail"] or (
+            f"WhatsApp reports the account {status.label}"
+        )
+    if status == SessionStatus.LOGGED_OUT and logout_reason:
+        fields.update(
+            logout_reason=logout_reason[:64],
+            status_detail=f"WhatsApp logged the account out ({logout_reason}): link it again",
         )
     WhatsAppSession.objects.filter(pk=session.pk, host_token=token).update(**fields)
-    if status in DROPPED_OUT:
+    if status in DROPPED_OUT or state in OUT_OF_POOLS:
         messages_hand_over(session=session, nobody_left=NobodyLeft.KEEP)
         logger.error(
             "Account %s is %s", session.name, status.label, extra={"session_id": session.pk}
@@ -274,10 +345,6 @@ def session_host_release(
         session.refresh_from_db()
         session_forget_profile(session=session)
     realtime.session_changed(session.pk)
-
-
-def session_logout_requested(*, session: WhatsAppSession) -> bool:
-    return WhatsAppSession.objects.filter(pk=session.pk, logout_requested=True).exists()
 
 
 def session_simulate_scan(*, session: WhatsAppSession, by: Actor = None) -> None:

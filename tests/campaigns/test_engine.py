@@ -18,7 +18,7 @@ from campaigns.engine import (
     sending,
 )
 from campaigns.engine.claims import claim_next
-from campaigns.models import CampaignStatus, Message, MessageStatus
+from campaigns.models import OPTED_OUT_REASON, CampaignStatus, Message, MessageStatus
 from campaigns.services import campaign_pause, campaign_start
 from campaigns.sweep import messages_mark_orphans_unknown
 from debtors.models import Debtor, DebtorStatus
@@ -36,7 +36,6 @@ from tests.factories import (
     PoolFactory,
     PoolMemberFactory,
 )
-from whatsmassive import realtime
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +79,14 @@ def test_the_rendered_body_is_what_reaches_whatsapp(connected_account):
     original = driver.send_text
     driver.send_text = lambda **kw: sent.append(kw) or original(**kw)
     _drain(session, driver)
-    assert sent == [{"phone_e164": "+573001234567", "text": "Hola Lucía Peña\nRef CR-9 👋"}]
+    # Sent under the id committed on the message before the send.
+    assert sent == [
+        {
+            "phone_e164": "+573001234567",
+            "text": "Hola Lucía Peña\nRef CR-9 👋",
+            "message_id": Message.objects.get().wa_message_id,
+        }
+    ]
 
 
 def _nothing_claimed():
@@ -173,11 +179,11 @@ def test_a_message_given_back_behind_the_account_is_still_sent_once(connected_ac
     original = driver.send_text
     failures = []
 
-    def flaky_once(*, phone_e164, text):
+    def flaky_once(*, phone_e164, text, message_id=None):
         if phone_e164 == first.debtor.phone_e164 and not failures:
             failures.append(phone_e164)
             raise SendError("timed out opening the chat", permanent=False)
-        return original(phone_e164=phone_e164, text=text)
+        return original(phone_e164=phone_e164, text=text, message_id=message_id)
 
     driver.send_text = flaky_once
     _drain(session, driver)
@@ -482,9 +488,7 @@ def test_sandbox_acks_flow_through_the_engine(connected_account):
     assert set(Message.objects.values_list("status", flat=True)) == {MessageStatus.READ}
 
 
-def test_a_stop_reply_opts_the_debtor_out_and_skips_other_campaigns(connected_account, monkeypatch):
-    pushed = []
-    monkeypatch.setattr(realtime, "campaign_progress_changed", pushed.append)
+def test_a_stop_reply_opts_the_debtor_out_and_skips_other_campaigns(connected_account):
     session, driver = connected_account()
     debtor = DebtorFactory(phone_e164="+573005550001")
     pool = PoolFactory()
@@ -493,16 +497,14 @@ def test_a_stop_reply_opts_the_debtor_out_and_skips_other_campaigns(connected_ac
     _drain(session, driver)
     second = campaign_start(campaign=CampaignFactory(pool=pool))
     now = timezone.now()
-    pushed.clear()
     messages_apply_incoming(
         session=session, incoming=[IncomingMessage("+573005550001", " stop ", now)]
     )
     debtor.refresh_from_db()
     assert debtor.opted_out
     assert Message.objects.get(campaign=first).reply_text == " stop "
-    assert Message.objects.get(campaign=second).status == MessageStatus.SKIPPED
-    # The second campaign's page learns of the skip.
-    assert pushed == [second.pk]
+    # Skipped through debtor_opt_out, whose test shows the campaign's page is told.
+    assert Message.objects.get(campaign=second).last_error == OPTED_OUT_REASON
 
 
 def test_an_ordinary_reply_marks_the_debtor_replied(connected_account):
@@ -515,6 +517,29 @@ def test_an_ordinary_reply_marks_the_debtor_replied(connected_account):
     )
     assert Debtor.objects.get().status == DebtorStatus.REPLIED
     assert Message.objects.get().reply_text == "Ya pagué"
+
+
+def test_a_reply_answers_the_latest_message_this_account_sent(connected_account):
+    session, driver = connected_account()
+    other, other_driver = connected_account()
+    debtor = DebtorFactory()
+    pool = PoolFactory()
+    PoolMemberFactory(pool=pool, session=session)
+    campaigns = []
+    for _ in range(2):
+        campaigns.append(campaign_start(campaign=CampaignFactory(pool=pool)))
+        _drain(session, driver)
+    # A later send from another account is not what this account's chat answers.
+    elsewhere = PoolFactory()
+    PoolMemberFactory(pool=elsewhere, session=other)
+    campaign_start(campaign=CampaignFactory(pool=elsewhere))
+    _drain(other, other_driver)
+    messages_apply_incoming(
+        session=session, incoming=[IncomingMessage(debtor.phone_e164, "Ya pagué", timezone.now())]
+    )
+    replies = dict(Message.objects.values_list("campaign_id", "reply_text"))
+    assert replies.pop(campaigns[1].pk) == "Ya pagué"
+    assert set(replies.values()) == {""}
 
 
 def test_fixed_turns_pre_assign_in_pool_order(connected_account):

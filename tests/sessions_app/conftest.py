@@ -11,6 +11,9 @@ from sessions_app.drivers.whatsapp_web import SeleniumDriver
 from tests.conftest import wait_until
 from tests.sessions_app.replica import Replica, ReplicaConfig
 
+# The wa-js stand-in: the calls of the real bundle, on top of the replica.
+WAJS_STANDIN = Path(__file__).resolve().parent / "replica" / "wajs_standin.js"
+
 # Short timings keep the suite fast; the driver never depends on them being short.
 REPLICA_TIMINGS = {
     "boot_seconds": 0.2,
@@ -18,6 +21,16 @@ REPLICA_TIMINGS = {
     "delivered_after": 0.2,
     "read_after": 0.4,
 }
+
+
+def wajs_settings(replica: Replica, **extra: object) -> override_settings:
+    """Settings of the wa-js strategy on the replica, with the stand-in for the bundle."""
+    defaults: dict[str, object] = {
+        "WHATSAPP_STRATEGY": "wajs",
+        "WHATSAPP_WAJS_FILE": str(WAJS_STANDIN),
+        "WHATSAPP_WAJS_READY_TIMEOUT": 15,
+    }
+    return selenium_settings(replica, **(defaults | extra))
 
 
 def selenium_settings(replica: Replica, **extra: object) -> override_settings:
@@ -28,6 +41,8 @@ def selenium_settings(replica: Replica, **extra: object) -> override_settings:
         "WHATSAPP_HEADLESS": True,
         "WHATSAPP_PAGE_TIMEOUT": 15,
         "WHATSAPP_SEND_TIMEOUT": 10,
+        "WHATSAPP_STRATEGY": "dom",
+        "WHATSAPP_WAJS_FILE": "",
     }
     return override_settings(**(defaults | extra))
 
@@ -68,13 +83,33 @@ def linked_driver(
             driver.close()
 
 
+@pytest.fixture(scope="module")
+def linked_wajs_driver(
+    replica: Replica, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SeleniumDriver]:
+    """One linked browser on the wa-js strategy, shared by a module's tests."""
+    with wajs_settings(replica):
+        driver = SeleniumDriver(profile_dir=tmp_path_factory.mktemp("wajs-profile"))
+        driver.start()
+        try:
+            link(driver, replica)
+            yield driver
+        finally:
+            driver.close()
+
+
 @pytest.fixture
 def start_driver(replica: Replica, tmp_path: Path) -> Iterator[Callable[..., SeleniumDriver]]:
-    """Start drivers on fresh (or given) profiles; every one is closed after the test."""
+    """Start drivers on fresh (or given) profiles; every one is closed after the test.
+
+    `wajs=True` starts them on the wa-js strategy with the stand-in bundle.
+    """
     started: list[SeleniumDriver] = []
 
-    def start(profile_dir: Path | None = None, **settings: object) -> SeleniumDriver:
-        with selenium_settings(replica, **settings):
+    def start(
+        profile_dir: Path | None = None, *, wajs: bool = False, **settings: object
+    ) -> SeleniumDriver:
+        with (wajs_settings if wajs else selenium_settings)(replica, **settings):
             driver = SeleniumDriver(profile_dir=profile_dir or tmp_path / f"profile-{len(started)}")
             started.append(driver)
             driver.start()

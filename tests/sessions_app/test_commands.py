@@ -20,7 +20,7 @@ from sessions_app.drivers.whatsapp_web import SeleniumDriver
 from sessions_app.models import SessionStatus, WhatsAppSession
 from tests.conftest import wait_until
 from tests.factories import WhatsAppSessionFactory
-from tests.sessions_app.conftest import link
+from tests.sessions_app.conftest import WAJS_STANDIN, link
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 QR_HEADER = "Scan with WhatsApp on the phone"
@@ -37,6 +37,7 @@ def cli_settings(settings, replica, tmp_path):
     settings.WHATSAPP_SELECTORS_FILE = ""
     settings.WHATSAPP_PAGE_TIMEOUT = 15
     settings.WHATSAPP_SEND_TIMEOUT = 10
+    settings.WHATSAPP_STRATEGY = "dom"
     return settings
 
 
@@ -52,6 +53,7 @@ def cli_env(cli_settings) -> dict[str, str]:
         "WHATSAPP_PROFILES_DIR": str(cli_settings.WHATSAPP_PROFILES_DIR),
         "WHATSAPP_PAGE_TIMEOUT": "15",
         "WHATSAPP_SEND_TIMEOUT": "10",
+        "WHATSAPP_STRATEGY": "dom",
         "PYTHONUNBUFFERED": "1",
     }
 
@@ -213,30 +215,97 @@ def test_doctor_lists_which_selectors_match_the_live_page(linked_session):
     assert "missing qr_container: [data-ref] (0)" in lines
 
 
-def test_doctor_says_so_when_the_driver_has_no_selectors(cli_settings, monkeypatch):
-    class NoSelectorsDriver:
-        def __init__(self, profile_dir: Path) -> None:
-            self.profile_dir = profile_dir
-
-        def start(self) -> None:
-            pass
-
-        def state(self) -> DriverState:
-            return DriverState.CONNECTED
-
-        def close(self) -> None:
-            pass
-
-    monkeypatch.setattr(
-        "sessions_app.management.commands.whatsapp.get_driver",
-        lambda *, profile_dir: NoSelectorsDriver(profile_dir),
-    )
+def test_doctor_says_so_when_the_driver_has_no_selectors(cli_settings):
+    cli_settings.WHATSAPP_DRIVER = "sandbox"
     session = WhatsAppSessionFactory()
     out = io.StringIO()
 
     call_command("whatsapp", session.name, "doctor", stdout=out)
 
-    assert "the NoSelectorsDriver driver has no selectors to check" in out.getvalue()
+    assert "strategy: sandbox" in out.getvalue()
+    assert "the SandboxDriver driver has no selectors to check" in out.getvalue()
+
+
+@pytest.fixture
+def wajs_cli(cli_settings, cli_env):
+    """The commands on the wa-js strategy, with the stand-in for the bundle."""
+    cli_settings.WHATSAPP_STRATEGY = "wajs"
+    cli_settings.WHATSAPP_WAJS_FILE = str(WAJS_STANDIN)
+    cli_settings.WHATSAPP_WAJS_READY_TIMEOUT = 15
+    return {**cli_env, "WHATSAPP_STRATEGY": "wajs", "WHATSAPP_WAJS_FILE": str(WAJS_STANDIN)}
+
+
+def test_login_with_a_phone_prints_the_pairing_code_and_links_when_it_is_typed(wajs_cli, replica):
+    process = subprocess.Popen(
+        cli("Cobranzas 2", "login", "--phone", "300 555 0001", "--timeout", "60"),
+        cwd=BASE_DIR,
+        env=wajs_cli,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    output: list[str] = []
+    reader = threading.Thread(target=lambda: output.extend(process.stdout), daemon=True)
+    reader.start()
+    try:
+        line = wait_until(
+            lambda: next((x for x in output if x.startswith("pairing code ")), None), timeout=60
+        )
+        assert replica.enter_pairing_code(line.removeprefix("pairing code ").strip())
+        assert process.wait(timeout=60) == 0, process.stderr.read() if process.stderr else ""
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    reader.join(timeout=10)
+
+    assert any("Link with phone number instead" in x for x in output)
+    assert output[-1].strip() == "linked Cobranzas 2 +573005550001"
+    assert WhatsAppSession.objects.get(name="Cobranzas 2").status == SessionStatus.CONNECTED
+
+
+def test_doctor_reports_wajs_its_stream_own_id_and_lid_migration(wajs_cli, linked_session):
+    out = io.StringIO()
+
+    call_command("whatsapp", linked_session.name, "doctor", stdout=out)
+
+    lines = out.getvalue().splitlines()
+    assert "strategy: wajs" in lines
+    assert "wa-js: 4.6.0-replica (ready)" in lines
+    assert "stream mode: MAIN (NORMAL)" in lines
+    assert f"own id: {linked_phone(linked_session).removeprefix('+')}@c.us" in lines
+    assert "LID migration: migrated" in lines
+
+
+def test_canary_prints_one_line_per_step_and_sends_once(wajs_cli, linked_session, replica):
+    out = io.StringIO()
+
+    call_command("whatsapp", linked_session.name, "canary", "--to", "3005550002", stdout=out)
+
+    steps = [line.split(":")[0] for line in out.getvalue().splitlines()]
+    assert steps == [
+        "ok   ready",
+        "ok   state",
+        "ok   own id",
+        "ok   number check",
+        "ok   send",
+        "ok   ack",
+    ]
+    assert replica.texts_sent_to("+573005550002") == ["WhatsMassive canary"]
+
+
+def test_canary_stops_at_the_number_check_when_whatsapp_does_not_confirm_it(
+    wajs_cli, linked_session, replica
+):
+    replica.declare_unknown("+573005550003")
+    out = io.StringIO()
+
+    with pytest.raises(CommandError) as raised:
+        call_command("whatsapp", linked_session.name, "canary", "--to", "3005550003", stdout=out)
+
+    assert raised.value.returncode == 1
+    assert out.getvalue().splitlines()[-1].startswith("FAIL number check:")
+    assert replica.texts_sent_to("+573005550003") == []
 
 
 def test_logout_unlinks_the_device_and_deletes_the_profile(linked_session, replica):

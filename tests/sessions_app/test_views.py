@@ -603,3 +603,98 @@ def test_member_edits_need_the_csrf_token(csrf_client, name):
     assert response.status_code == 403
     member.refresh_from_db()
     assert member.weight == 3
+
+
+# --- what WhatsApp says: pairing code, restriction, another window ------------------------
+
+
+def _held(**fields):
+    return WhatsAppSessionFactory(
+        should_run=True,
+        host="browser-1",
+        host_token="t" * 32,
+        heartbeat_at=timezone.now(),
+        **fields,
+    )
+
+
+def test_the_login_screen_offers_a_pairing_code_beside_the_qr(operator_client):
+    account = _held(
+        status=SessionStatus.WAITING_QR, qr_payload=PAYLOAD, qr_updated_at=timezone.now()
+    )
+
+    response = operator_client.post(
+        reverse("session_pairing_code", args=[account.pk]),
+        {"phone": "300 123 4567"},
+        HTTP_HX_REQUEST="true",
+    )
+
+    html = response.content.decode()
+    assert "Asking WhatsApp for a code for +573001234567" in html
+    assert WhatsAppSession.objects.get(pk=account.pk).pairing_phone == "+573001234567"
+
+
+def test_the_pairing_code_is_shown_with_how_to_enter_it(operator_client):
+    account = _held(
+        status=SessionStatus.WAITING_QR,
+        qr_payload=PAYLOAD,
+        qr_updated_at=timezone.now(),
+        pairing_phone="+573001234567",
+        pairing_code="K4T29QXM",
+    )
+
+    html = operator_client.get(reverse("session_detail", args=[account.pk])).content.decode()
+
+    assert "K4T2-9QXM" in html
+    assert "Link with phone number instead" in html
+
+
+def test_a_pairing_code_for_a_number_that_is_no_phone_is_refused(operator_client):
+    account = _held(
+        status=SessionStatus.WAITING_QR, qr_payload=PAYLOAD, qr_updated_at=timezone.now()
+    )
+
+    response = operator_client.post(
+        reverse("session_pairing_code", args=[account.pk]), {"phone": "12"}, HTTP_HX_REQUEST="true"
+    )
+
+    assert "is not a phone number" in response.content.decode()
+    assert WhatsAppSession.objects.get(pk=account.pk).pairing_phone == ""
+
+
+def test_a_restricted_account_says_what_happened_and_what_to_do(operator_client):
+    account = _held(
+        status=SessionStatus.RESTRICTED,
+        restriction_reason="WhatsApp refused a message to a new chat (ack -1, error 463)",
+        restricted_since=timezone.now(),
+    )
+
+    html = operator_client.get(reverse("session_detail", args=[account.pk])).content.decode()
+
+    assert "WhatsApp restricts this number since" in html
+    assert "error 463" in html
+    assert "warm the number up" in html
+
+
+def test_an_account_open_elsewhere_offers_use_here(operator_client):
+    account = _held(status=SessionStatus.DISCONNECTED, in_conflict=True)
+    page = operator_client.get(reverse("session_detail", args=[account.pk])).content.decode()
+    assert "open for this account in another window" in page
+
+    operator_client.post(reverse("session_use_here", args=[account.pk]), HTTP_HX_REQUEST="true")
+
+    assert WhatsAppSession.objects.get(pk=account.pk).takeover_requested
+
+
+def test_the_page_says_when_the_driver_fell_back_to_the_dom(operator_client, settings):
+    settings.WHATSAPP_DRIVER = "selenium"
+    account = _held(
+        status=SessionStatus.CONNECTED,
+        driver_strategy="dom",
+        strategy_detail="wa-js did not become ready within 60 s (wa-js loaded): using the DOM",
+    )
+
+    html = operator_client.get(reverse("session_detail", args=[account.pk])).content.decode()
+
+    assert "the slower DOM path" in html
+    assert "wa-js did not become ready within 60 s" in html

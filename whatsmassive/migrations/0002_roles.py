@@ -62,9 +62,9 @@ class Migration(migrations.Migration):
         ('whatsmassive', '0001_initial'),
         ('auth', '0012_alter_user_first_name_max_length'),
         ('contenttypes', '0002_remove_content_type_name'),
-        ('campaigns', '0005_roles_permissions'),
-        ('debtors', '0003_roles_permissions'),
-        ('sessions_app', '0003_roles_permissions'),
+        ('campaigns', '0006_roles_permissions'),
+        ('debtors', '0005_roles_permissions'),
+        ('sessions_app', '0004_roles_permissions'),
     ]
 
     operations = [

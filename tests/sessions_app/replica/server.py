@@ -12,18 +12,15 @@ the `Replica` methods directly.
 
 import base64
 import hashlib
-import json
 import secrets
 import threading
 import time
-from dataclasses import asdict, dataclass, field, fields
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from dataclasses import dataclass, field, fields
+from http.server import ThreadingHTTPServer
 from typing import Any, Self
-from urllib.parse import parse_qs, urlsplit
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+from tests.sessions_app.replica.handler import ReplicaHandler
+
 DEFAULT_ACCOUNT_PHONE = "573000000001"
 
 
@@ -39,6 +36,17 @@ class ReplicaConfig:
     account_phone: str = DEFAULT_ACCOUNT_PHONE
     # The app ignores Enter and the send button (a frozen page): nothing leaves the box.
     sending_blocked: bool = False
+    # The phone's language, which WhatsApp Web speaks: "en" or "es".
+    language: str = "en"
+    # New chats are keyed by the contact's LID (`…@lid`) rather than its number.
+    lid_chats: bool = False
+    # wa-js's stream mode for linked devices: MAIN, SYNCING, OFFLINE, CONFLICT, TOS_BLOCK…
+    stream_mode: str = "MAIN"
+    # Accounts under the reach-out timelock: their messages to chats without history fail
+    # (ack -1, error 463) and the compose bar of such a chat shows a notice.
+    timelocked: tuple[str, ...] = ()
+    # The number check gets no answer (wa-js's queryWidExists then resolves null).
+    number_check_down: bool = False
 
 
 @dataclass
@@ -66,11 +74,13 @@ class _Message:
     from_me: bool
     text: str
     at: float
+    failed: bool = False
 
 
 @dataclass
 class _Chat:
     phone: str
+    jid: str
     unread: int = 0
     messages: list[_Message] = field(default_factory=list)
 
@@ -84,12 +94,36 @@ def chat_title(phone: str) -> str:
     return f"+{phone[:2]} {phone[2:5]} {phone[5:]}"
 
 
+def lid_chat_title(phone: str) -> str:
+    """LID chats are titled by the contact's profile name, not its number."""
+    return f"Cliente {phone[-4:]}"
+
+
+TEXTS = {
+    "en": {"invalid": "Phone number shared via url is invalid.", "send": "Send", "ok": "OK"},
+    "es": {
+        "invalid": "El número de teléfono compartido por URL no es válido.",
+        "send": "Enviar",
+        "ok": "Aceptar",
+    },
+}
+ACK_OF_STATUS = {"pending": 0, "sent": 1, "delivered": 2, "read": 3, "failed": -1}
+
+
 class Replica:
     def __init__(self, **config: Any) -> None:
         self.config = ReplicaConfig(**config)
         self.sent: list[SentMessage] = []
         self.unknown_numbers: set[str] = set()
         self.scans = 0
+        self.lids: dict[str, str] = {}
+        # Phones whose chat this device marked read (read receipts go to the contact).
+        self.read_receipts: list[str] = []
+        self.logout_reasons: dict[str, str] = {}
+        self._pairing: dict[str, tuple[str, str]] = {}
+        self._reported_acks: dict[str, dict[str, int]] = {}
+        self._incoming: list[dict[str, Any]] = []
+        self._incoming_seen: dict[str, int] = {}
         self._lock = threading.Lock()
         self._logins: dict[str, _Login] = {}
         self._devices: dict[str, str] = {}
@@ -102,7 +136,7 @@ class Replica:
     def start(self) -> Self:
         replica = self
 
-        class Handler(_Handler):
+        class Handler(ReplicaHandler):
             pass
 
         Handler.replica = replica
@@ -166,12 +200,13 @@ class Replica:
                     return True
             return False
 
-    def remote_logout(self, phone: str | None = None) -> None:
-        """The phone (or every phone) removes its linked devices."""
+    def remote_logout(self, phone: str | None = None, *, reason: str = "") -> None:
+        """The phone (or every phone) removes its linked devices; WhatsApp may say why."""
         with self._lock:
             for token, device_phone in list(self._devices.items()):
                 if phone is None or device_phone == phone.removeprefix("+"):
                     del self._devices[token]
+                    self.logout_reasons[token] = reason
 
     def linked_devices(self, phone: str) -> int:
         with self._lock:
@@ -180,15 +215,53 @@ class Replica:
     def declare_unknown(self, phone: str) -> None:
         self.unknown_numbers.add(phone.removeprefix("+"))
 
-    def receive(self, *, from_phone: str, text: str) -> str:
-        """A contact writes to the account: the chat gets an unread badge."""
-        phone = from_phone.removeprefix("+")
-        wa_id = f"false_{phone}@c.us_3A{secrets.token_hex(9).upper()}"
+    def lid_of(self, phone: str) -> str:
+        """The contact's LID: WhatsApp's number-independent id for it."""
+        phone = phone.removeprefix("+")
         with self._lock:
-            chat = self._chats.setdefault(phone, _Chat(phone=phone))
-            chat.messages.append(_Message(wa_id=wa_id, from_me=False, text=text, at=time.time()))
+            return self._lid_of(phone)
+
+    def _lid_of(self, phone: str) -> str:
+        if phone not in self.lids:
+            self.lids[phone] = f"{10**14 + secrets.randbelow(9 * 10**14)}@lid"
+        return self.lids[phone]
+
+    def _chat(self, phone: str, *, lid: bool | None = None) -> _Chat:
+        if phone not in self._chats:
+            keyed_by_lid = self.config.lid_chats if lid is None else lid
+            jid = self._lid_of(phone) if keyed_by_lid else f"{phone}@c.us"
+            self._chats[phone] = _Chat(phone=phone, jid=jid)
+        return self._chats[phone]
+
+    def receive(self, *, from_phone: str, text: str, lid: bool = False) -> str:
+        """A contact writes to the account (from its LID when `lid`): an unread badge."""
+        phone = from_phone.removeprefix("+")
+        with self._lock:
+            chat = self._chat(phone, lid=lid or None)
+            sender = self._lid_of(phone) if lid else chat.jid
+            wa_id = f"false_{sender}_3A{secrets.token_hex(9).upper()}"
+            now = time.time()
+            chat.messages.append(_Message(wa_id=wa_id, from_me=False, text=text, at=now))
             chat.unread += 1
+            self._incoming.append({"id": wa_id, "from": sender, "body": text, "t": int(now)})
         return wa_id
+
+    def pairing_code(self, login_id: str, phone: str) -> str:
+        code = "".join(secrets.choice("ABCDEFGHJKLMNPQRSTVWXYZ0123456789") for _ in range(8))
+        with self._lock:
+            self._pairing[code] = (login_id, phone.removeprefix("+"))
+        return code
+
+    def enter_pairing_code(self, code: str) -> bool:
+        """The phone's owner types the code shown by WhatsApp Web: the device links."""
+        with self._lock:
+            pairing = self._pairing.pop(code.replace("-", "").upper(), None)
+            login = self._logins.get(pairing[0]) if pairing else None
+            if pairing is None or login is None or login.token is not None:
+                return False
+            login.token = secrets.token_hex(16)
+            self._devices[login.token] = pairing[1]
+            return True
 
     def texts_sent_to(self, phone: str) -> list[str]:
         phone = phone.removeprefix("+")
@@ -256,6 +329,8 @@ class Replica:
     def _status(self, message: _Message) -> str:
         if not message.from_me:
             return ""
+        if message.failed:
+            return "failed"
         elapsed = time.time() - message.at
         status = "pending"
         for name, after in (
@@ -268,7 +343,10 @@ class Replica:
             status = name
         return status
 
-    def _chat_list(self) -> list[dict[str, Any]]:
+    def _timelocked(self, token: str) -> bool:
+        return self._devices.get(token) in self.config.timelocked
+
+    def _chat_list(self, token: str) -> list[dict[str, Any]]:
         with self._lock:
             chats = sorted(
                 self._chats.values(),
@@ -278,7 +356,11 @@ class Replica:
             return [
                 {
                     "phone": chat.phone,
-                    "title": chat_title(chat.phone),
+                    "jid": chat.jid,
+                    "title": (lid_chat_title if chat.jid.endswith("@lid") else chat_title)(
+                        chat.phone
+                    ),
+                    "restricted": self._timelocked(token) and not chat.messages,
                     "unread": chat.unread,
                     "messages": [
                         {
@@ -297,121 +379,84 @@ class Replica:
         now = time.time()
         with self._lock:
             self.sent.append(SentMessage(to=to, text=text, wa_id=wa_id, sent_at=now))
-            chat = self._chats.setdefault(to, _Chat(phone=to))
+            chat = self._chat(to)
             chat.messages.append(_Message(wa_id=wa_id, from_me=True, text=text, at=now))
 
     def _open_chat(self, phone: str) -> bool:
         if phone in self.unknown_numbers or not phone.isdigit():
             return False
         with self._lock:
-            self._chats.setdefault(phone, _Chat(phone=phone))
+            self._chat(phone)
         return True
 
     def _mark_read(self, phone: str) -> None:
         with self._lock:
             if phone in self._chats:
+                if self._chats[phone].unread:
+                    self.read_receipts.append(phone)
                 self._chats[phone].unread = 0
+
+    # What WhatsApp's own modules see (the wa-js stand-in asks for these)
+
+    def _wa_events(self, token: str) -> dict[str, Any]:
+        """The device's stream mode, and the acks and messages it has not been told of."""
+        with self._lock:
+            if token not in self._devices:
+                return {"mode": "QR", "logout_reason": self.logout_reasons.get(token, "")}
+            reported = self._reported_acks.setdefault(token, {})
+            acks = []
+            for chat in self._chats.values():
+                for message in chat.messages:
+                    if message.from_me and message.wa_id in reported:
+                        ack = ACK_OF_STATUS[self._status(message)]
+                        if ack != reported[message.wa_id]:
+                            reported[message.wa_id] = ack
+                            acks.append({"id": message.wa_id, "ack": ack, "chat": chat.jid})
+            seen = self._incoming_seen.get(token, len(self._incoming))
+            incoming = self._incoming[seen:]
+            self._incoming_seen[token] = len(self._incoming)
+            return {
+                "mode": self.config.stream_mode,
+                "me": f"{self._devices[token]}@c.us",
+                "acks": acks,
+                "incoming": incoming,
+            }
+
+    def _wa_send(self, *, token: str, to: str, wa_id: str, text: str) -> int:
+        """A message from wa-js: refused by the timelock in chats without history."""
+        now = time.time()
+        with self._lock:
+            chat = self._chat(to)
+            failed = self._timelocked(token) and not chat.messages
+            chat.messages.append(
+                _Message(wa_id=wa_id, from_me=True, text=text, at=now, failed=failed)
+            )
+            if not failed:
+                self.sent.append(SentMessage(to=to, text=text, wa_id=wa_id, sent_at=now))
+            self._reported_acks.setdefault(token, {})[wa_id] = 0
+        return -1 if failed else 0
+
+    def _wa_message(self, wa_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            for chat in self._chats.values():
+                for message in chat.messages:
+                    if message.wa_id == wa_id:
+                        status = self._status(message) or "sent"
+                        return {"ack": ACK_OF_STATUS[status], "body": message.text}
+        return None
+
+    def _wa_exists(self, phone: str) -> dict[str, Any] | None:
+        if self.config.number_check_down or phone in self.unknown_numbers:
+            return None
+        return {"wid": f"{phone}@c.us", "lid": self.lid_of(phone)}
+
+    def _wa_phone_of_lid(self, lid: str) -> str | None:
+        with self._lock:
+            return next((phone for phone, known in self.lids.items() if known == lid), None)
 
     def _client_config(self) -> dict[str, Any]:
         return {
             "boot_ms": int(self.config.boot_seconds * 1000),
             "sending_blocked": self.config.sending_blocked,
+            "texts": TEXTS[self.config.language],
         }
-
-
-class _Handler(BaseHTTPRequestHandler):
-    replica: Replica
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the tests' output is what matters."""
-
-    def _reply(self, status: int, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _json(self, payload: object, status: int = HTTPStatus.OK) -> None:
-        self._reply(status, json.dumps(payload).encode(), "application/json")
-
-    def _body(self) -> dict[str, Any]:
-        length = int(self.headers.get("Content-Length") or 0)
-        data = json.loads(self.rfile.read(length) or b"{}") if length else {}
-        return data if isinstance(data, dict) else {}
-
-    def do_GET(self) -> None:
-        parts = urlsplit(self.path)
-        query = {key: values[0] for key, values in parse_qs(parts.query).items()}
-        replica = self.replica
-        if parts.path in ("/", "/send"):
-            page = (STATIC_DIR / "app.html").read_text(encoding="utf-8")
-            page = page.replace("__CONFIG__", json.dumps(replica._client_config()))
-            self._reply(HTTPStatus.OK, page.encode(), "text/html; charset=utf-8")
-        elif parts.path == "/app.js":
-            script = (STATIC_DIR / "app.js").read_bytes()
-            self._reply(HTTPStatus.OK, script, "text/javascript; charset=utf-8")
-        elif parts.path.startswith("/api/login/"):
-            status = replica._login_status(parts.path.removeprefix("/api/login/"))
-            self._json(status or {}, HTTPStatus.OK if status else HTTPStatus.NOT_FOUND)
-        elif parts.path == "/api/whoami":
-            phone = replica._phone_for(query.get("token", ""))
-            self._json({"linked": phone is not None, "phone": phone})
-        elif parts.path == "/api/chats":
-            if replica._phone_for(query.get("token", "")) is None:
-                self._json({"error": "logged out"}, HTTPStatus.UNAUTHORIZED)
-            else:
-                self._json({"chats": replica._chat_list()})
-        elif parts.path == "/__test__/sent":
-            self._json([asdict(message) for message in replica.sent])
-        else:
-            self._json({"error": "not found"}, HTTPStatus.NOT_FOUND)
-
-    def do_POST(self) -> None:
-        path = urlsplit(self.path).path
-        body = self._body()
-        replica = self.replica
-        if path == "/api/login":
-            self._json(replica._new_login())
-        elif path.startswith("/api/login/") and path.endswith("/reload"):
-            ok = replica._reload_login(path.removeprefix("/api/login/").removesuffix("/reload"))
-            self._json({"ok": ok}, HTTPStatus.OK if ok else HTTPStatus.NOT_FOUND)
-        elif path == "/api/logout":
-            replica._logout(str(body.get("token", "")))
-            self._json({"ok": True})
-        elif path == "/api/open":
-            if replica._phone_for(str(body.get("token", ""))) is None:
-                self._json({"error": "logged out"}, HTTPStatus.UNAUTHORIZED)
-            else:
-                self._json({"exists": replica._open_chat(str(body.get("phone", "")))})
-        elif path == "/api/send":
-            if replica._phone_for(str(body.get("token", ""))) is None:
-                self._json({"error": "logged out"}, HTTPStatus.UNAUTHORIZED)
-            else:
-                replica._record_send(
-                    to=str(body["to"]), wa_id=str(body["id"]), text=str(body["text"])
-                )
-                self._json({"ok": True})
-        elif path == "/api/read":
-            replica._mark_read(str(body.get("phone", "")))
-            self._json({"ok": True})
-        elif path == "/__test__/scan":
-            ref = str(body.get("ref") or replica.current_qr() or "")
-            linked = replica.scan(ref, phone=body.get("phone"))
-            self._json({"linked": linked}, HTTPStatus.OK if linked else HTTPStatus.CONFLICT)
-        elif path == "/__test__/logout":
-            replica.remote_logout()
-            self._json({"ok": True})
-        elif path == "/__test__/incoming":
-            wa_id = replica.receive(from_phone=str(body["from"]), text=str(body["text"]))
-            self._json({"id": wa_id})
-        elif path == "/__test__/unknown":
-            replica.declare_unknown(str(body["phone"]))
-            self._json({"ok": True})
-        elif path == "/__test__/config":
-            replica.configure(**body)
-            self._json(asdict(replica.config))
-        else:
-            self._json({"error": "not found"}, HTTPStatus.NOT_FOUND)

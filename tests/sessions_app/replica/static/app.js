@@ -11,6 +11,9 @@ let timers = [];
 let chats = [];
 let openPhone = null;
 let composer = null;
+const TEXTS = window.REPLICA.texts;
+// What WhatsApp's own modules would know; the wa-js stand-in reads it from here.
+window.__replica = { booted: false, loginId: null };
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -49,12 +52,13 @@ async function boot() {
     return;
   }
   app.replaceChildren(
-    element("div", { id: "initial_startup" }, [
+    element("div", { id: "wa_web_initial_startup" }, [
       element("progress", { value: "30", max: "100" }),
       element("div", { text: "WhatsApp" }),
     ]),
   );
   await sleep(window.REPLICA.boot_ms);
+  window.__replica.booted = true;
   if (token) {
     const me = await api("GET", `/api/whoami?token=${token}`);
     if (me.data.linked) {
@@ -82,6 +86,7 @@ function drawQr(canvas, ref) {
 async function showLogin() {
   stopTimers();
   const login = (await api("POST", "/api/login")).data;
+  window.__replica.loginId = login.login_id;
   const canvas = element("canvas", {
     width: "264",
     height: "264",
@@ -157,8 +162,10 @@ function showMain() {
   }
 }
 
-function loggedOut() {
+async function loggedOut() {
   stopTimers();
+  // Like WhatsApp Web, the app lets its modules report the logout before it reloads.
+  await sleep(500);
   localStorage.clear();
   location.href = "/?post_logout=1";
 }
@@ -175,8 +182,8 @@ async function startChat(phone, text) {
   starting.remove();
   if (answer.status !== 200) return;
   if (!answer.data.exists) {
-    const ok = element("button", { text: "OK" });
-    const invalid = dialog([element("div", { text: "Phone number shared via url is invalid." }), ok]);
+    const ok = element("button", { text: TEXTS.ok });
+    const invalid = dialog([element("div", { text: TEXTS.invalid }), ok]);
     ok.addEventListener("click", () => invalid.remove());
     return;
   }
@@ -251,18 +258,24 @@ function openChat(phone, text) {
     spellcheck: "true",
   });
   const sendSlot = element("span", { class: "send-slot" });
+  // Under the reach-out timelock the compose bar of a new chat is replaced by a notice.
+  const footer = chat.restricted
+    ? element("footer", {}, [element("div", { text: "You can't message this account right now. Try again later." })])
+    : element("footer", {}, [box, sendSlot]);
   const main = element("div", { id: "main" }, [
     element("header", {}, [element("span", { dir: "auto", title: chat.title, text: chat.title })]),
     element("div", { class: "conversation", role: "application" }),
-    element("footer", {}, [box, sendSlot]),
+    footer,
   ]);
   document.getElementById("main-slot").replaceChildren(main);
-  composer = new Composer(box, sendSlot, (body) => send(phone, body), `draft:${phone}`);
+  if (chat.restricted) return;
+  composer = new Composer(box, sendSlot, (body) => send(chat, body), `draft:${phone}`);
   if (text) composer.setText(text);
   renderMessages();
 }
 
 const ICONS = {
+  failed: ["msg-failed", " Failed "],
   pending: ["msg-time", " Pending "],
   sent: ["msg-check", " Sent "],
   delivered: ["msg-dblcheck", " Delivered "],
@@ -312,11 +325,11 @@ function randomHex(length) {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("").toUpperCase();
 }
 
-function send(phone, body) {
-  const id = `true_${phone}@c.us_3EB0${randomHex(16)}`;
+function send(chat, body) {
+  const id = `true_${chat.jid}_3EB0${randomHex(16)}`;
   const conversation = document.querySelector("#main .conversation");
   addBubble(conversation, id, true, body);
-  api("POST", "/api/send", { token, to: phone, id, text: body });
+  api("POST", "/api/send", { token, to: chat.phone, id, text: body });
 }
 
 // A compose box that behaves like Lexical: it owns a text model, renders the DOM from it,
@@ -410,7 +423,8 @@ class Composer {
     }
     if (this.model.trim()) {
       if (!this.sendSlot.firstChild) {
-        const button = element("button", { "aria-label": "Send" }, [
+        // Like WhatsApp Web: a div with the button role, labelled in the phone's language.
+        const button = element("div", { role: "button", tabindex: "0", "aria-label": TEXTS.send }, [
           element("span", { "data-icon": "wds-ic-send-filled" }),
         ]);
         button.addEventListener("click", () => this.send());

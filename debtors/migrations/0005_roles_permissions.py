@@ -4,7 +4,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('debtors', '0002_debtor_import'),
+        ('debtors', '0004_debtor_whatsapp_identity'),
     ]
 
     operations = [

@@ -4,7 +4,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sessions_app', '0002_host_ownership'),
+        ('sessions_app', '0003_whatsapp_web_states'),
     ]
 
     operations = [

@@ -9,8 +9,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0005_roles_permissions'),
-        ('sessions_app', '0003_roles_permissions'),
+        ('campaigns', '0006_roles_permissions'),
+        ('sessions_app', '0004_roles_permissions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -4,7 +4,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0004_message_drop_covered_fk_indexes'),
+        ('campaigns', '0005_message_indexes_for_stale_statistics'),
     ]
 
     operations = [

@@ -1,4 +1,4 @@
-"""The selenium driver against the local WhatsApp Web replica, in real headless Chromium."""
+"""The selenium driver's DOM strategy against the WhatsApp Web replica, in headless Chromium."""
 
 import json
 import os
@@ -12,6 +12,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from sessions_app.drivers.base import (
+    AccountRestricted,
     Ack,
     AckStatus,
     DriverState,
@@ -353,7 +354,7 @@ def test_the_driver_uses_the_operators_selectors_file_and_doctor_checks_it(start
     assert checks[("qr_container", "div[")] == -1
     assert checks[("chat_list", "#gone")] == 0
     assert ("chat_list", "#pane-side") not in checks
-    assert checks[("startup", "#initial_startup")] == 0
+    assert checks[("startup", "#wa_web_initial_startup")] == 0
 
 
 def test_doctor_reports_which_selectors_match_the_open_chat(linked_driver):
@@ -364,3 +365,57 @@ def test_doctor_reports_which_selectors_match_the_open_chat(linked_driver):
     assert {"chat_list", "chat_row", "compose_box", "message_bubble", "status_icon"} <= matching
     assert "qr_container" not in matching
     assert "invalid_number_ok" not in matching
+
+
+def test_it_sends_and_tells_invalid_numbers_on_a_page_in_spanish(
+    start_driver, replica, replica_config
+):
+    replica.configure(language="es")
+    driver = start_driver()
+    link(driver, replica, phone="+573001230010")
+    replica.declare_unknown("+573009990001")
+
+    driver.send_text(phone_e164="+573001110080", text="Hola en español")
+    with pytest.raises(NotOnWhatsApp):
+        driver.send_text(phone_e164="+573009990001", text="Hola")
+
+    assert replica.texts_sent_to("+573001110080") == ["Hola en español"]
+    assert driver.driver.find_elements(By.CSS_SELECTOR, 'footer [aria-label="Send"]') == []
+
+
+def test_in_lid_chats_it_learns_the_lid_and_reads_replies_from_it(
+    start_driver, replica, replica_config
+):
+    replica.configure(lid_chats=True)
+    driver = start_driver()
+    link(driver, replica, phone="+573001230011")
+
+    result = driver.send_text(phone_e164="+573001110090", text="Hola")
+    driver.send_text(phone_e164="+573001110091", text="Hola")  # its chat is no longer open
+    replica.receive(from_phone="+573001110090", text="STOP")
+    incoming = wait_until(driver.poll_incoming)
+
+    lid = replica.lid_of("+573001110090")
+    assert result.lid == lid
+    assert result.wa_message_id.startswith(f"true_{lid}_")
+    assert [(m.phone_e164, m.lid, m.text) for m in incoming] == [("", lid, "STOP")]
+
+
+def test_a_chat_whose_compose_bar_is_a_restriction_notice_restricts_the_account(
+    start_driver, replica, replica_config
+):
+    driver = start_driver()
+    link(driver, replica, phone="+573001230012")
+    replica.configure(timelocked=("573001230012",))
+
+    with pytest.raises(AccountRestricted) as raised:
+        driver.send_text(phone_e164="+573001110100", text="Hola")
+
+    assert not raised.value.sent
+    assert "You can't message this account" in raised.value.reason
+    assert driver.state() == DriverState.RESTRICTED
+    assert replica.texts_sent_to("+573001110100") == []
+
+
+def test_chromium_hides_that_it_is_automated(linked_driver):
+    assert linked_driver.driver.execute_script("return navigator.webdriver") is False

@@ -1,0 +1,2 @@
+// What the compose box shows (the editor renders its own model).
+return arguments[0].innerText;
