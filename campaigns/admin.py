@@ -30,6 +30,7 @@ def _apply(
         request,
         queryset,
         lambda campaign: service(campaign=campaign, by=request.user),
+        perm="campaigns.run_campaign",
         refusals=(CampaignTransitionError, CampaignStartRefused),
         done="{} campaign(s) " + verb + ".",
     )
@@ -153,6 +154,7 @@ class MessageAdmin(admin.ModelAdmin[Message]):
             request,
             queryset,
             lambda message: message_resolve_unknown(message=message, sent=sent, by=request.user),
+            perm="campaigns.run_campaign",
             refusals=(CampaignTransitionError,),
             done="{} message(s) resolved.",
         )

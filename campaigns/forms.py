@@ -3,7 +3,7 @@ from typing import Any
 from django import forms
 
 from campaigns.models import Campaign
-from campaigns.templating import TemplateError, template_placeholders
+from campaigns.templating import TEMPLATE_MAX_CHARS, TemplateError, template_check
 from debtors.models import DebtorStatus
 from sessions_app.models import Pool
 
@@ -20,7 +20,7 @@ class CampaignForm(forms.Form):
     )
     template = forms.CharField(
         label="Message text",
-        max_length=4000,
+        max_length=TEMPLATE_MAX_CHARS,
         widget=forms.Textarea(attrs={"rows": 8, "class": "template-editor"}),
     )
     status = forms.MultipleChoiceField(
@@ -62,7 +62,7 @@ class CampaignForm(forms.Form):
     def clean_template(self) -> str:
         template: str = self.cleaned_data["template"]
         try:
-            template_placeholders(template)
+            template_check(template)
         except TemplateError as exc:
             raise forms.ValidationError(str(exc)) from exc
         return template

@@ -1,7 +1,10 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
 
+from campaigns.templating import TEMPLATE_MAX_CHARS
 from debtors.models import Debtor
 from sessions_app.models import Pool, WhatsAppSession
 from whatsmassive.db import choices_check
@@ -36,7 +39,8 @@ class MessageStatus(models.TextChoices):
 class Campaign(models.Model):
     name = models.CharField(max_length=200)
     template = models.TextField(
-        help_text="Placeholders: {name}, {amount}, {due_date}, {reference} and extra fields"
+        max_length=TEMPLATE_MAX_CHARS,
+        help_text="Placeholders: {name}, {amount}, {due_date}, {reference} and extra fields",
     )
     pool = models.ForeignKey(Pool, on_delete=models.PROTECT, related_name="campaigns")
     audience = models.JSONField(
@@ -60,7 +64,20 @@ class Campaign(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [choices_check("status", CampaignStatus, name="campaign_status_valid")]
+        constraints = [
+            choices_check("status", CampaignStatus, name="campaign_status_valid"),
+            models.CheckConstraint(
+                condition=LessThanOrEqual(Length("template"), TEMPLATE_MAX_CHARS),
+                name="campaign_template_max_length",
+                violation_error_message=(
+                    f"The message text may have at most {TEMPLATE_MAX_CHARS:,} characters."
+                ),
+            ),
+        ]
+        permissions = [
+            ("run_campaign", "Can start, pause, resume and cancel campaigns, resolve messages"),
+            ("export_messages", "Can export campaign messages (debtor data)"),
+        ]
         indexes = [models.Index(fields=["status", "pool"], name="campaign_status_pool")]
 
     def __str__(self) -> str:

@@ -11,13 +11,15 @@ from campaigns.engine import UNUSABLE_STATUSES, assign_members
 from campaigns.engine.statements import table
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
 from campaigns.selectors import audience_debtors, campaign_problems
-from campaigns.templating import MessageTemplate, template_placeholders
+from campaigns.templating import MessageTemplate, template_check
 from sessions_app.models import Pool, PoolMember, PoolStrategy
 from whatsmassive import realtime
+from whatsmassive.roles import require
 
 logger = logging.getLogger(__name__)
 
 User = AbstractBaseUser | AnonymousUser | None
+RUN = "campaigns.run_campaign"
 FAN_OUT_BATCH = 5000
 ANALYZE_AFTER_MESSAGES = 1000
 
@@ -57,6 +59,7 @@ def _campaign_transition(
 @transaction.atomic
 def campaign_pause(*, campaign: Campaign, by: User = None) -> Campaign:
     """Stop new claims; messages already being sent finish normally."""
+    require(by, RUN)
     return _campaign_transition(
         campaign=campaign,
         allowed_from=[CampaignStatus.RUNNING],
@@ -68,6 +71,7 @@ def campaign_pause(*, campaign: Campaign, by: User = None) -> Campaign:
 
 @transaction.atomic
 def campaign_resume(*, campaign: Campaign, by: User = None) -> Campaign:
+    require(by, RUN)
     return _campaign_transition(
         campaign=campaign,
         allowed_from=[CampaignStatus.PAUSED],
@@ -80,6 +84,7 @@ def campaign_resume(*, campaign: Campaign, by: User = None) -> Campaign:
 @transaction.atomic
 def campaign_cancel(*, campaign: Campaign, by: User = None) -> Campaign:
     """Cancel the campaign and skip every message not yet handed to WhatsApp."""
+    require(by, RUN)
     campaign = _campaign_transition(
         campaign=campaign,
         allowed_from=[CampaignStatus.DRAFT, CampaignStatus.RUNNING, CampaignStatus.PAUSED],
@@ -111,7 +116,8 @@ class CampaignStartRefused(Exception):
 def campaign_create(
     *, name: str, template: str, pool: Pool, audience: dict[str, object], by: User = None
 ) -> Campaign:
-    template_placeholders(template)  # a syntax error is refused at once
+    require(by, "campaigns.add_campaign")
+    template_check(template)  # too long, or a syntax error: refused at once
     created_by = by if isinstance(by, AuthUser) else None
     campaign = Campaign.objects.create(
         name=name, template=template, pool=pool, audience=audience, created_by=created_by
@@ -224,6 +230,7 @@ def campaign_start(*, campaign: Campaign, by: User = None) -> Campaign:
     Two clicks or two tabs start it once: the row is locked and the change is a conditional
     UPDATE from draft.
     """
+    require(by, RUN)
     campaign = Campaign.objects.select_for_update().select_related("pool").get(pk=campaign.pk)
     if campaign.status == CampaignStatus.PAUSED:
         return campaign_resume(campaign=campaign, by=by)
@@ -260,6 +267,7 @@ def message_resolve_unknown(*, message: Message, sent: bool, by: User = None) ->
     A resend needs a campaign that still sends (running or paused); once it is over, the
     message could only be marked sent.
     """
+    require(by, RUN)
     if not sent and not message.campaign.takes_resends:
         raise CampaignTransitionError(
             f"The campaign is {message.campaign.get_status_display()}: a resent message would "
@@ -299,7 +307,8 @@ def campaign_update(
     by: User = None,
 ) -> Campaign:
     """Change a draft; once started, a campaign keeps what it was started with."""
-    template_placeholders(template)  # a syntax error is refused at once
+    require(by, "campaigns.change_campaign")
+    template_check(template)  # too long, or a syntax error: refused at once
     # Conditional on draft: an edit racing a start waits for the start's row lock, then
     # finds the campaign running and changes nothing.
     changed = Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.DRAFT).update(

@@ -18,6 +18,20 @@ class TemplateError(ValueError):
     """The template cannot be rendered; the message says why, for the operator."""
 
 
+# Longer texts made messages WhatsApp cuts or refuses (a debtor's fields only add to it).
+TEMPLATE_MAX_CHARS = 4000
+
+
+def template_check(template: str) -> None:
+    """Raise TemplateError unless `template` is short enough and its placeholders are plain."""
+    if len(template) > TEMPLATE_MAX_CHARS:
+        raise TemplateError(
+            f"The message text has {len(template):,} characters; "
+            f"the most a campaign may send is {TEMPLATE_MAX_CHARS:,}."
+        )
+    template_placeholders(template)
+
+
 def template_placeholders(template: str) -> list[str]:
     """The placeholder names in `template`, in order of first appearance."""
     names: list[str] = []

@@ -1,7 +1,8 @@
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.http import (
     Http404,
@@ -15,16 +16,16 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
-from campaigns import selectors, services
+from campaigns import exports, selectors, services
 from campaigns.forms import CampaignForm
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
 from campaigns.services import CampaignStartRefused, CampaignTransitionError
 from campaigns.templating import BASE_PLACEHOLDERS
 from sessions_app.models import Pool
-from whatsmassive.exports import ExportCell, csv_response, xlsx_response
 from whatsmassive.htmx import HtmxHttpRequest
 
 CAMPAIGNS_PER_PAGE = 25
+VIEW = "campaigns.view_campaign"
 
 
 def _get_campaign(pk: int) -> Campaign:
@@ -32,6 +33,7 @@ def _get_campaign(pk: int) -> Campaign:
     return get_object_or_404(Campaign.objects.select_related("pool", "created_by"), pk=pk)
 
 
+@permission_required(VIEW, raise_exception=True)
 def campaign_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.campaign_list(), CAMPAIGNS_PER_PAGE).get_page(
         request.GET.get("page")
@@ -42,6 +44,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     return render(request, "campaigns/campaign_list.html", {"page": page, "rows": rows})
 
 
+@permission_required(VIEW, raise_exception=True)
 def campaign_bar(request: HttpRequest, pk: int) -> HttpResponse:
     """The shared progress bar alone (the list and the dashboard re-fetch it)."""
     campaign = _get_campaign(pk)
@@ -67,6 +70,7 @@ def _form_context(form: CampaignForm, campaign: Campaign | None = None) -> dict[
     }
 
 
+@permission_required("campaigns.add_campaign", raise_exception=True)
 def campaign_create(request: HttpRequest) -> HttpResponse:
     first_pool = Pool.objects.order_by("name").values_list("pk", flat=True).first()
     if first_pool is None:
@@ -84,6 +88,7 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
     return render(request, "campaigns/campaign_form.html", _form_context(form))
 
 
+@permission_required("campaigns.change_campaign", raise_exception=True)
 def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = _get_campaign(pk)
     if campaign.status != CampaignStatus.DRAFT:
@@ -107,12 +112,14 @@ def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@permission_required(VIEW, raise_exception=True)
 def campaign_preview(request: HttpRequest) -> HttpResponse:
     """The live count and sample message for the form as typed so far (nothing is saved)."""
     form = CampaignForm(request.POST)
     return render(request, "campaigns/campaign_form.html#preview", _preview_context(form))
 
 
+@permission_required(VIEW, raise_exception=True)
 def campaign_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     campaign = _get_campaign(pk)
     if request.htmx and not request.htmx.boosted:
@@ -146,6 +153,7 @@ def _messages_context(
     }
 
 
+@permission_required(VIEW, raise_exception=True)
 def campaign_progress_fragment(request: HttpRequest, pk: int) -> HttpResponse:
     """The progress partial alone, for its re-fetch on (re)connect and its polling."""
     campaign = _get_campaign(pk)
@@ -220,52 +228,9 @@ def message_resolve(request: HtmxHttpRequest, pk: int, message_pk: int) -> HttpR
     return response
 
 
-MESSAGE_EXPORT_HEADER = [
-    "debtor",
-    "phone",
-    "status",
-    "account",
-    "attempts",
-    "body",
-    "last_error",
-    "sent_at",
-    "delivered_at",
-    "read_at",
-    "failed_at",
-]
-
-
-def _message_export_rows(campaign: Campaign) -> Iterator[list[ExportCell]]:
-    rows = (
-        Message.objects.filter(campaign=campaign)
-        .order_by("id")
-        .values_list(
-            "debtor__name",
-            "debtor__phone_e164",
-            "status",
-            "session__name",
-            "attempts",
-            "body",
-            "last_error",
-            "sent_at",
-            "delivered_at",
-            "read_at",
-            "failed_at",
-        )
-        .iterator(chunk_size=2000)
-    )
-    for row in rows:
-        yield list(row)
-
-
+@permission_required(VIEW, raise_exception=True)
 def campaign_message_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponseBase:
-    """A campaign's messages as CSV or XLSX, streamed; cells are escaped against formulas."""
     if fmt not in {"csv", "xlsx"}:
         raise Http404
     campaign = get_object_or_404(Campaign, pk=pk)
-    respond = xlsx_response if fmt == "xlsx" else csv_response
-    return respond(
-        filename=f"campaign-{campaign.pk}-messages.{fmt}",
-        header=MESSAGE_EXPORT_HEADER,
-        rows=_message_export_rows(campaign),
-    )
+    return exports.campaign_message_export(campaign=campaign, fmt=fmt, by=request.user)

@@ -7,6 +7,7 @@ from django.utils.html import format_html
 
 from debtors.models import Debtor, DebtorImport, OptOutSource
 from debtors.services import debtor_import_delete, debtor_opt_out
+from whatsmassive.roles import require
 
 
 @admin.register(Debtor)
@@ -32,7 +33,10 @@ class DebtorAdmin(admin.ModelAdmin[Debtor]):
 
     @admin.action(description="Opt out selected debtors (no more messages)")
     def opt_out(self, request: HttpRequest, queryset: QuerySet[Debtor]) -> None:
-        changed = debtor_opt_out(debtors=queryset, at=timezone.now(), source=OptOutSource.OPERATOR)
+        require(request.user, "debtors.opt_out_debtor")
+        changed = debtor_opt_out(
+            debtors=queryset, at=timezone.now(), source=OptOutSource.OPERATOR, by=request.user
+        )
         self.message_user(request, f"{changed} debtor(s) opted out.", messages.SUCCESS)
 
 

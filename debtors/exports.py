@@ -4,7 +4,8 @@ from django.db.models import QuerySet
 from django.http import HttpResponseBase
 
 from debtors.models import Debtor
-from whatsmassive.exports import ExportCell, csv_response, xlsx_response
+from whatsmassive.exports import ExportCell, csv_response, export_record, xlsx_response
+from whatsmassive.roles import Actor, require
 
 DEBTOR_EXPORT_HEADER = [
     "name",
@@ -32,8 +33,11 @@ def debtor_export_rows(debtors: QuerySet[Debtor]) -> Iterator[list[ExportCell]]:
 
 
 def debtor_export_response(
-    *, debtors: QuerySet[Debtor], fmt: str, filename: str
+    *, debtors: QuerySet[Debtor], fmt: str, filename: str, filters: dict[str, object], by: Actor
 ) -> HttpResponseBase:
+    """Stream the debtors as CSV or XLSX; `filters` (what the user asked for) is recorded."""
+    require(by, "debtors.export_debtors")
+    export_record(by=by, what="debtors", filters={**filters, "format": fmt}, rows=debtors.count())
     rows = debtor_export_rows(debtors)
     if fmt == "xlsx":
         return xlsx_response(filename=filename, header=DEBTOR_EXPORT_HEADER, rows=rows)

@@ -67,6 +67,10 @@ class Debtor(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
+        permissions = [
+            ("opt_out_debtor", "Can opt debtors out"),
+            ("export_debtors", "Can export debtors"),
+        ]
         constraints = [
             choices_check("status", DebtorStatus, name="debtor_status_valid"),
             choices_check("on_whatsapp", OnWhatsApp, name="debtor_on_whatsapp_valid"),

@@ -24,13 +24,18 @@ from debtors.models import Debtor, DebtorImport, ImportStatus, OptOutSource
 from debtors.selectors import debtor_import_file_info
 from debtors.tasks import debtor_import_prepare_task, debtor_import_run_task
 from whatsmassive import realtime
+from whatsmassive.roles import Actor, require
 
 logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
 def debtor_opt_out(
-    *, debtors: QuerySet[Debtor], at: datetime.datetime, source: OptOutSource
+    *,
+    debtors: QuerySet[Debtor],
+    at: datetime.datetime,
+    source: OptOutSource,
+    by: Actor = None,
 ) -> int:
     """Opt debtors out: no message is sent to them again.
 
@@ -38,6 +43,7 @@ def debtor_opt_out(
     skipped at once, and the pages of those messages' campaigns are told. Returns how many
     debtors changed; those already opted out keep their first opt-out time.
     """
+    require(by, "debtors.opt_out_debtor")
     ids = list(debtors.values_list("pk", flat=True))
     now = timezone.now()
     changed = Debtor.objects.filter(pk__in=ids, opted_out=False).update(
@@ -67,7 +73,7 @@ def debtor_opt_out(
 
 
 def debtor_import_create(
-    *, upload: UploadedFile[bytes], region: str, update_existing: bool, by: User | None
+    *, upload: UploadedFile[bytes], region: str, update_existing: bool, by: Actor
 ) -> DebtorImport:
     """Store an uploaded file, check it and count its rows; the worker prepares the preview.
 
@@ -75,6 +81,7 @@ def debtor_import_create(
     ImportFileError (and keeps nothing, the stored file included) when the file as a whole is
     unusable, over IMPORT_MAX_ROWS included.
     """
+    require(by, "debtors.add_debtorimport")
     original_name = Path(upload.name or "upload").name[:255]
     check_filename(original_name)
     if upload.size is not None:
@@ -83,7 +90,7 @@ def debtor_import_create(
         original_filename=original_name,
         region=region,
         update_existing=update_existing,
-        created_by=by,
+        created_by=by if isinstance(by, User) else None,
     )
     # A generated name: the operator's file name never becomes a path on our disk.
     debtor_import.file.save(f"{uuid.uuid4().hex}.upload", upload, save=False)
@@ -144,9 +151,10 @@ def debtor_import_prepare(*, debtor_import_id: int) -> DebtorImport | None:
 
 @transaction.atomic
 def debtor_import_submit(
-    *, debtor_import: DebtorImport, mapping: Mapping, update_existing: bool
+    *, debtor_import: DebtorImport, mapping: Mapping, update_existing: bool, by: Actor = None
 ) -> bool:
     """Confirm the mapping and queue the import; False if it was already submitted."""
+    require(by, "debtors.add_debtorimport")
     changed = DebtorImport.objects.filter(
         pk=debtor_import.pk,
         status=ImportStatus.PENDING,

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
 from django.db.models import QuerySet
 from django.http import (
     Http404,
@@ -50,6 +51,7 @@ def _filtered_debtors(request: HttpRequest) -> tuple[DebtorFilterForm, QuerySet[
     return form, debtors
 
 
+@permission_required("debtors.view_debtor", raise_exception=True)
 def debtor_list(request: HtmxHttpRequest) -> HttpResponse:
     form, debtors = _filtered_debtors(request)
     page = debtor_page(debtors=debtors, cursor=request.GET.get("after", ""))
@@ -62,6 +64,7 @@ def debtor_list(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+@permission_required("debtors.view_debtor", raise_exception=True)
 def debtor_detail(request: HttpRequest, pk: int) -> HttpResponse:
     debtor = get_object_or_404(Debtor, pk=pk)
     context = {
@@ -79,6 +82,7 @@ def debtor_detail_opt_out(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         debtors=Debtor.objects.filter(pk=debtor.pk),
         at=timezone.now(),
         source=OptOutSource.OPERATOR,
+        by=request.user,
     )
     if request.htmx:
         debtor.refresh_from_db()
@@ -95,6 +99,7 @@ def debtor_bulk_opt_out(request: HtmxHttpRequest) -> HttpResponse:
             debtors=Debtor.objects.filter(pk__in=ids),
             at=timezone.now(),
             source=OptOutSource.OPERATOR,
+            by=request.user,
         )
         messages.success(request, f"{changed} debtor(s) opted out.")
     else:
@@ -108,12 +113,16 @@ def debtor_bulk_opt_out(request: HtmxHttpRequest) -> HttpResponse:
 def debtor_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
     if fmt not in {"csv", "xlsx"}:
         raise Http404
-    _form, debtors = _filtered_debtors(request)
+    form, debtors = _filtered_debtors(request)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     return debtor_export_response(
         debtors=debtors,
         fmt=fmt,
         filename=f"debtors-{stamp}.{fmt}",
+        filters={key: value for key, value in form.cleaned_data.items() if value not in ("", None)}
+        if form.is_valid()
+        else {},
+        by=request.user,
     )
 
 
@@ -125,6 +134,7 @@ def _get_import_for_user(request: HttpRequest, pk: int) -> DebtorImport:
 UPLOAD_OVERHEAD_BYTES = 64 * 1024
 
 
+@permission_required("debtors.add_debtorimport", raise_exception=True)
 def debtor_import_new(request: HttpRequest) -> HttpResponse:
     declared = request.META.get("CONTENT_LENGTH") or "0"
     if (
@@ -145,7 +155,7 @@ def debtor_import_new(request: HttpRequest) -> HttpResponse:
                 upload=form.cleaned_data["file"],
                 region=form.cleaned_data["region"],
                 update_existing=form.cleaned_data["update_existing"],
-                by=request.user if request.user.is_authenticated else None,
+                by=request.user,
             )
         except ImportFileError as exc:
             form.add_error("file", str(exc))
@@ -168,6 +178,7 @@ def _import_progress_context(debtor_import: DebtorImport) -> dict[str, object]:
     }
 
 
+@permission_required("debtors.view_debtorimport", raise_exception=True)
 def debtor_import_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """One page for every step after the upload: preparing, mapping, progress and result."""
     debtor_import = _get_import_for_user(request, pk)
@@ -203,6 +214,7 @@ def debtor_import_start(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             debtor_import=debtor_import,
             mapping=form.mapping(),
             update_existing=form.cleaned_data["update_existing"],
+            by=request.user,
         )
     if request.htmx:
         debtor_import.refresh_from_db()
@@ -217,6 +229,7 @@ class _Echo:
         return value
 
 
+@permission_required("debtors.view_debtorimport", raise_exception=True)
 def debtor_import_errors(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """The error report as the operator's spreadsheet opens it: UTF-8 with a BOM, and `;`
     between cells where the active language writes decimals with a comma (Excel splits

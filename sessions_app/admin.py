@@ -25,7 +25,8 @@ def _each(
         model_admin,
         request,
         queryset,
-        lambda session: service(session=session),
+        lambda session: service(session=session, by=request.user),
+        perm="sessions_app.manage_accounts",
         refusals=(ValueError,),
         done="{} account(s) " + verb + ".",
     )

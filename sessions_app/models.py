@@ -108,6 +108,9 @@ class WhatsAppSession(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name = "WhatsApp account"
+        permissions = [
+            ("manage_accounts", "Can add, connect, disconnect and log out accounts, set pacing")
+        ]
         constraints = [
             choices_check("status", SessionStatus, name="whatsappsession_status_valid"),
             models.CheckConstraint(
@@ -139,6 +142,7 @@ class Pool(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [choices_check("strategy", PoolStrategy, name="pool_strategy_valid")]
+        permissions = [("manage_pools", "Can create, edit and delete pools and their members")]
 
     def __str__(self) -> str:
         return self.name

@@ -2,6 +2,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,7 +22,10 @@ from sessions_app.forms import (
 from sessions_app.models import STRATEGY_HELP, Pool, PoolMember, PoolStrategy, WhatsAppSession
 from sessions_app.qr import qr_png, qr_svg
 from whatsmassive.htmx import HtmxHttpRequest, htmx_redirect
+from whatsmassive.roles import Actor
 
+VIEW_ACCOUNTS = "sessions_app.view_whatsappsession"
+VIEW_POOLS = "sessions_app.view_pool"
 SESSION_LIST = "sessions_app/session_list.html"
 SESSION_DETAIL = "sessions_app/session_detail.html"
 POOL_LIST = "sessions_app/pool_list.html"
@@ -31,6 +35,7 @@ POOL_DETAIL = "sessions_app/pool_detail.html"
 # --- accounts ----------------------------------------------------------------------------
 
 
+@permission_required(VIEW_ACCOUNTS, raise_exception=True)
 def session_list(request: HtmxHttpRequest) -> HttpResponse:
     context = {"rows": selectors.session_list_contexts(), "form": SessionCreateForm()}
     template = SESSION_LIST
@@ -44,7 +49,7 @@ def session_add(request: HtmxHttpRequest) -> HttpResponse:
     form = SessionCreateForm(request.POST)
     if form.is_valid():
         try:
-            session = services.session_create(name=form.cleaned_data["name"])
+            session = services.session_create(name=form.cleaned_data["name"], by=request.user)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -66,12 +71,14 @@ def _session_page_context(
     }
 
 
+@permission_required(VIEW_ACCOUNTS, raise_exception=True)
 def session_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     session = get_object_or_404(WhatsAppSession, pk=pk)
     context = _session_page_context(session, SessionPacingForm.for_session(session))
     return render(request, SESSION_DETAIL, context)
 
 
+@permission_required(VIEW_ACCOUNTS, raise_exception=True)
 def session_live(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The live state fragment of the account page, for its re-fetch and its polling."""
     session = get_object_or_404(WhatsAppSession, pk=pk)
@@ -80,6 +87,7 @@ def session_live(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@permission_required(VIEW_ACCOUNTS, raise_exception=True)
 def session_row(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The account's row of the accounts list."""
     session = get_object_or_404(WhatsAppSession, pk=pk)
@@ -98,7 +106,7 @@ def _session_action(
     session = get_object_or_404(WhatsAppSession, pk=pk)
     refusal = ""
     try:
-        session = action(session=session) or session
+        session = action(session=session, by=request.user) or session
     except ValueError as exc:
         refusal = str(exc)
     except ValidationError as exc:
@@ -145,8 +153,8 @@ def session_pairing_code(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Link by phone number: the operator typed the account's number."""
     phone = request.POST.get("phone", "")
 
-    def request_code(*, session: WhatsAppSession) -> WhatsAppSession:
-        return services.session_request_pairing_code(session=session, phone=phone)
+    def request_code(*, session: WhatsAppSession, by: Actor) -> WhatsAppSession:
+        return services.session_request_pairing_code(session=session, phone=phone, by=by)
 
     return _session_action(request, pk, request_code)
 
@@ -158,7 +166,9 @@ def session_pacing(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     saved = False
     if form.is_valid():
         try:
-            session = services.session_update_pacing(session=session, **form.cleaned_data)
+            session = services.session_update_pacing(
+                session=session, **form.cleaned_data, by=request.user
+            )
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -177,8 +187,12 @@ def session_pacing(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 @never_cache
+@permission_required("sessions_app.manage_accounts", raise_exception=True)
 def session_qr(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
-    """The account's current login QR (PNG or SVG); 404 once it is linked."""
+    """The account's current login QR (PNG or SVG); 404 once it is linked.
+
+    Whoever scans it links their phone to the account: only those who manage accounts see it.
+    """
     session = get_object_or_404(WhatsAppSession, pk=pk)
     if not session.qr_payload:
         raise Http404("No QR code is waiting to be scanned for this account.")
@@ -190,6 +204,7 @@ def session_qr(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
 # --- pools -------------------------------------------------------------------------------
 
 
+@permission_required(VIEW_POOLS, raise_exception=True)
 def pool_list(request: HtmxHttpRequest) -> HttpResponse:
     return render(
         request, POOL_LIST, {"pools": selectors.pool_list(), "strategy_help": STRATEGY_HELP}
@@ -208,11 +223,12 @@ def _pool_form_response(
     return render(request, POOL_DETAIL, context)
 
 
+@permission_required("sessions_app.manage_pools", raise_exception=True)
 def pool_new(request: HtmxHttpRequest) -> HttpResponse:
     form = PoolForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            pool = services.pool_create(**form.cleaned_data)
+            pool = services.pool_create(**form.cleaned_data, by=request.user)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -225,6 +241,7 @@ def _pool_initial(pool: Pool) -> dict[str, str]:
     return {"name": pool.name, "description": pool.description, "strategy": pool.strategy}
 
 
+@permission_required(VIEW_POOLS, raise_exception=True)
 def pool_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     pool = get_object_or_404(Pool, pk=pk)
     if request.method != "POST":
@@ -232,7 +249,7 @@ def pool_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     form = PoolForm(request.POST)
     if form.is_valid():
         try:
-            pool = services.pool_update(pool=pool, **form.cleaned_data)
+            pool = services.pool_update(pool=pool, **form.cleaned_data, by=request.user)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -249,7 +266,7 @@ def pool_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def pool_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     pool = get_object_or_404(Pool, pk=pk)
     try:
-        services.pool_delete(pool=pool)
+        services.pool_delete(pool=pool, by=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return htmx_redirect(request, reverse("pool_detail", args=[pk]))
@@ -288,6 +305,7 @@ def _members_response(
     return redirect("pool_detail", pool.pk)
 
 
+@permission_required(VIEW_POOLS, raise_exception=True)
 def pool_members(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     pool = get_object_or_404(Pool, pk=pk)
     return render(request, POOL_DETAIL + "#members", _pool_members_context(pool))
@@ -299,7 +317,9 @@ def pool_member_add(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     form = PoolMemberAddForm(request.POST, accounts=selectors.pool_available_sessions(pool=pool))
     if form.is_valid():
         try:
-            services.pool_member_add(pool=pool, session=form.cleaned_data["session"])
+            services.pool_member_add(
+                pool=pool, session=form.cleaned_data["session"], by=request.user
+            )
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -326,7 +346,7 @@ def pool_member_update(request: HtmxHttpRequest, pk: int, member_pk: int) -> Htt
     errors: list[str] = []
     if form.is_valid():
         try:
-            services.pool_member_update(member=member, **form.cleaned_data)
+            services.pool_member_update(member=member, **form.cleaned_data, by=request.user)
         except ValidationError as exc:
             errors = _error_lines(member, exc.message_dict)
     else:
@@ -341,7 +361,9 @@ def pool_member_move(request: HtmxHttpRequest, pk: int, member_pk: int) -> HttpR
     errors: list[str] = []
     if form.is_valid():
         try:
-            services.pool_member_move(member=member, position=form.cleaned_data["position"])
+            services.pool_member_move(
+                member=member, position=form.cleaned_data["position"], by=request.user
+            )
         except ValidationError as exc:
             errors = exc.messages
     else:
@@ -352,5 +374,5 @@ def pool_member_move(request: HtmxHttpRequest, pk: int, member_pk: int) -> HttpR
 @require_POST
 def pool_member_remove(request: HtmxHttpRequest, pk: int, member_pk: int) -> HttpResponse:
     member = _get_member(pk, member_pk)
-    services.pool_member_remove(member=member)
+    services.pool_member_remove(member=member, by=request.user)
     return _members_response(request, member.pool)

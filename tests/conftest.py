@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -14,10 +15,13 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels import DEFAULT_CHANNEL_LAYER
 from channels.layers import channel_layers
+from django.apps import apps as django_apps
 from django.conf import settings
+from django.contrib.auth.models import Group, User
 from django.db import connection
 
 from tests.factories import UserFactory
+from whatsmassive import roles
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -34,9 +38,30 @@ def staff_user(db):
     return UserFactory(is_staff=True, is_superuser=True)
 
 
+def role_user(role: str | None) -> User:
+    """A user holding one role (a group of the roles migration), or none at all."""
+    user = UserFactory.create()
+    if role is not None:
+        if not Group.objects.filter(name=role).exists():
+            # A transactional test before this one flushed the tables the migration filled.
+            import_module("whatsmassive.migrations.0002_roles").create_roles(django_apps, None)
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def viewer(db):
+    return role_user(roles.VIEWER)
+
+
 @pytest.fixture
 def operator(db):
-    return UserFactory()
+    return role_user(roles.OPERATOR)
+
+
+@pytest.fixture
+def supervisor(db):
+    return role_user(roles.SUPERVISOR)
 
 
 def current_database_url() -> str:

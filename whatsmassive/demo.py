@@ -9,12 +9,14 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
 from campaigns.models import Campaign
 from debtors.models import Debtor
 from sessions_app.models import Pool, PoolMember, PoolStrategy, WhatsAppSession
+from whatsmassive import roles
 
 FIRST_NAMES = [
     "María",
@@ -76,30 +78,42 @@ DEMO_TEMPLATE = (
     "mensajes escriba STOP."
 )
 DEMO_USERNAME = "admin"
+# One demo user per role, to see what each may do.
+DEMO_ROLE_USERS = {
+    "viewer": roles.VIEWER,
+    "operator": roles.OPERATOR,
+    "supervisor": roles.SUPERVISOR,
+}
 
 
 @dataclass(frozen=True)
 class DemoLogin:
     username: str
     password: str | None  # None: the account existed and its password is not known here
+    role: str = "Admin"
 
 
-def _password_file() -> Path:
-    return settings.VAR_DIR / "demo-admin-password"
+def _password_file(username: str) -> Path:
+    return settings.VAR_DIR / f"demo-{username}-password"
 
 
-def _demo_admin() -> DemoLogin:
+def _demo_user(username: str, role: str) -> DemoLogin:
+    """The demo user, created with a generated password kept in VAR_DIR (mode 0600)."""
     user_model = get_user_model()
-    password_file = _password_file()
-    if user_model.objects.filter(username=DEMO_USERNAME).exists():
+    password_file = _password_file(username)
+    if user_model.objects.filter(username=username).exists():
         known = password_file.read_text().strip() if password_file.exists() else None
-        return DemoLogin(DEMO_USERNAME, known)
+        return DemoLogin(username, known, role)
     password = secrets.token_urlsafe(12)
-    user_model.objects.create_superuser(DEMO_USERNAME, "admin@example.com", password)
+    if role == "Admin":
+        user_model.objects.create_superuser(username, f"{username}@example.com", password)
+    else:
+        user = user_model.objects.create_user(username, f"{username}@example.com", password)
+        user.groups.add(Group.objects.get(name=role))
     password_file.parent.mkdir(parents=True, exist_ok=True)
     password_file.write_text(password + "\n")
     password_file.chmod(0o600)
-    return DemoLogin(DEMO_USERNAME, password)
+    return DemoLogin(username, password, role)
 
 
 def _demo_debtors(count: int) -> None:
@@ -127,9 +141,10 @@ def _demo_debtors(count: int) -> None:
 
 
 @transaction.atomic
-def demo_seed(*, debtor_count: int = 300) -> DemoLogin:
-    """Create the demo world; running it again changes nothing that exists."""
-    login = _demo_admin()
+def demo_seed(*, debtor_count: int = 300) -> list[DemoLogin]:
+    """Create the demo world and its users (the admin first); a second run changes nothing."""
+    logins = [_demo_user(DEMO_USERNAME, "Admin")]
+    logins += [_demo_user(username, role) for username, role in DEMO_ROLE_USERS.items()]
     accounts = []
     for number in range(1, 4):
         account, _ = WhatsAppSession.objects.get_or_create(
@@ -165,4 +180,4 @@ def demo_seed(*, debtor_count: int = 300) -> DemoLogin:
             "created_by": get_user_model().objects.get(username=DEMO_USERNAME),
         },
     )
-    return login
+    return logins

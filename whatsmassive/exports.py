@@ -7,6 +7,7 @@ only) cannot carry a formula and is written unchanged, as a text cell.
 
 import csv
 import datetime
+import logging
 import re
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -17,11 +18,37 @@ from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
+from whatsmassive.roles import Actor
+
 ExportCell = str | int | Decimal | datetime.date | datetime.datetime | bool | None
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+logger = logging.getLogger(__name__)
+
+
+def export_record(*, by: Actor, what: str, filters: dict[str, object], rows: int) -> None:
+    """Record an export of debtor data as a SystemLog row: who, what, which filter, how many.
+
+    Logged as a warning so it is stored even where SYSTEM_LOG_LEVEL keeps routine INFO out:
+    personal data left the system.
+    """
+    username = getattr(by, "username", None) or "system"
+    logger.warning(
+        "%s exported %d row(s) of %s",
+        username,
+        rows,
+        what,
+        extra={
+            "export": what,
+            "by": username,
+            "user_id": getattr(by, "pk", None),
+            "filters": filters,
+            "rows": rows,
+        },
+    )
 
 
 def escape_cell(value: str) -> str:

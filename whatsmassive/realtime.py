@@ -46,6 +46,19 @@ def session_group(session_id: int) -> str:
     return f"session-{session_id}"
 
 
+def user_group(user_id: int) -> str:
+    """Every open socket of one user, whatever page it serves."""
+    return f"user-{user_id}"
+
+
+def user_sockets_close(user_id: int) -> None:
+    """Close the user's sockets (logout, deactivation, a session that ended).
+
+    Sockets of the user's other, still valid sessions reconnect and are authorised again.
+    """
+    group_send(user_group(user_id), {"type": "sockets.close"})
+
+
 @functools.cache
 def _redis() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)

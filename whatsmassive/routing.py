@@ -1,6 +1,6 @@
-from django.urls import URLPattern, URLResolver, path
+from django.urls import URLPattern, URLResolver, path, re_path
 
-from whatsmassive.consumers import LiveConsumer
+from whatsmassive.consumers import ClosingConsumer, LiveConsumer
 
 # One socket per live area of a page; see whatsmassive.consumers and whatsmassive.realtime.
 websocket_urlpatterns: list[URLPattern | URLResolver] = [
@@ -8,4 +8,5 @@ websocket_urlpatterns: list[URLPattern | URLResolver] = [
     path("ws/sessions/", LiveConsumer.as_asgi(), {"kind": "sessions"}),
     path("ws/sessions/<int:pk>/", LiveConsumer.as_asgi(), {"kind": "session"}),
     path("ws/campaigns/<int:pk>/", LiveConsumer.as_asgi(), {"kind": "campaign"}),
+    re_path(r"", ClosingConsumer.as_asgi()),
 ]

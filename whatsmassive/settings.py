@@ -1,11 +1,15 @@
 """WhatsMassive settings: one file, every deployment difference comes from the environment."""
 
+import datetime
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 # Lets admin and other generic classes be subscripted at run time (ModelAdmin[Debtor]).
 django_stubs_ext.monkeypatch()
@@ -71,6 +75,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "channels",
     "django_htmx",
+    "axes",
     "whatsmassive",
     "sessions_app",
     "debtors",
@@ -79,15 +84,19 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "whatsmassive.user_sessions.SessionIdleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a login refused for too many failures into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "whatsmassive.urls"
@@ -104,6 +113,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
             ],
         },
     },
@@ -140,6 +150,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Axes counts failed logins (the app's and the admin's) before Django checks the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+# Either is enough to lock: one username tried from many places, or one place trying many.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "whatsmassive.proxies.client_ip"
+AXES_LOCKOUT_CALLABLE = "whatsmassive.views.login_locked_out"
+# How many reverse proxies in front of the app append to X-Forwarded-For (0: trust none).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -170,12 +194,100 @@ FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# X-Forwarded-Proto is believed only from a TLS proxy that sets it (and strips the client's).
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A session ends after this long without use (every use pushes the end further).
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 480)
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+
+def websocket_origins(hosts: list[str], *, secure: bool) -> list[str]:
+    """The origins the pages' sockets connect to: the allowed hosts, over ws or wss.
+
+    Browsers differ on whether 'self' covers ws(s): to the page's own host, so they are named.
+    A CSP source cannot name an IPv6 literal; 'self' covers a page served from one.
+    """
+    scheme = "wss" if secure else "ws"
+    port = "" if secure else ":*"
+    return [
+        f"{scheme}://{'*' + host if host.startswith('.') else host}{port}"
+        for host in hosts
+        if host != "*" and not host.startswith("[")
+    ]
+
+
+# Scripts only from our static files, or inline with this response's nonce; no eval (htmx's
+# is off, see base.html), no plugins, never framed, forms post only back here.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF],
+    "connect-src": [CSP.SELF, *websocket_origins(ALLOWED_HOSTS, secure=not DEBUG)],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
+
+
+@dataclass(frozen=True)
+class EmailServer:
+    backend: str
+    host: str = "localhost"
+    port: int = 25
+    user: str = ""
+    password: str = ""
+    use_tls: bool = False
+    use_ssl: bool = False
+
+
+def email_server(url: str) -> EmailServer:
+    """The mail server of EMAIL_URL: smtp://user:pass@host:port (smtp+tls://, smtp+ssl://),
+    console:// (print mails), or an empty string (no mail: the password reset pages are off).
+    """
+    if not url:
+        return EmailServer("django.core.mail.backends.dummy.EmailBackend")
+    parts = urlsplit(url)
+    if parts.scheme == "console":
+        return EmailServer("django.core.mail.backends.console.EmailBackend")
+    ports = {"smtp": 25, "smtp+tls": 587, "smtp+ssl": 465}
+    if parts.scheme not in ports:
+        raise ImproperlyConfigured(
+            "EMAIL_URL must start with smtp://, smtp+tls://, smtp+ssl:// or console://, "
+            f"got {parts.scheme!r}"
+        )
+    return EmailServer(
+        "django.core.mail.backends.smtp.EmailBackend",
+        host=parts.hostname or "localhost",
+        port=parts.port or ports[parts.scheme],
+        user=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+        use_tls=parts.scheme == "smtp+tls",
+        use_ssl=parts.scheme == "smtp+ssl",
+    )
+
+
+EMAIL_URL = env_str("EMAIL_URL", "")
+_email = email_server(EMAIL_URL)
+EMAIL_BACKEND = _email.backend
+EMAIL_HOST = _email.host
+EMAIL_PORT = _email.port
+EMAIL_HOST_USER = _email.user
+EMAIL_HOST_PASSWORD = _email.password
+EMAIL_USE_TLS = _email.use_tls
+EMAIL_USE_SSL = _email.use_ssl
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "WhatsMassive <no-reply@localhost>")
+# Without a mail server the reset pages could only fail: they are not offered at all.
+PASSWORD_RESET_ENABLED = bool(EMAIL_URL)
 
 # Redis carries the Celery broker and the Channels layer.
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -260,6 +372,7 @@ ENGINE_AUTO_PAUSE_ERROR_RATE = env_float("ENGINE_AUTO_PAUSE_ERROR_RATE", 0.5)
 ENGINE_SWEEP_SECONDS = env_float("ENGINE_SWEEP_SECONDS", 5.0)
 CELERY_BEAT_SCHEDULE = {
     "engine-sweep": {"task": "campaigns.tasks.sweep", "schedule": ENGINE_SWEEP_SECONDS},
+    "end-idle-sessions": {"task": "whatsmassive.tasks.sessions_end", "schedule": 60.0},
     "supervise-sessions": {
         "task": "sessions_app.tasks.supervise_sessions",
         "schedule": ENGINE_SWEEP_SECONDS,

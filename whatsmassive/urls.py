@@ -1,17 +1,71 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.contrib.auth import views as auth_views
+from django.urls import URLPattern, URLResolver, include, path
 
 from whatsmassive import views
 
 admin.site.site_header = "WhatsMassive administration"
 admin.site.site_title = "WhatsMassive"
 
-urlpatterns = [
+handler403 = "whatsmassive.views.permission_denied"
+
+urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.dashboard, name="dashboard"),
     path("logs/", views.log_list, name="log_list"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            extra_context={"password_reset_enabled": settings.PASSWORD_RESET_ENABLED}
+        ),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password_change/",
+        auth_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "accounts/password_change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
     path("admin/", admin.site.urls),
     path("", include("sessions_app.urls")),
     path("", include("campaigns.urls")),
     path("", include("debtors.urls")),
 ]
+
+# The reset pages send mail: without a mail server (EMAIL_URL) they do not exist.
+if settings.PASSWORD_RESET_ENABLED:
+    urlpatterns.insert(
+        0,
+        path(
+            "accounts/",
+            include(
+                [
+                    path(
+                        "password_reset/",
+                        auth_views.PasswordResetView.as_view(),
+                        name="password_reset",
+                    ),
+                    path(
+                        "password_reset/done/",
+                        auth_views.PasswordResetDoneView.as_view(),
+                        name="password_reset_done",
+                    ),
+                    path(
+                        "reset/<uidb64>/<token>/",
+                        auth_views.PasswordResetConfirmView.as_view(),
+                        name="password_reset_confirm",
+                    ),
+                    path(
+                        "reset/done/",
+                        auth_views.PasswordResetCompleteView.as_view(),
+                        name="password_reset_complete",
+                    ),
+                ]
+            ),
+        ),
+    )

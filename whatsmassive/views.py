@@ -3,11 +3,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.decorators import permission_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django_htmx.http import reswap, retarget
 
 from sessions_app.selectors import dashboard_accounts_context
 from whatsmassive.htmx import HtmxHttpRequest
@@ -78,6 +82,7 @@ def _log_rows(logs: list[SystemLog]) -> list[LogRow]:
     return rows
 
 
+@permission_required("whatsmassive.view_systemlog", raise_exception=True)
 def log_list(request: HtmxHttpRequest) -> HttpResponse:
     """Logs, newest first. `?after=<id>` answers the live tail: only rows newer than that."""
     level = request.GET.get("level", "")
@@ -117,3 +122,28 @@ def log_list(request: HtmxHttpRequest) -> HttpResponse:
     if request.htmx and not request.htmx.boosted:
         template += "#results"
     return render(request, template, context)
+
+
+def permission_denied(request: HtmxHttpRequest, exception: Exception) -> HttpResponse:
+    """403: a page saying what the role lacks; for htmx, that notice in the page's flash area."""
+    context = {"reason": str(exception) if str(exception) else ""}
+    if getattr(request, "htmx", False):
+        response = render(request, "403.html#denied", context, status=403)
+        return reswap(retarget(response, "#flash-area"), "innerHTML")
+    return render(request, "403.html", context, status=403)
+
+
+def login_locked_out(
+    request: HttpRequest, original_response: HttpResponse | None, credentials: object
+) -> HttpResponse:
+    """The login page again, saying why it refuses (axes: too many failed logins)."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    context = {
+        "form": AuthenticationForm(request),
+        "locked_out": (
+            f"Too many failed logins: logging in is blocked for {minutes} minutes "
+            "for this username and from this address. Wait, or ask an administrator."
+        ),
+        "next": request.POST.get("next", ""),
+    }
+    return render(request, "registration/login.html", context, status=429)

@@ -19,6 +19,7 @@ from sessions_app.drivers.base import DriverState, Restriction
 from sessions_app.models import SessionStatus, WhatsAppSession
 from sessions_app.selectors import session_is_held, stale_before, time_zone_names
 from whatsmassive import realtime
+from whatsmassive.roles import Actor, require
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ STATUS_FOR_STATE = {
     DriverState.NEEDS_UPDATE: SessionStatus.ERROR,
     DriverState.ERROR: SessionStatus.ERROR,
 }
+MANAGE = "sessions_app.manage_accounts"
 STATE_DETAIL = {
     DriverState.SYNCING: "Syncing chats with the phone: sends wait until it is done",
     DriverState.OFFLINE: "WhatsApp is offline (no connection to its servers): sends wait",
@@ -61,8 +63,9 @@ OUT_OF_POOLS = {DriverState.CONFLICT, DriverState.RESTRICTED}
 
 
 @transaction.atomic
-def session_create(*, name: str) -> WhatsAppSession:
+def session_create(*, name: str, by: Actor = None) -> WhatsAppSession:
     name = name.strip()
+    require(by, MANAGE)
     if not name:
         raise ValidationError({"name": "Give the account a name."})
     if WhatsAppSession.objects.filter(name__iexact=name).exists():
@@ -83,8 +86,10 @@ def session_update_pacing(
     active_from: datetime.time,
     active_until: datetime.time,
     time_zone: str,
+    by: Actor = None,
 ) -> WhatsAppSession:
     """Change how fast and when the account sends; its host applies it from the next send."""
+    require(by, MANAGE)
     errors: dict[str, str] = {}
     if min_delay_seconds < 0:
         errors["min_delay_seconds"] = "The delay cannot be negative."
@@ -115,8 +120,9 @@ def session_update_pacing(
 
 
 @transaction.atomic
-def session_connect(*, session: WhatsAppSession) -> WhatsAppSession:
+def session_connect(*, session: WhatsAppSession, by: Actor = None) -> WhatsAppSession:
     """The operator wants the account online: a session host is started for it."""
+    require(by, MANAGE)
     from sessions_app.tasks import session_host
 
     WhatsAppSession.objects.filter(pk=session.pk).update(
@@ -130,8 +136,9 @@ def session_connect(*, session: WhatsAppSession) -> WhatsAppSession:
 
 
 @transaction.atomic
-def session_disconnect(*, session: WhatsAppSession) -> WhatsAppSession:
+def session_disconnect(*, session: WhatsAppSession, by: Actor = None) -> WhatsAppSession:
     """Stop the host (it closes the browser, keeping the profile: no new scan needed)."""
+    require(by, MANAGE)
     session.refresh_from_db()
     fields: dict[str, object] = {
         "should_run": False,
@@ -152,11 +159,12 @@ def session_disconnect(*, session: WhatsAppSession) -> WhatsAppSession:
 
 
 @transaction.atomic
-def session_logout(*, session: WhatsAppSession) -> WhatsAppSession:
+def session_logout(*, session: WhatsAppSession, by: Actor = None) -> WhatsAppSession:
     """Unlink the account: the host logs out and the profile is deleted (a new scan is needed).
 
     When no host holds the account the profile is deleted here.
     """
+    require(by, MANAGE)
     WhatsAppSession.objects.filter(pk=session.pk).update(
         should_run=False, logout_requested=True, status_detail="Logging out…"
     )
@@ -339,8 +347,9 @@ def session_host_release(
     realtime.session_changed(session.pk)
 
 
-def session_simulate_scan(*, session: WhatsAppSession) -> None:
+def session_simulate_scan(*, session: WhatsAppSession, by: Actor = None) -> None:
     """Sandbox only: what the phone does when it scans the account's QR code."""
+    require(by, MANAGE)
     from sessions_app.drivers.sandbox import simulate_scan
 
     if (

@@ -7,8 +7,11 @@ from django.db import transaction
 
 from campaigns.engine import NobodyLeft, messages_hand_over
 from sessions_app.models import Pool, PoolMember, PoolStrategy, WhatsAppSession
+from whatsmassive.roles import Actor, require
 
 logger = logging.getLogger(__name__)
+
+MANAGE = "sessions_app.manage_pools"
 
 
 def _pool_clean(*, name: str, strategy: str, pool: Pool | None = None) -> str:
@@ -27,7 +30,8 @@ def _pool_clean(*, name: str, strategy: str, pool: Pool | None = None) -> str:
 
 
 @transaction.atomic
-def pool_create(*, name: str, strategy: str, description: str = "") -> Pool:
+def pool_create(*, name: str, strategy: str, description: str = "", by: Actor = None) -> Pool:
+    require(by, MANAGE)
     name = _pool_clean(name=name, strategy=strategy)
     pool = Pool.objects.create(name=name, strategy=strategy, description=description.strip())
     logger.info("Pool %s created", name)
@@ -35,7 +39,10 @@ def pool_create(*, name: str, strategy: str, description: str = "") -> Pool:
 
 
 @transaction.atomic
-def pool_update(*, pool: Pool, name: str, strategy: str, description: str) -> Pool:
+def pool_update(
+    *, pool: Pool, name: str, strategy: str, description: str, by: Actor = None
+) -> Pool:
+    require(by, MANAGE)
     pool.name = _pool_clean(name=name, strategy=strategy, pool=pool)
     pool.strategy = strategy
     pool.description = description.strip()
@@ -45,7 +52,8 @@ def pool_update(*, pool: Pool, name: str, strategy: str, description: str) -> Po
 
 
 @transaction.atomic
-def pool_delete(*, pool: Pool) -> None:
+def pool_delete(*, pool: Pool, by: Actor = None) -> None:
+    require(by, MANAGE)
     used_by = pool.campaigns.count()
     if used_by:
         raise ValidationError(
@@ -79,8 +87,14 @@ def _check_weight(weight: int) -> None:
 
 @transaction.atomic
 def pool_member_add(
-    *, pool: Pool, session: WhatsAppSession, enabled: bool = True, weight: int = 1
+    *,
+    pool: Pool,
+    session: WhatsAppSession,
+    enabled: bool = True,
+    weight: int = 1,
+    by: Actor = None,
 ) -> PoolMember:
+    require(by, MANAGE)
     members = _pool_members_locked(pool)
     if any(member.session_id == session.pk for member in members):
         raise ValidationError({"session": f"{session.name} is already in this pool."})
@@ -93,7 +107,10 @@ def pool_member_add(
 
 
 @transaction.atomic
-def pool_member_update(*, member: PoolMember, enabled: bool, weight: int) -> PoolMember:
+def pool_member_update(
+    *, member: PoolMember, enabled: bool, weight: int, by: Actor = None
+) -> PoolMember:
+    require(by, MANAGE)
     _check_weight(weight)
     members = _pool_members_locked(member.pool)
     was_enabled = any(each.pk == member.pk and each.enabled for each in members)
@@ -105,8 +122,9 @@ def pool_member_update(*, member: PoolMember, enabled: bool, weight: int) -> Poo
 
 
 @transaction.atomic
-def pool_member_move(*, member: PoolMember, position: int) -> None:
+def pool_member_move(*, member: PoolMember, position: int, by: Actor = None) -> None:
     """Put the member at `position` (clamped to the pool), shifting the others."""
+    require(by, MANAGE)
     members = _pool_members_locked(member.pool)
     moving = next((each for each in members if each.pk == member.pk), None)
     if moving is None:
@@ -117,7 +135,8 @@ def pool_member_move(*, member: PoolMember, position: int) -> None:
 
 
 @transaction.atomic
-def pool_member_remove(*, member: PoolMember) -> None:
+def pool_member_remove(*, member: PoolMember, by: Actor = None) -> None:
+    require(by, MANAGE)
     members = _pool_members_locked(member.pool)
     PoolMember.objects.filter(pk=member.pk).delete()
     messages_hand_over(session=member.session, pool=member.pool, nobody_left=NobodyLeft.RELEASE)

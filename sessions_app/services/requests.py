@@ -16,6 +16,7 @@ from debtors.imports.values import CellError, parse_phone
 from sessions_app.models import SessionStatus, WhatsAppSession
 from sessions_app.selectors import session_is_held
 from whatsmassive import realtime
+from whatsmassive.roles import Actor, require
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +45,9 @@ def session_host_requests(*, session: WhatsAppSession) -> HostRequests:
 
 
 @transaction.atomic
-def session_request_takeover(*, session: WhatsAppSession) -> WhatsAppSession:
+def session_request_takeover(*, session: WhatsAppSession, by: Actor = None) -> WhatsAppSession:
     """ "Use here": the host takes the account back from the other window."""
+    require(by, "sessions_app.manage_accounts")
     session.refresh_from_db()
     if not session.in_conflict or not session_is_held(session=session):
         raise ValidationError("The account is not open in another window.")
@@ -63,8 +65,11 @@ def session_takeover_done(*, session: WhatsAppSession, token: str) -> None:
 
 
 @transaction.atomic
-def session_request_pairing_code(*, session: WhatsAppSession, phone: str) -> WhatsAppSession:
+def session_request_pairing_code(
+    *, session: WhatsAppSession, phone: str, by: Actor = None
+) -> WhatsAppSession:
     """Link by phone number: the host asks WhatsApp for the code to type on that phone."""
+    require(by, "sessions_app.manage_accounts")
     session.refresh_from_db()
     if session.status != SessionStatus.WAITING_QR or not session_is_held(session=session):
         raise ValidationError({"phone": "Connect the account first: the login screen is needed."})

@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
-from tests.factories import CampaignFactory, MessageFactory
+from tests.factories import CampaignFactory, MessageFactory, PoolFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -34,3 +34,15 @@ def test_unknown_messages_can_be_marked_sent_or_resent_from_the_admin(client, st
     assert Message.objects.get(pk=missing.pk).status == MessageStatus.PENDING
     assert Message.objects.get(pk=already_sent.pk).status == MessageStatus.SENT
     assert "Only a message in state “unknown” can be resolved." in response.content.decode()
+
+
+def test_the_admin_refuses_a_template_over_the_limit_and_saves_nothing(client, staff_user):
+    pool = PoolFactory()
+    client.force_login(staff_user)
+    response = client.post(
+        reverse("admin:campaigns_campaign_add"),
+        {"name": "Huge", "template": "x" * 120_000, "pool": pool.pk, "audience": "{}"},
+    )
+    assert response.status_code == 200
+    assert "at most 4000 characters" in response.content.decode().replace(",", "")
+    assert not Campaign.objects.filter(name="Huge").exists()

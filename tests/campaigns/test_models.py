@@ -45,3 +45,9 @@ def test_an_unknown_campaign_status_is_rejected_by_the_database():
     campaign = CampaignFactory()
     with pytest.raises(IntegrityError):
         Campaign.objects.filter(pk=campaign.pk).update(status="finished")
+
+
+def test_the_database_refuses_a_template_over_the_limit():
+    campaign = CampaignFactory()
+    with pytest.raises(IntegrityError):
+        Campaign.objects.filter(pk=campaign.pk).update(template="x" * 4001)

@@ -260,3 +260,18 @@ def test_an_edit_refuses_a_template_with_attribute_access():
         )
     campaign.refresh_from_db()
     assert campaign.template == "Hola {name}"
+
+
+@pytest.mark.parametrize("length", [4001, 120_000])
+def test_a_template_over_4000_characters_is_refused_on_create_and_update(length):
+    pool = PoolFactory()
+    with pytest.raises(TemplateError, match="the most a campaign may send is 4,000"):
+        campaign_create(name="Long", template="x" * length, pool=pool, audience={})
+    assert not Campaign.objects.filter(name="Long").exists()
+    campaign = campaign_create(name="Short", template="x" * 4000, pool=pool, audience={})
+    with pytest.raises(TemplateError):
+        campaign_update(
+            campaign=campaign, name="Short", template="y" * length, pool=pool, audience={}
+        )
+    campaign.refresh_from_db()
+    assert campaign.template == "x" * 4000

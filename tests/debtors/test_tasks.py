@@ -9,15 +9,15 @@ from debtors.imports.mapping import Mapping
 from debtors.models import Debtor, DebtorImport, ImportStatus
 from debtors.selectors import debtor_import_with_progress
 from debtors.services import debtor_import_create, debtor_import_submit
-from tests.conftest import wait_until
-from tests.factories import UserFactory
+from tests.conftest import role_user, wait_until
+from whatsmassive import roles
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_submitted_import_runs_on_the_worker_and_reports_progress(
     celery_worker, settings, client
 ):
-    operator = UserFactory()
+    operator = role_user(roles.OPERATOR)
     rows = "".join(f"Debtor {n},310{n:07d},{n}\n" for n in range(30_000))
     content = "nombre,celular,monto\n" + rows + "Bad,123,5\n"
     debtor_import = debtor_import_create(

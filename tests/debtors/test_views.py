@@ -20,14 +20,15 @@ from campaigns.models import MessageStatus
 from debtors import views
 from debtors.models import Debtor, DebtorImport, ImportStatus
 from debtors.services import debtor_import_prepare, debtor_import_run
+from tests.conftest import role_user
 from tests.debtors.imports.conftest import sheet_xml, write_sheet
 from tests.factories import (
     CampaignFactory,
     DebtorFactory,
     MessageFactory,
-    UserFactory,
     WhatsAppSessionFactory,
 )
+from whatsmassive import roles
 
 pytestmark = pytest.mark.django_db
 
@@ -249,7 +250,7 @@ def test_the_error_report_downloads_for_its_owner_only(client, operator):
         ["3", "Bea", "phone", "12", "not a phone number"],
     ]
 
-    client.force_login(UserFactory())
+    client.force_login(role_user(roles.OPERATOR))
     assert client.get(url).status_code == 404
     client.logout()
     assert client.get(url).status_code == 302  # to the login page
@@ -385,10 +386,10 @@ def test_bulk_opt_out_marks_the_selected_debtors(client, operator):
     assert not other.opted_out
 
 
-def test_the_debtor_export_follows_the_filters_and_escapes_formulas(client, operator):
+def test_the_debtor_export_follows_the_filters_and_escapes_formulas(client, supervisor):
     DebtorFactory(name='=HYPERLINK("http://evil")', phone_e164="+573001112233", status="read")
     DebtorFactory(name="Not exported", status="new")
-    client.force_login(operator)
+    client.force_login(supervisor)
     response = client.get(reverse("debtor_export", args=["csv"]), {"status": "read"})
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))

@@ -77,6 +77,8 @@ def new_browser() -> Iterator[Callable[[], WebDriver]]:
         options.binary_location = settings.CHROME_BINARY
         for flag in BROWSER_FLAGS:
             options.add_argument(flag)
+        # The console, for tests that read it (CSP violations are reported there).
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         browser = webdriver.Chrome(
             options=options, service=Service(executable_path=settings.CHROMEDRIVER_PATH)
         )

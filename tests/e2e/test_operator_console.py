@@ -11,7 +11,8 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
-from tests.factories import UserFactory
+from tests.conftest import role_user
+from whatsmassive import roles
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -157,7 +158,10 @@ def create_campaign(browser, live_url, screenshot):
 def test_an_operator_runs_a_campaign_from_an_empty_install_and_watches_it_live(
     live_url, new_browser, screenshot, tmp_path, send_log
 ):
-    operator = UserFactory(password=PASSWORD)
+    # Accounts and pools are a Supervisor's; the rest of the day is an Operator's.
+    operator = role_user(roles.SUPERVISOR)
+    operator.set_password(PASSWORD)
+    operator.save()
     browser = new_browser()
     log_in(browser, live_url, operator)
     add_and_link_account(browser, live_url, screenshot)

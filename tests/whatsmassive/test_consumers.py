@@ -1,11 +1,16 @@
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.urls import reverse
+from django.utils import timezone
 
+from tests.conftest import role_user
 from tests.factories import CampaignFactory, WhatsAppSessionFactory
-from whatsmassive import realtime
+from whatsmassive import realtime, roles
+from whatsmassive.user_sessions import sessions_end_expired
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -113,3 +118,67 @@ def test_a_socket_idle_longer_than_the_layers_blocking_read_stays_open(logged_in
         "/ws/dashboard/", _headers(logged_in), realtime.DASHBOARD_GROUP, idle=7
     )
     assert frame == FRAGMENT
+
+
+def _closed_after(path, headers, action):
+    """Connect to `path`, run `action` (sync), and return whether the server closed the socket."""
+
+    async def run():
+        communicator = _communicator(path, headers)
+        connected, _ = await communicator.connect(timeout=5)
+        assert connected
+        await sync_to_async(action)()
+        try:
+            output = await communicator.receive_output(timeout=5)
+        finally:
+            await communicator.disconnect()
+        return output["type"] == "websocket.close"
+
+    return async_to_sync(run)()
+
+
+def test_logging_out_closes_the_users_sockets(logged_in):
+    headers = _headers(logged_in)
+    assert _closed_after("/ws/dashboard/", headers, lambda: logged_in.post(reverse("logout")))
+
+
+def test_deactivating_a_user_closes_their_sockets(logged_in, operator):
+    def deactivate():
+        operator.is_active = False
+        operator.save()
+
+    assert _closed_after("/ws/sessions/", _headers(logged_in), deactivate)
+
+
+def test_a_session_that_ended_closes_its_sockets(logged_in):
+    key = logged_in.session.session_key
+
+    def end_session():
+        Session.objects.filter(session_key=key).update(expire_date=timezone.now())
+        assert sessions_end_expired() == 1
+
+    campaign = CampaignFactory()
+    assert _closed_after(f"/ws/campaigns/{campaign.pk}/", _headers(logged_in), end_session)
+    assert not Session.objects.filter(session_key=key).exists()
+
+
+@pytest.mark.parametrize(
+    ("path", "role", "accepted"),
+    [
+        ("/ws/campaigns/{campaign}/", None, False),
+        ("/ws/campaigns/{campaign}/", roles.VIEWER, True),
+        ("/ws/sessions/{account}/", None, False),
+        ("/ws/sessions/{account}/", roles.VIEWER, True),
+        ("/ws/sessions/", None, False),
+        ("/ws/dashboard/", None, True),
+    ],
+)
+def test_a_socket_joins_a_group_only_with_the_permission_it_needs(client, path, role, accepted):
+    client.force_login(role_user(role))
+    url = path.format(campaign=CampaignFactory().pk, account=WhatsAppSessionFactory().pk)
+    assert _handshake(url, _headers(client)) is accepted
+
+
+@pytest.mark.parametrize("path", ["/ws/nowhere/", "/ws/campaigns/abc/", "/ws/"])
+def test_an_unknown_socket_path_is_closed_cleanly(logged_in, path):
+    assert not _handshake(path, _headers(logged_in))

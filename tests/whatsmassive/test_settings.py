@@ -49,3 +49,20 @@ def test_production_refuses_to_start_without_a_secret_key():
 def test_models_and_migrations_agree():
     result = _manage("makemigrations", "--check", "--dry-run")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_forwarded_proto_is_believed_only_behind_a_tls_proxy():
+    show = "from django.conf import settings; print(settings.SECURE_PROXY_SSL_HEADER)"
+    env = {key: value for key, value in os.environ.items() if key != "BEHIND_TLS_PROXY"}
+    plain = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", show],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert plain.stdout.strip().splitlines()[-1] == "None"
+    proxied = _manage("shell", "-c", show, BEHIND_TLS_PROXY="1")
+    assert proxied.stdout.strip().splitlines()[-1] == "('HTTP_X_FORWARDED_PROTO', 'https')"

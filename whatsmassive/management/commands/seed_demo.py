@@ -6,12 +6,14 @@ from whatsmassive.demo import demo_seed
 
 
 class Command(BaseCommand):
-    help = "Create demo data (admin user, sandbox accounts, pools, debtors, a draft campaign)."
+    help = "Create demo data (users per role, sandbox accounts, pools, debtors, a draft campaign)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--debtors", type=int, default=300, help="How many demo debtors")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        login = demo_seed(debtor_count=options["debtors"])
-        password = login.password or "(unchanged: use `manage.py changepassword admin`)"
-        self.stdout.write(f"Demo login: {login.username} / {password}")
+        for login in demo_seed(debtor_count=options["debtors"]):
+            password = login.password or (
+                f"(unchanged: use `manage.py changepassword {login.username}`)"
+            )
+            self.stdout.write(f"Demo login ({login.role}): {login.username} / {password}")
