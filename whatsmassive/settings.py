@@ -76,6 +76,9 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "whatsmassive",
     "sessions_app",
     "debtors",
@@ -90,8 +93,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "whatsmassive.user_sessions.SessionIdleMiddleware",
+    "whatsmassive.two_factor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -164,6 +169,9 @@ AXES_CLIENT_IP_CALLABLE = "whatsmassive.proxies.client_ip"
 AXES_LOCKOUT_CALLABLE = "whatsmassive.views.login_locked_out"
 # How many reverse proxies in front of the app append to X-Forwarded-For (0: trust none).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# Staff and Supervisors confirm each session with a code from their phone (TOTP).
+REQUIRE_2FA = env_bool("REQUIRE_2FA", not DEBUG)
+OTP_TOTP_ISSUER = "WhatsMassive"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"

@@ -21,6 +21,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/2fa/", views.second_factor_verify, name="second_factor_verify"),
+    path("accounts/2fa/enrol/", views.second_factor_enrol, name="second_factor_enrol"),
     path(
         "accounts/password_change/",
         auth_views.PasswordChangeView.as_view(),

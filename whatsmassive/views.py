@@ -6,13 +6,18 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.models import User
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.safestring import mark_safe
 from django_htmx.http import reswap, retarget
+from django_otp import login as otp_login
+from django_otp import match_token, user_has_device
 
+from sessions_app.qr import qr_svg
 from sessions_app.selectors import dashboard_accounts_context
 from whatsmassive.htmx import HtmxHttpRequest
 from whatsmassive.models import LogLevel, SystemLog
@@ -24,6 +29,11 @@ from whatsmassive.selectors import (
     system_log_newer,
     system_log_recent_errors,
     system_log_sources,
+)
+from whatsmassive.two_factor import (
+    TokenForm,
+    totp_device_confirm,
+    totp_device_pending,
 )
 
 # Each live area of the dashboard: its partial in dashboard.html and the context it needs.
@@ -147,3 +157,64 @@ def login_locked_out(
         "next": request.POST.get("next", ""),
     }
     return render(request, "registration/login.html", context, status=429)
+
+
+def _next_url(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return reverse("dashboard")
+
+
+def second_factor_verify(request: HttpRequest) -> HttpResponse:
+    """Ask for a code (from the authenticator app, or a recovery code) once per session."""
+    if not user_has_device(request.user):
+        return redirect(
+            f"{reverse('second_factor_enrol')}?{urlencode({'next': _next_url(request)})}"
+        )
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = match_token(request.user, form.cleaned_data["token"])
+        if device is not None:
+            otp_login(request, device)
+            return redirect(_next_url(request))
+        form.add_error(
+            "token",
+            "That code is not valid, was used already or came too soon after a wrong one: "
+            "wait a moment and try the next one.",
+        )
+    context = {"form": form, "next": _next_url(request)}
+    return render(request, "registration/second_factor_verify.html", context)
+
+
+def second_factor_enrol(request: HttpRequest) -> HttpResponse:
+    """Link an authenticator app (scan the QR, type one code), then show recovery codes once.
+
+    A user who already has one must verify first: enrolling anew replaces it.
+    """
+    user = request.user
+    assert isinstance(user, User)  # LoginRequiredMiddleware lets only users through
+    if user_has_device(user) and not user.is_verified():  # type: ignore[attr-defined]
+        return redirect(
+            f"{reverse('second_factor_verify')}?{urlencode({'next': _next_url(request)})}"
+        )
+    device = totp_device_pending(user=user)
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if device.verify_token(form.cleaned_data["token"]):
+            codes = totp_device_confirm(device=device)
+            otp_login(request, device)
+            return render(
+                request,
+                "registration/second_factor_codes.html",
+                {"codes": codes, "next": _next_url(request)},
+            )
+        form.add_error("token", "That code does not match: check the phone's clock and try again.")
+    context: dict[str, object] = {
+        "form": form,
+        # Our own SVG, drawn from the device's otpauth:// URL; no user text in it.
+        "qr": mark_safe(qr_svg(device.config_url).decode()),  # noqa: S308
+        "secret_url": device.config_url,
+        "next": _next_url(request),
+    }
+    return render(request, "registration/second_factor_enrol.html", context)

@@ -15,9 +15,10 @@ from whatsmassive.models import LogLevel, SystemLog
 
 pytestmark = pytest.mark.django_db
 
-# django-axes registers its read-only login-attempt pages too: they are its own to test.
+# django-axes and django-otp register their own pages (login attempts, devices): theirs to test.
+THIRD_PARTY_APPS = {"axes", "otp_static", "otp_totp"}
 REGISTERED = sorted(
-    (model for model in admin.site._registry if model._meta.app_label != "axes"),
+    (model for model in admin.site._registry if model._meta.app_label not in THIRD_PARTY_APPS),
     key=lambda model: model._meta.label,
 )
 
