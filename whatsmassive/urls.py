@@ -11,6 +11,8 @@ urlpatterns = [
     path("logs/", views.log_list, name="log_list"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    path("api/", include("api.urls")),
+    path("settings/", include("api.pages")),
     path("", include("sessions_app.urls")),
     path("", include("campaigns.urls")),
     path("", include("debtors.urls")),

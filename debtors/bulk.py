@@ -1,0 +1,149 @@
+"""Bulk upsert of debtors sent as data (the API), by the very rules of a file import.
+
+The rows are written as a CSV in memory and run through the import engine (E.164 phones,
+amounts, dates, dedupe, row errors), so a debtor sent through the API is judged exactly as
+one in an uploaded file. All or nothing: one failed row and none is written.
+"""
+
+import csv
+import io
+import re
+import tempfile
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+
+from debtors.imports.engine import ErrorReport, ImportCounts, import_file
+from debtors.imports.mapping import EXTRA, Mapping
+from debtors.imports.readers import FileInfo
+
+BULK_MAX_ROWS = 10_000
+# Fields an item may carry, in the order of the file handed to the import engine.
+BULK_FIELDS = ("phone", "name", "amount", "currency", "due_date", "reference")
+_ROW_IN_REASON = re.compile(r"\brow (\d+)\b")
+
+
+@dataclass(frozen=True)
+class RowError:
+    index: int  # position of the item in the request, from 0
+    field: str
+    value: str
+    reason: str
+
+
+class BulkRejected(Exception):
+    """Some rows cannot be taken: nothing was written."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__(f"{len(errors)} row(s) rejected")
+        self.errors = errors
+
+
+def _text(value: Any, field: str) -> str:
+    """An item's value as the cell text a file would hold."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        raise ValueError(f"{field} must be text")
+    if field == "amount" and isinstance(value, int | float):
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation as exc:
+            raise ValueError("amount is not a number") from exc
+        if amount.as_tuple().exponent < -2:  # type: ignore[operator]
+            raise ValueError("amount has more than 2 decimal places")
+        # Plain notation with a point: 1500 -> "1500", 1.5 -> "1.5" (never "1.500").
+        return format(amount, "f")
+    if isinstance(value, int | float | str):
+        return str(value)
+    raise ValueError(f"{field} must be text")
+
+
+def _file_rows(
+    rows: list[dict[str, Any]],
+) -> tuple[list[str], list[list[str]], list[RowError]]:
+    fields = [f for f in BULK_FIELDS if any(f in row for row in rows)]
+    extra_keys = sorted({str(k) for row in rows for k in (row.get("extra") or {})})
+    lines: list[list[str]] = []
+    problems: list[RowError] = []
+    for index, row in enumerate(rows):
+        line: list[str] = []
+        for field in fields:
+            try:
+                line.append(_text(row.get(field), field))
+            except ValueError as exc:
+                problems.append(RowError(index, field, repr(row.get(field))[:200], str(exc)))
+                line.append("")
+        extra = row.get("extra") or {}
+        for key in extra_keys:
+            try:
+                line.append(_text(extra.get(key), key))
+            except ValueError as exc:
+                problems.append(RowError(index, f"extra.{key}", "", str(exc)))
+                line.append("")
+        lines.append(line)
+    return [*fields, *extra_keys], lines, problems
+
+
+@transaction.atomic
+def debtor_bulk_upsert(
+    *, rows: list[dict[str, Any]], region: str, update_existing: bool = True
+) -> ImportCounts:
+    """Create or update (by phone) up to BULK_MAX_ROWS debtors; raises BulkRejected."""
+    if len(rows) > BULK_MAX_ROWS:
+        raise ValueError(f"At most {BULK_MAX_ROWS:,} debtors per request.")
+    headers, lines, problems = _file_rows(rows)
+    if problems:
+        raise BulkRejected(problems)
+    if not lines:
+        return ImportCounts()
+    targets = [field if field in BULK_FIELDS else EXTRA for field in headers]
+    mapping = Mapping(headers=headers, targets=targets)
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "rows.csv"
+        # The line each item starts on, as the engine numbers rows (quoted newlines count).
+        line_of: dict[int, int] = {}
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(headers)
+            buffer = io.StringIO()
+            line_writer = csv.writer(buffer)
+            line_number = 2
+            for index, line in enumerate(lines):
+                buffer.seek(0)
+                buffer.truncate()
+                line_writer.writerow(line)
+                text = buffer.getvalue()
+                line_of[line_number] = index
+                line_number += text.count("\n")
+                handle.write(text)
+        report_file = io.StringIO()
+        report = ErrorReport(report_file)
+        counts = import_file(
+            path=path,
+            info=FileInfo(format="csv", encoding="utf-8", delimiter=","),
+            mapping=mapping,
+            region=region,
+            update_existing=update_existing,
+            report=report,
+        )
+    if report.lines:
+        raise BulkRejected(_report_errors(report_file.getvalue(), line_of))
+    return counts
+
+
+def _report_errors(report: str, line_of: dict[int, int]) -> list[RowError]:
+    def item(match: re.Match[str]) -> str:
+        index = line_of.get(int(match.group(1)))
+        return match.group(0) if index is None else f"item {index}"
+
+    reader = csv.reader(io.StringIO(report))
+    next(reader)  # the header
+    errors = []
+    for row, column, value, reason in reader:
+        index = line_of.get(int(row), -1)
+        errors.append(RowError(index, column, value, _ROW_IN_REASON.sub(item, reason)))
+    return errors
