@@ -93,6 +93,9 @@ class DebtorImportSubmitSerializer(serializers.Serializer[Any]):
 
 class AccountSerializer(serializers.ModelSerializer[WhatsAppSession]):
     phone = serializers.CharField(source="phone_e164", read_only=True)
+    # Local wall-clock times in the account's time zone: no offset, so not an RFC 3339 time.
+    active_from = serializers.CharField(read_only=True, help_text="HH:MM:SS, local time")
+    active_until = serializers.CharField(read_only=True, help_text="HH:MM:SS, local time")
 
     class Meta:
         model = WhatsAppSession

@@ -63,5 +63,5 @@ urlpatterns = [
     public("schema/", SpectacularAPIView.as_view(), "api_schema"),
     public("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), "api_docs"),
     public("redoc/", SpectacularRedocView.as_view(url_name="api_schema"), "api_redoc"),
-    re_path(r"^(?P<path>.*)$", login_not_required(problems.not_found)),
+    re_path(r"^(?P<path>[\s\S]*)$", login_not_required(problems.not_found)),
 ]
