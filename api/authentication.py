@@ -42,7 +42,8 @@ class APIKeyAuthentication(authentication.BaseAuthentication):
         return 'Bearer realm="api"'
 
 
-class APIKeyScheme(OpenApiAuthenticationExtension):
+# drf-spectacular registers extensions in an untyped __init_subclass__.
+class APIKeyScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     """How the schema names the key: `Authorization: Bearer <key>`."""
 
     target_class = APIKeyAuthentication

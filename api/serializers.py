@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from campaigns.models import Campaign, Message
 from debtors.bulk import BULK_MAX_ROWS
+from debtors.forms import REGION_CHOICES
 from debtors.imports.mapping import TARGET_CHOICES
 from debtors.models import Debtor, DebtorImport, DebtorStatus
 from sessions_app.models import Pool, PoolMember, PoolStrategy, WhatsAppSession
@@ -39,7 +40,7 @@ class DebtorInSerializer(serializers.Serializer[Any]):
 class DebtorBulkSerializer(serializers.Serializer[Any]):
     debtors = serializers.ListField(child=DebtorInSerializer(), max_length=BULK_MAX_ROWS)
     update_existing = serializers.BooleanField(default=True)
-    region = serializers.CharField(min_length=2, max_length=2, required=False)
+    region = serializers.ChoiceField(choices=REGION_CHOICES, required=False)
 
 
 class BulkResultSerializer(serializers.Serializer[Any]):
@@ -78,7 +79,7 @@ class DebtorImportSerializer(serializers.ModelSerializer[DebtorImport]):
 
 class DebtorImportUploadSerializer(serializers.Serializer[Any]):
     file = serializers.FileField()
-    region = serializers.CharField(min_length=2, max_length=2, required=False)
+    region = serializers.ChoiceField(choices=REGION_CHOICES, required=False)
     update_existing = serializers.BooleanField(default=False)
 
 

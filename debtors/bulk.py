@@ -19,6 +19,7 @@ from django.db import transaction
 from debtors.imports.engine import ErrorReport, ImportCounts, import_file
 from debtors.imports.mapping import EXTRA, Mapping
 from debtors.imports.readers import FileInfo
+from debtors.imports.values import header_key
 
 BULK_MAX_ROWS = 10_000
 # Fields an item may carry, in the order of the file handed to the import engine.
@@ -62,13 +63,32 @@ def _text(value: Any, field: str) -> str:
     raise ValueError(f"{field} must be text")
 
 
+def _extra(index: int, extra: Any, problems: list[RowError]) -> dict[str, Any]:
+    """An item's extra fields keyed as an import keys a column ("Ciudad natal" -> ciudad_natal)."""
+    if extra is None:
+        return {}
+    if not isinstance(extra, dict):
+        problems.append(RowError(index, "extra", repr(extra)[:200], "extra must be an object"))
+        return {}
+    keyed = {}
+    for name, value in extra.items():
+        key = header_key(str(name))
+        if not key:
+            problems.append(
+                RowError(index, "extra", str(name)[:200], "an extra field needs letters or digits")
+            )
+        keyed[key] = value
+    return keyed
+
+
 def _file_rows(
     rows: list[dict[str, Any]],
 ) -> tuple[list[str], list[list[str]], list[RowError]]:
     fields = [f for f in BULK_FIELDS if any(f in row for row in rows)]
-    extra_keys = sorted({str(k) for row in rows for k in (row.get("extra") or {})})
-    lines: list[list[str]] = []
     problems: list[RowError] = []
+    extras = [_extra(index, row.get("extra"), problems) for index, row in enumerate(rows)]
+    extra_keys = sorted({key for extra in extras for key in extra})
+    lines: list[list[str]] = []
     for index, row in enumerate(rows):
         line: list[str] = []
         for field in fields:
@@ -77,7 +97,7 @@ def _file_rows(
             except ValueError as exc:
                 problems.append(RowError(index, field, repr(row.get(field))[:200], str(exc)))
                 line.append("")
-        extra = row.get("extra") or {}
+        extra = extras[index]
         for key in extra_keys:
             try:
                 line.append(_text(extra.get(key), key))
@@ -96,8 +116,6 @@ def debtor_bulk_upsert(
     if len(rows) > BULK_MAX_ROWS:
         raise ValueError(f"At most {BULK_MAX_ROWS:,} debtors per request.")
     headers, lines, problems = _file_rows(rows)
-    if problems:
-        raise BulkRejected(problems)
     if not lines:
         return ImportCounts()
     targets = [field if field in BULK_FIELDS else EXTRA for field in headers]
@@ -130,8 +148,13 @@ def debtor_bulk_upsert(
             update_existing=update_existing,
             report=report,
         )
-    if report.lines:
-        raise BulkRejected(_report_errors(report_file.getvalue(), line_of))
+    if problems or report.lines:
+        # One report: what the items' shapes broke, then what the import rules refused
+        # (a value already refused above was handed over blank: its second reason is noise).
+        refused = {(error.index, error.field) for error in problems}
+        found = _report_errors(report_file.getvalue(), line_of)
+        problems += [error for error in found if (error.index, error.field) not in refused]
+        raise BulkRejected(sorted(problems, key=lambda error: error.index))
     return counts
 
 

@@ -116,6 +116,9 @@ def debtor_import_create(
     try:
         info = inspect_file(path)
         with open_table(path, info) as table:
+            if any("\x00" in header for header in table.headers):
+                # PostgreSQL text cannot hold NUL; a CSV never has one in its header.
+                raise ImportFileError("The file holds NUL bytes: it is not a CSV or XLSX file.")
             mapping = guess_mapping(table.headers)
             rows_total = table.rows_total if table.rows_total is not None else info.rows_total
     except ImportFileError:

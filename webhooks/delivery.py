@@ -9,6 +9,7 @@ import datetime
 import json
 import logging
 import time
+import uuid
 from typing import Any
 
 import urllib3
@@ -21,7 +22,6 @@ from standardwebhooks.webhooks import Webhook
 
 from webhooks.addresses import endpoint_url_check
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from webhooks.services import new_webhook_id
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +41,10 @@ EXCERPT_CHARS = 500
 CLAIM_DUE = 20
 
 _pool = urllib3.PoolManager(num_pools=50, maxsize=4, retries=False)
+
+
+def new_webhook_id() -> str:
+    return f"msg_{uuid.uuid4().hex}"
 
 
 def _lease() -> datetime.timedelta:
@@ -217,3 +221,15 @@ def webhooks_deliver_pending(*, budget_seconds: float = 50.0) -> bool:
         if not worked:
             return False
     return True
+
+
+def webhooks_prune(*, keep: datetime.timedelta) -> int:
+    """Delete succeeded deliveries (and their events) older than `keep`; returns how many."""
+    old = WebhookDelivery.objects.filter(
+        status=DeliveryStatus.SUCCEEDED, delivered_at__lt=timezone.now() - keep
+    )
+    with transaction.atomic():
+        # Events first: deleting a delivery would hand its events back to the outbox.
+        WebhookEvent.objects.filter(delivery__in=old).delete()
+        deleted, _ = old.delete()
+    return deleted

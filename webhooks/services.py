@@ -11,7 +11,6 @@ import functools
 import secrets
 import threading
 import time
-import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -263,10 +262,6 @@ def delivery_replay(*, delivery: WebhookDelivery) -> WebhookDelivery:
     transaction.on_commit(kick)
     delivery.refresh_from_db()
     return delivery
-
-
-def new_webhook_id() -> str:
-    return f"msg_{uuid.uuid4().hex}"
 
 
 _CAMPAIGN_EVENTS = {

@@ -263,6 +263,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": ENGINE_SWEEP_SECONDS,
     },
     "webhooks-sweep": {"task": "webhooks.tasks.webhooks_deliver", "schedule": ENGINE_SWEEP_SECONDS},
+    "webhooks-prune": {"task": "webhooks.tasks.webhooks_forget_delivered", "schedule": 3600.0},
+    "idempotency-prune": {"task": "api.tasks.idempotent_requests_prune", "schedule": 3600.0},
 }
 
 # The Django cache is Redis: the API's per-key throttling counts there, shared by every
@@ -312,6 +314,7 @@ SPECTACULAR_SETTINGS = {
 # Webhooks: endpoints must be https:// on public addresses unless this is on (tests, demo).
 WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
 WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
+WEBHOOK_KEEP_DAYS = env_int("WEBHOOK_KEEP_DAYS", 7)
 # Engine processes remember which event types have subscribers for this long.
 WEBHOOK_SUBSCRIPTIONS_CACHE_SECONDS = env_float("WEBHOOK_SUBSCRIPTIONS_CACHE_SECONDS", 2.0)
 

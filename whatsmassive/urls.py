@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
     path("settings/", include("api.pages")),
+    path("settings/", include("webhooks.urls")),
     path("", include("sessions_app.urls")),
     path("", include("campaigns.urls")),
     path("", include("debtors.urls")),

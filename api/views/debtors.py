@@ -90,6 +90,8 @@ def debtor_list(request: Request) -> Response:
             debtor_bulk_upsert(
                 rows=[item], region=settings.DEFAULT_PHONE_REGION, update_existing=False
             )
+        except ImportFileError as exc:
+            raise serializers.ValidationError({"non_field_errors": [str(exc)]}) from exc
         except BulkRejected as exc:
             raise _rejected(exc) from exc
         phone = parse_phone(item["phone"], region=settings.DEFAULT_PHONE_REGION)
@@ -118,7 +120,7 @@ def debtor_bulk(request: Request) -> Response:
             region=options.get("region") or settings.DEFAULT_PHONE_REGION,
             update_existing=options["update_existing"],
         )
-    except ValueError as exc:
+    except (ValueError, ImportFileError) as exc:
         raise serializers.ValidationError({"debtors": [str(exc)]}) from exc
     except BulkRejected as exc:
         raise _rejected(exc) from exc

@@ -12,7 +12,7 @@ from schemathesis.specs.openapi import checks
 from api.throttling import KeyRateThrottle
 from tests.factories import CampaignFactory, DebtorFactory, PoolFactory, WhatsAppSessionFactory
 
-EXAMPLES_PER_OPERATION = 4
+EXAMPLES_PER_OPERATION = 5
 
 
 # Loaded once when the tests are collected: Django's WSGI application serves the schema.
