@@ -18,6 +18,9 @@ EXAMPLES_PER_OPERATION = 5
 # Loaded once when the tests are collected: Django's WSGI application serves the schema.
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
 schema.config.generation.update(max_examples=EXAMPLES_PER_OPERATION, database="none")
+# Random valid and invalid data (both generation modes); the coverage phase, which walks
+# every boundary of every field, would multiply the run time for little more.
+schema.config.phases.update(phases=["examples", "fuzzing"])
 
 
 @pytest.fixture(autouse=True)
