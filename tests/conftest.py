@@ -12,7 +12,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import channel_layers
 from django.conf import settings
 from django.db import connection
 
@@ -149,8 +150,13 @@ def connected_account(db):
 
 
 def listen_group(group: str) -> tuple[Any, str]:
-    """A channel of the real channel layer (Redis) joined to `group`."""
-    layer = get_channel_layer()
+    """A channel of the real channel layer (Redis) joined to `group`.
+
+    Each listener gets its own layer instance: channels_redis keeps receive locks per
+    instance, released by a task that may not finish before async_to_sync closes its event
+    loop, and a lock left behind by one test would then be bound to a loop that is gone.
+    """
+    layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(group, channel)
     return layer, channel
