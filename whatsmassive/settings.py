@@ -305,6 +305,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status`: each set of values gets its own schema name.
+    "ENUM_NAME_OVERRIDES": {
+        "DebtorStatusEnum": "debtors.models.DebtorStatus",
+        "ImportStatusEnum": "debtors.models.ImportStatus",
+        "AccountStatusEnum": "sessions_app.models.SessionStatus",
+        "CampaignStatusEnum": "campaigns.models.CampaignStatus",
+        "MessageStatusEnum": "campaigns.models.MessageStatus",
+        "DeliveryStatusEnum": "webhooks.models.DeliveryStatus",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.add_problem_responses",

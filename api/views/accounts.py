@@ -29,7 +29,9 @@ from sessions_app.services import (
 )
 
 
-@extend_schema(parameters=[PageQuery], responses=page_schema(AccountSerializer))
+@extend_schema(
+    operation_id="accounts_list", parameters=[PageQuery], responses=page_schema(AccountSerializer)
+)
 @api_view(["GET"])
 def account_list(request: Request) -> Response:
     require(request, "sessions_app.view_whatsappsession")
@@ -78,7 +80,12 @@ def account_qr(request: Request, pk: int) -> HttpResponse:
     return response
 
 
-@extend_schema(methods=["GET"], parameters=[PageQuery], responses=page_schema(PoolSerializer))
+@extend_schema(
+    methods=["GET"],
+    operation_id="pools_list",
+    parameters=[PageQuery],
+    responses=page_schema(PoolSerializer),
+)
 @extend_schema(methods=["POST"], request=PoolInSerializer, responses={201: PoolSerializer})
 @api_view(["GET", "POST"])
 @idempotent

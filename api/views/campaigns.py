@@ -71,7 +71,10 @@ def _campaign_form(request: Request) -> dict[str, Any]:
 
 
 @extend_schema(
-    methods=["GET"], parameters=[CampaignQuery], responses=page_schema(CampaignSerializer)
+    methods=["GET"],
+    operation_id="campaigns_list",
+    parameters=[CampaignQuery],
+    responses=page_schema(CampaignSerializer),
 )
 @extend_schema(methods=["POST"], request=CampaignInSerializer, responses={201: CampaignSerializer})
 @api_view(["GET", "POST"])

@@ -74,7 +74,12 @@ def _rejected(exc: BulkRejected) -> Unprocessable:
     )
 
 
-@extend_schema(methods=["GET"], parameters=[DebtorQuery], responses=page_schema(DebtorSerializer))
+@extend_schema(
+    methods=["GET"],
+    operation_id="debtors_list",
+    parameters=[DebtorQuery],
+    responses=page_schema(DebtorSerializer),
+)
 @extend_schema(
     methods=["POST"],
     request=DebtorInSerializer,
@@ -159,7 +164,10 @@ def debtor_opt_out_view(request: Request, pk: int) -> Response:
 
 
 @extend_schema(
-    methods=["GET"], parameters=[PageQuery], responses=page_schema(DebtorImportSerializer)
+    methods=["GET"],
+    operation_id="imports_list",
+    parameters=[PageQuery],
+    responses=page_schema(DebtorImportSerializer),
 )
 @extend_schema(
     methods=["POST"],

@@ -23,7 +23,10 @@ PERMISSION = "whatsmassive.manage_integrations"
 
 
 @extend_schema(
-    methods=["GET"], parameters=[PageQuery], responses=page_schema(WebhookEndpointSerializer)
+    methods=["GET"],
+    operation_id="webhooks_list",
+    parameters=[PageQuery],
+    responses=page_schema(WebhookEndpointSerializer),
 )
 @extend_schema(
     methods=["POST"],
