@@ -1,12 +1,21 @@
 """Engine throughput: N sandbox accounts with zero delay send M messages through real workers.
 
-    python bench/engine.py --accounts 20 --messages 100000 [--workers 2]
+    python bench/engine.py --accounts 20 --messages 100000 [--workers 2] [--autovacuum]
 
 Uses the PostgreSQL of DATABASE_URL (a throwaway database, recreated) and the Redis of
-REDIS_URL. Ends with one line:
-    messages_per_second=X duplicates=N lost=N commits_per_message=Y
+REDIS_URL. Before the campaign it measures the machine's own limit: as many connections as
+the hosts hold (workers x threads) each update their own row and commit, for a few seconds.
+Ends with one line:
+    messages_per_second=X duplicates=N lost=N commits_per_message=Y commit_rate=Z
+    limit_ratio=R slowdown=S
+limit_ratio = X / (Z / Y): the share of the commit rate the engine turns into messages.
+slowdown is the send rate of the last tenth of the campaign (by send time) over the first.
 duplicates come from the sandbox network's own send log; lost counts debtors of the
 campaign whose message has no final status.
+
+With --autovacuum the messages and debtors tables are vacuumed as PostgreSQL's autovacuum
+would (their storage parameters turned on; when the server runs the daemon off, the bench
+applies the daemon's own thresholds every autovacuum_naptime itself).
 """
 
 import argparse
@@ -15,16 +24,22 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
 
+import psycopg
 from common import ROOT, database_url, drop_database, migrate, recreate_database, setup_django
+
+PROBE_SECONDS = 5.0
+SWEEP_SECONDS = 5.0
+# The watcher's count reads every message of the campaign: it is kept out of the way.
+WATCH_SECONDS = 2.0
+VACUUMED_TABLES = ("campaigns_message", "debtors_debtor")
 
 
 def _commits(url: str) -> int:
-    import psycopg
-
     with psycopg.connect(url) as conn:
         row = conn.execute(
             "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
@@ -58,11 +73,175 @@ def _webhook_setup(env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
     return [receiver, delivery]
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes so far (Linux /proc), 0 for those gone."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def _backends(url: str) -> list[int]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return [int(pid) for (pid,) in rows]
+
+
+def _buffers(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT blks_hit + blks_read FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _load() -> str:
+    return "/".join(f"{figure:.1f}" for figure in os.getloadavg())
+
+
+def commit_rate(url: str, connections: int, seconds: float = PROBE_SECONDS) -> float:
+    """Single-row update commits a second from `connections` connections, each its own row."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE bench_commit_probe (id int PRIMARY KEY, n bigint NOT NULL)")
+        conn.execute(
+            "INSERT INTO bench_commit_probe SELECT i, 0 FROM generate_series(1, %s) AS i",
+            [connections],
+        )
+    start = threading.Barrier(connections + 1)
+    counts = [0] * connections
+    deadline = 0.0
+
+    def probe(index: int) -> None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            statement = "UPDATE bench_commit_probe SET n = n + 1 WHERE id = %s"
+            conn.execute(statement, [index + 1], prepare=True)
+            start.wait()
+            while time.monotonic() < deadline:
+                conn.execute(statement, [index + 1], prepare=True)
+                counts[index] += 1
+
+    threads = [threading.Thread(target=probe, args=(index,)) for index in range(connections)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + seconds + 0.5
+    start.wait()
+    began = time.monotonic()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - began
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE bench_commit_probe")
+    return sum(counts) / elapsed
+
+
+def _threshold(kind: str) -> str:
+    """When the daemon runs `kind` (vacuum, analyze): by the table's setting, else the server's."""
+
+    def setting(name: str, cast: str) -> str:
+        return (
+            "coalesce((SELECT option_value FROM pg_options_to_table(c.reloptions)"  # noqa: S608
+            f" WHERE option_name = '{name}')::{cast}, current_setting('{name}')::{cast})"
+        )
+
+    threshold = setting(f"autovacuum_{kind}_threshold", "int")
+    scale = setting(f"autovacuum_{kind}_scale_factor", "float8")
+    return f"{threshold} + {scale} * greatest(c.reltuples, 0)"
+
+
+class Autovacuum:
+    """Autovacuum on or off for our two tables; the daemon's rule where the server runs it off.
+
+    Turned on, the tables are vacuumed by the daemon if the server runs it, else by this
+    stand-in: every autovacuum_naptime it vacuums (and analyzes) the tables past the
+    daemon's thresholds, throttled by the daemon's cost settings.
+    """
+
+    def __init__(self, url: str, *, on: bool) -> None:
+        self.url = url
+        self.on = on
+        self.stop = threading.Event()
+        self.vacuums = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        with psycopg.connect(url, autocommit=True) as conn:
+            for name in VACUUMED_TABLES:
+                conn.execute(
+                    f"ALTER TABLE {name} SET (autovacuum_enabled = {'on' if on else 'off'})"
+                )
+            row = conn.execute(
+                "SELECT current_setting('autovacuum')::bool,"
+                " extract(epoch FROM current_setting('autovacuum_naptime')::interval)"
+            ).fetchone()
+        assert row is not None
+        self.server_runs_it, self.naptime = bool(row[0]), float(row[1])
+
+    def describe(self) -> str:
+        if not self.on:
+            return "off"
+        return "on (server daemon)" if self.server_runs_it else "on (bench stand-in for the daemon)"
+
+    def start(self) -> None:
+        if self.on and not self.server_runs_it:
+            self.thread.start()
+
+    def close(self) -> None:
+        self.stop.set()
+        if self.thread.is_alive():
+            self.thread.join()
+
+    def _run(self) -> None:
+        due = (
+            f"SELECT s.relname, s.n_dead_tup > {_threshold('vacuum')},"  # noqa: S608
+            f" s.n_mod_since_analyze > {_threshold('analyze')}"
+            " FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid"
+            " WHERE s.relname = ANY(%s)"
+        )
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            # A manual VACUUM runs unthrottled; the daemon's runs pause as it spends its budget.
+            conn.execute(
+                "SELECT set_config('vacuum_cost_delay',"
+                " current_setting('autovacuum_vacuum_cost_delay'), false),"
+                " set_config('vacuum_cost_limit',"
+                " CASE current_setting('autovacuum_vacuum_cost_limit')"
+                " WHEN '-1' THEN current_setting('vacuum_cost_limit')"
+                " ELSE current_setting('autovacuum_vacuum_cost_limit') END, false)"
+            )
+            while not self.stop.wait(self.naptime):
+                for name, vacuum, analyze in conn.execute(due, [list(VACUUMED_TABLES)]).fetchall():
+                    if vacuum or analyze:
+                        options = (
+                            "ANALYZE" if not vacuum else "VACUUM (ANALYZE)" if analyze else "VACUUM"
+                        )
+                        conn.execute(f"{options} {name}")
+                        self.vacuums += 1
+
+
+def _slowdown(sent_at: list[float]) -> float:
+    """Send rate of the last tenth of the sends over that of the first tenth."""
+    tenth = len(sent_at) // 10
+    if tenth < 2:
+        return float("nan")
+    first = sent_at[tenth - 1] - sent_at[0]
+    last = sent_at[-1] - sent_at[-tenth]
+    return first / last if last > 0 else float("inf")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--accounts", type=int, default=20)
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=2, help="browser worker processes")
+    parser.add_argument(
+        "--autovacuum", action="store_true", help="vacuum the tables as autovacuum would"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     parser.add_argument(
         "--webhook", action="store_true", help="one endpoint takes every message event"
@@ -80,6 +259,7 @@ def main() -> None:
         HOST_HEARTBEAT_SECONDS="2",
         DB_CONN_MAX_AGE="600",
     )
+    print(f"load average before: {_load()}", file=sys.stderr)
     recreate_database(url)
     setup_django(url)
     migrate()
@@ -87,11 +267,13 @@ def main() -> None:
     import datetime
 
     import redis
-    from django.db.models import Count
+    from django.db.models import Count, Max
+    from django.db.models.functions import Coalesce
 
     from campaigns.models import Campaign, Message
     from campaigns.selectors import FINAL_STATUSES
     from campaigns.services import campaign_start
+    from campaigns.sweep import engine_sweep
     from debtors.models import Debtor
     from sessions_app.drivers import profile_dir_for
     from sessions_app.drivers.sandbox import LINKED_MARKER, read_send_log
@@ -123,16 +305,25 @@ def main() -> None:
         ),
         batch_size=10_000,
     )
+    autovacuum = Autovacuum(url, on=args.autovacuum)
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     webhook_processes = _webhook_setup(env) if args.webhook else []
     threads = max(1, -(-args.accounts // args.workers)) + 1
+    connections = threads * args.workers
+    rate = commit_rate(url, connections)
+    print(
+        f"commit_rate={rate:.0f} ({connections} connections, {PROBE_SECONDS:.0f} s)"
+        f" autovacuum={autovacuum.describe()}",
+        file=sys.stderr,
+    )
     command = [sys.executable, "-m", "celery", "-A", "whatsmassive", "worker", "-Q", "browser"]
     options = ["-P", "threads", "-c", str(threads), "--loglevel", "ERROR", "--without-gossip"]
     workers = [
         subprocess.Popen([*command, *options, "-n", f"bench{i}@%h"], cwd=ROOT, env=env)
         for i in range(args.workers)
     ]
+    sweeps: list[float] = []
     try:
         for account in accounts:
             session_connect(session=account)
@@ -144,8 +335,17 @@ def main() -> None:
         fan_out_started = time.monotonic()
         campaign_start(campaign=campaign)
         fan_out = time.monotonic() - fan_out_started
+        autovacuum.start()
         commits_before = _commits(url)
+        buffers_before = _buffers(url)
+        # Where the CPU goes, less sensitive to a busy machine than the wall clock: the
+        # workers, and the database connections they hold (kept open: DB_CONN_MAX_AGE).
+        backends = _backends(url)
+        worker_pids = [worker.pid for worker in workers]
+        cpu_before = _cpu_seconds(worker_pids), _cpu_seconds(backends)
+        started_at = time.time()
         started = time.monotonic()
+        sweep_due = started + SWEEP_SECONDS
         while True:
             counts = dict(
                 Message.objects.filter(campaign=campaign)
@@ -157,10 +357,19 @@ def main() -> None:
             print(f"  {elapsed:6.1f}s {done:>8}/{args.messages} {counts}", file=sys.stderr)
             if done >= args.messages or elapsed > 1800:
                 break
-            time.sleep(1)
-        elapsed = time.monotonic() - started
+            if time.monotonic() >= sweep_due:
+                # What beat runs every ENGINE_SWEEP_SECONDS, here in the bench's own process.
+                sweep_started = time.monotonic()
+                engine_sweep()
+                sweeps.append(time.monotonic() - sweep_started)
+                sweep_due = time.monotonic() + SWEEP_SECONDS
+            time.sleep(WATCH_SECONDS)
         commits = _commits(url) - commits_before
+        buffers = _buffers(url) - buffers_before
+        workers_cpu = _cpu_seconds(worker_pids) - cpu_before[0]
+        database_cpu = _cpu_seconds(backends) - cpu_before[1]
     finally:
+        autovacuum.close()
         WhatsAppSession.objects.update(should_run=False)
         time.sleep(3)
         for worker in workers:
@@ -176,19 +385,44 @@ def main() -> None:
     per_account = Counter(
         Message.objects.filter(campaign=campaign).values_list("session", flat=True)
     )
+    sent_at = [
+        at.timestamp()
+        for at in Message.objects.filter(campaign=campaign)
+        .exclude(sent_at=None)
+        .order_by("sent_at")
+        .values_list("sent_at", flat=True)
+        if at is not None
+    ]
+    # Timed to the last outcome, not to when the watcher noticed it.
+    finished = Message.objects.filter(campaign=campaign).aggregate(
+        at=Max(Coalesce("sent_at", "failed_at", "updated_at"))
+    )["at"]
+    elapsed = finished.timestamp() - started_at
     print(
         f"fan-out of {args.messages} messages: {fan_out:.2f} s; "
-        f"per account min/max: {min(per_account.values())}/{max(per_account.values())}",
+        f"per account min/max: {min(per_account.values())}/{max(per_account.values())}; "
+        f"sweeps: {len(sweeps)}, longest {max(sweeps, default=0) * 1000:.0f} ms; "
+        f"vacuums by the stand-in: {autovacuum.vacuums}; load average after: {_load()}",
+        file=sys.stderr,
+    )
+    print(
+        f"per message: {buffers / max(done, 1):.0f} buffer accesses, CPU ms"
+        f" workers {workers_cpu * 1000 / max(done, 1):.2f}"
+        f" database {database_cpu * 1000 / max(done, 1):.2f}"
+        f" (the {len(backends)} connections open when the campaign started)",
         file=sys.stderr,
     )
     if not args.keep:
-        from django.db import connections
+        from django.db import connections as django_connections
 
-        connections.close_all()
+        django_connections.close_all()
         drop_database(url)
+    per_second = done / elapsed
+    per_message = commits / max(done, 1)
     print(
-        f"messages_per_second={done / elapsed:.1f} duplicates={duplicates} lost={lost} "
-        f"commits_per_message={commits / max(done, 1):.2f}"
+        f"messages_per_second={per_second:.1f} duplicates={duplicates} lost={lost} "
+        f"commits_per_message={per_message:.2f} commit_rate={rate:.0f} "
+        f"limit_ratio={per_second / (rate / per_message):.2f} slowdown={_slowdown(sent_at):.2f}"
     )
 
 

@@ -71,8 +71,9 @@ class Campaign(models.Model):
 class Message(models.Model):
     """One personalised message to one debtor within one campaign."""
 
-    # Every status change rewrites each index (status is indexed, so no update is HOT): the
-    # composite indexes below that lead with campaign and with session serve their lookups.
+    # Every status change adds an entry to each index whose condition the new row meets
+    # (status is indexed, so no update is HOT): the composite indexes below that lead with
+    # campaign and with session serve their lookups, and the others are partial.
     campaign = models.ForeignKey(
         Campaign, on_delete=models.CASCADE, related_name="messages", db_index=False
     )
@@ -84,6 +85,7 @@ class Message(models.Model):
         blank=True,
         related_name="assigned_messages",
         help_text="Pre-assigned account under fixed or random turns",
+        db_index=False,
     )
     session = models.ForeignKey(
         WhatsAppSession,
@@ -134,10 +136,21 @@ class Message(models.Model):
                 condition=Q(status="pending"),
                 name="message_pending_assigned",
             ),
-            # The sweep: expired leases and orphaned sends.
+            # Hand-over and deleting an account; competitive pools assign no one, so their
+            # messages' updates leave this index alone.
+            models.Index(
+                fields=["assigned_session"],
+                condition=Q(assigned_session__isnull=False),
+                name="message_assigned_session",
+            ),
+            # The sweep: expired leases and orphaned sends. Only claimed and sending messages
+            # hold a lease. Conditioned on the lease, not on those statuses: an index whose
+            # condition `status = 'sending'` implies looks free to a planner whose statistics
+            # predate the campaign, and settling a message by its id then walked every dead
+            # entry the campaign's claims had left in it.
             models.Index(
                 fields=["lease_until"],
-                condition=Q(status__in=["claimed", "sending"]),
+                condition=Q(lease_until__isnull=False),
                 name="message_in_flight",
             ),
             models.Index(fields=["campaign", "status"], name="message_campaign_status"),

@@ -4,7 +4,7 @@ import logging
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from campaigns.engine.sending import UNKNOWN_ADVICE
@@ -16,7 +16,7 @@ from whatsmassive import realtime
 
 logger = logging.getLogger(__name__)
 
-OPEN_STATUSES = [MessageStatus.PENDING, MessageStatus.CLAIMED, MessageStatus.SENDING]
+IN_FLIGHT_STATUSES = [MessageStatus.CLAIMED, MessageStatus.SENDING]
 
 
 @dataclass(frozen=True)
@@ -87,11 +87,32 @@ def messages_mark_orphans_unknown(*, session_id: int | None = None) -> int:
     return marked
 
 
+def _last_message(left: Q, order: str) -> Subquery:
+    """A campaign's last message that `left` matches, by `order` (the key of its index)."""
+    messages = Message.objects.filter(left, campaign=OuterRef("pk")).order_by(f"-{order}")
+    return Subquery(messages.values("id")[:1])
+
+
 @transaction.atomic
 def campaigns_complete_finished() -> int:
-    """Running campaigns with nothing left to send become completed."""
-    open_messages = Message.objects.filter(campaign=OuterRef("pk"), status__in=OPEN_STATUSES)
-    finished = Campaign.objects.filter(status=CampaignStatus.RUNNING).exclude(Exists(open_messages))
+    """Running campaigns with nothing left to send become completed.
+
+    Asked as "the last pending message by id, the last in-flight one by lease", each one
+    step into its partial index from the end where the live entries are: a bare "is any
+    message open?" may be planned as a scan of the table from its start, through every
+    message the campaign has already sent, and the indexes' other end holds a dead entry
+    for each of those until VACUUM.
+    """
+    finished = (
+        Campaign.objects.filter(status=CampaignStatus.RUNNING)
+        .alias(
+            pending=_last_message(Q(status=MessageStatus.PENDING), "id"),
+            in_flight=_last_message(
+                Q(status__in=IN_FLIGHT_STATUSES, lease_until__isnull=False), "lease_until"
+            ),
+        )
+        .filter(pending=None, in_flight=None)
+    )
     ids = list(finished.values_list("id", flat=True))
     now = timezone.now()
     completed = Campaign.objects.filter(pk__in=ids, status=CampaignStatus.RUNNING).update(

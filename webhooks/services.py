@@ -106,6 +106,11 @@ def _stamp(now: datetime.datetime) -> str:
     return now.isoformat().replace("+00:00", "Z")
 
 
+def events_subscribed(type: str) -> bool:
+    """Whether an enabled endpoint takes `type` (the per-process cache: no query)."""
+    return type in subscriptions.types()
+
+
 def events_emit(*, type: str, rows: Iterable[Mapping[str, Any]]) -> int:
     """Write one event of `type` per row of data, for each endpoint taking it."""
     if type not in subscriptions.types():

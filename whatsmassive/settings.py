@@ -262,6 +262,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sessions_app.tasks.supervise_sessions",
         "schedule": ENGINE_SWEEP_SECONDS,
     },
+    # Imports left at the mapping step for a day go, with their uploaded files.
+    "delete-stale-imports": {
+        "task": "debtors.tasks.debtor_import_delete_stale_task",
+        "schedule": 3600.0,
+    },
     "webhooks-sweep": {"task": "webhooks.tasks.webhooks_deliver", "schedule": ENGINE_SWEEP_SECONDS},
     "webhooks-prune": {"task": "webhooks.tasks.webhooks_forget_delivered", "schedule": 3600.0},
     "idempotency-prune": {"task": "api.tasks.idempotent_requests_prune", "schedule": 3600.0},

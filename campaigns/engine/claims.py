@@ -15,6 +15,7 @@ from debtors.models import Debtor
 from sessions_app.models import PoolMember, WhatsAppSession
 
 CAMPAIGNS_TTL_SECONDS = 1.0
+REWIND_SECONDS = 10.0
 
 
 @functools.cache
@@ -23,7 +24,7 @@ def _running_campaigns_sql() -> str:
     return (
         f"SELECT id FROM {campaign} WHERE status = {literal(CampaignStatus.RUNNING)}"  # noqa: S608
         f" AND EXISTS (SELECT 1 FROM {member} WHERE {member}.pool_id = {campaign}.pool_id"
-        f" AND {member}.session_id = %(session)s AND {member}.enabled)"
+        f" AND {member}.session_id = %(session)s AND {member}.enabled) ORDER BY id"
     )
 
 
@@ -44,20 +45,28 @@ class ClaimScope:
     Claims start past the last message this account claimed: every message claimed
     before it leaves a dead entry at the head of the pending index until VACUUM, and
     stepping over tens of thousands of them on every claim made a large campaign slower
-    the further it got. Messages that become pending again behind that point (a released
-    claim, a retry) are reached when the scope is re-read, within the same second.
+    the further it got. The claims start from the head again when the campaigns change
+    (a resumed campaign's messages lie behind that point), when nothing is left past it,
+    and every REWIND_SECONDS for messages that became pending again behind it (a released
+    claim, a retry). Rewinding on every re-read, once a second per account, walked the
+    dead entries of the whole campaign so far twenty times a second.
     """
 
     campaign_ids: list[int] = field(default_factory=list)
     after: int = 0
     _expires: float = 0.0
+    _rewinds: float = 0.0
 
     def refresh(self, session: WhatsAppSession) -> None:
         now = time.monotonic()
         if now >= self._expires:
-            self.campaign_ids = _running_campaigns_for(session)
-            self.after = 0
+            campaign_ids = _running_campaigns_for(session)
+            if campaign_ids != self.campaign_ids:
+                self.campaign_ids, self.after = campaign_ids, 0
             self._expires = now + CAMPAIGNS_TTL_SECONDS
+        if now >= self._rewinds:
+            self.after = 0
+            self._rewinds = now + REWIND_SECONDS
 
     def forget(self) -> None:
         self._expires = 0.0

@@ -51,11 +51,18 @@ def messages_apply_acks(*, session: WhatsAppSession, acks: list[Ack]) -> int:
     for ack in acks:
         if ack.status in (AckStatus.DELIVERED, AckStatus.READ):
             wanted.setdefault(ack.wa_message_id, set()).add(ack.status.value)
-    rows = Message.objects.filter(
-        session=session,
-        wa_message_id__in=list(wanted),
-        status__in=[MessageStatus.UNKNOWN, MessageStatus.SENT, MessageStatus.DELIVERED],
-    ).values_list("pk", "wa_message_id", "status", "campaign_id", "debtor_id")
+    # Found through the WhatsApp id index (its condition spelled out, so that any number of
+    # ids can use it), the account checked here: with the account in the query, a planner
+    # on stale statistics may walk every message the account has sent.
+    found = (
+        Message.objects.filter(
+            wa_message_id__in=list(wanted),
+            status__in=[MessageStatus.UNKNOWN, MessageStatus.SENT, MessageStatus.DELIVERED],
+        )
+        .exclude(wa_message_id="")
+        .values_list("pk", "wa_message_id", "status", "campaign_id", "debtor_id", "session_id")
+    )
+    rows = [row[:5] for row in found if row[5] == session.pk]
     # One UPDATE per kind of step, each still conditional on the status it expects.
     steps: dict[tuple[str, str, bool], list[int]] = {}
     debtors: dict[str, list[int]] = {}
@@ -123,13 +130,19 @@ def messages_apply_incoming(*, session: WhatsAppSession, incoming: list[Incoming
     )
     if not debtors:
         return
-    # A reply answers the debtor's latest message sent from this account.
-    latest = dict(
-        Message.objects.filter(session=session, debtor_id__in=debtors.values())
-        .exclude(sent_at=None)
-        .order_by("sent_at", "pk")
-        .values_list("debtor_id", "pk")
-    )
+    # A reply answers the debtor's latest message sent from this account. Looked up by
+    # debtor alone and picked here: a debtor has a message per campaign, while with the
+    # account or the send time in the query PostgreSQL may walk every message sent so far.
+    sent = [
+        (sent_at, pk, debtor_id)
+        for debtor_id, pk, session_id, sent_at in Message.objects.filter(
+            debtor_id__in=debtors.values()
+        )
+        .order_by()
+        .values_list("debtor_id", "pk", "session_id", "sent_at")
+        if session_id == session.pk and sent_at is not None
+    ]
+    latest = {debtor_id: pk for _, pk, debtor_id in sorted(sent)}
     answered: dict[int, IncomingMessage] = {}
     replied: set[int] = set()
     for reply in incoming:

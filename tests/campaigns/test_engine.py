@@ -517,6 +517,29 @@ def test_an_ordinary_reply_marks_the_debtor_replied(connected_account):
     assert Message.objects.get().reply_text == "Ya pagué"
 
 
+def test_a_reply_answers_the_latest_message_this_account_sent(connected_account):
+    session, driver = connected_account()
+    other, other_driver = connected_account()
+    debtor = DebtorFactory()
+    pool = PoolFactory()
+    PoolMemberFactory(pool=pool, session=session)
+    campaigns = []
+    for _ in range(2):
+        campaigns.append(campaign_start(campaign=CampaignFactory(pool=pool)))
+        _drain(session, driver)
+    # A later send from another account is not what this account's chat answers.
+    elsewhere = PoolFactory()
+    PoolMemberFactory(pool=elsewhere, session=other)
+    campaign_start(campaign=CampaignFactory(pool=elsewhere))
+    _drain(other, other_driver)
+    messages_apply_incoming(
+        session=session, incoming=[IncomingMessage(debtor.phone_e164, "Ya pagué", timezone.now())]
+    )
+    replies = dict(Message.objects.values_list("campaign_id", "reply_text"))
+    assert replies.pop(campaigns[1].pk) == "Ya pagué"
+    assert set(replies.values()) == {""}
+
+
 def test_fixed_turns_pre_assign_in_pool_order(connected_account):
     accounts = [connected_account()[0] for _ in range(3)]
     campaign = _running_campaign(*accounts, strategy=PoolStrategy.FIXED_TURNS, debtors=10)

@@ -3,7 +3,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from campaigns.models import CampaignStatus, Message, MessageStatus
+from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
 from campaigns.sweep import (
     campaigns_complete_finished,
     campaigns_explain_waiting,
@@ -64,16 +64,20 @@ def test_campaigns_with_nothing_left_complete():
     done = CampaignFactory(status=CampaignStatus.RUNNING)
     MessageFactory(campaign=done, status=MessageStatus.SENT)
     MessageFactory(campaign=done, status=MessageStatus.UNKNOWN)
-    busy = CampaignFactory(status=CampaignStatus.RUNNING)
-    MessageFactory(campaign=busy, status=MessageStatus.SENDING, lease_until=FUTURE)
+    busy = []
+    for status in (MessageStatus.PENDING, MessageStatus.CLAIMED, MessageStatus.SENDING):
+        campaign = CampaignFactory(status=CampaignStatus.RUNNING)
+        MessageFactory(campaign=campaign, status=MessageStatus.READ)
+        MessageFactory(campaign=campaign, status=status, lease_until=FUTURE)
+        busy.append(campaign)
     paused = CampaignFactory(status=CampaignStatus.PAUSED)
     assert campaigns_complete_finished() == 1
     done.refresh_from_db()
-    busy.refresh_from_db()
     paused.refresh_from_db()
     assert done.status == CampaignStatus.COMPLETED
     assert done.finished_at is not None
-    assert busy.status == CampaignStatus.RUNNING
+    still_running = Campaign.objects.filter(pk__in=[campaign.pk for campaign in busy])
+    assert set(still_running.values_list("status", flat=True)) == {CampaignStatus.RUNNING}
     assert paused.status == CampaignStatus.PAUSED
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('debtors', '0002_debtor_import'),
+        ('debtors', '0003_debtor_import_preview'),
     ]
 
     operations = [
