@@ -163,10 +163,10 @@ def _report_errors(report: str, line_of: dict[int, int]) -> list[RowError]:
         index = line_of.get(int(match.group(1)))
         return match.group(0) if index is None else f"item {index}"
 
-    reader = csv.reader(io.StringIO(report))
-    next(reader)  # the header
     errors = []
-    for row, column, value, reason in reader:
-        index = line_of.get(int(row), -1)
-        errors.append(RowError(index, column, value, _ROW_IN_REASON.sub(item, reason)))
+    # By the report's header names: the report may gain columns.
+    for line in csv.DictReader(io.StringIO(report)):
+        index = line_of.get(int(line["row"]), -1)
+        reason = _ROW_IN_REASON.sub(item, line["reason"])
+        errors.append(RowError(index, line["column"], line["value"], reason))
     return errors
