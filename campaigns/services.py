@@ -13,6 +13,7 @@ from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
 from campaigns.selectors import audience_debtors, campaign_problems
 from campaigns.templating import MessageTemplate, template_check
 from sessions_app.models import Pool, PoolMember, PoolStrategy
+from webhooks.services import campaign_transition_emit
 from whatsmassive import realtime
 from whatsmassive.roles import require
 
@@ -45,6 +46,7 @@ def _campaign_transition(
             f"Campaign “{campaign.name}” is {campaign.get_status_display()} and cannot become {to}."
         )
     campaign.refresh_from_db()
+    campaign_transition_emit(campaign=campaign, was=allowed_from)
     # Every page showing the campaign follows its status, whoever changed it.
     realtime.campaign_progress_changed(campaign.pk)
     logger.info(

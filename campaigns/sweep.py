@@ -10,6 +10,8 @@ from django.utils import timezone
 from campaigns.engine.sending import UNKNOWN_ADVICE
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
 from sessions_app.models import PoolMember, SessionStatus
+from webhooks.models import EventType
+from webhooks.services import campaign_events_emit, message_events_emit
 from whatsmassive import realtime
 
 logger = logging.getLogger(__name__)
@@ -61,7 +63,8 @@ def messages_mark_orphans_unknown(*, session_id: int | None = None) -> int:
     """
     now = timezone.now()
     orphans = _left_behind(MessageStatus.SENDING, session_id=session_id)
-    campaigns = list(orphans.values_list("campaign_id", flat=True))
+    left = list(orphans.values_list("pk", "campaign_id"))
+    campaigns = [campaign_id for _, campaign_id in left]
     marked = orphans.update(
         status=MessageStatus.UNKNOWN,
         lease_until=None,
@@ -69,6 +72,12 @@ def messages_mark_orphans_unknown(*, session_id: int | None = None) -> int:
         updated_at=now,
     )
     if marked:
+        now_unknown = Message.objects.filter(
+            pk__in=[pk for pk, _ in left], status=MessageStatus.UNKNOWN, updated_at=now
+        )
+        message_events_emit(
+            (EventType.MESSAGE_UNKNOWN, pk) for pk in now_unknown.values_list("pk", flat=True)
+        )
         logger.error(
             "%d message(s) left mid-send are now unknown: an operator must check them",
             marked,
@@ -105,11 +114,18 @@ def campaigns_complete_finished() -> int:
         .filter(pending=None, in_flight=None)
     )
     ids = list(finished.values_list("id", flat=True))
+    now = timezone.now()
     completed = Campaign.objects.filter(pk__in=ids, status=CampaignStatus.RUNNING).update(
         status=CampaignStatus.COMPLETED,
-        finished_at=timezone.now(),
+        finished_at=now,
         status_detail="",
         updated_at=timezone.now(),
+    )
+    campaign_events_emit(
+        type=EventType.CAMPAIGN_COMPLETED,
+        campaign_ids=Campaign.objects.filter(pk__in=ids, finished_at=now).values_list(
+            "pk", flat=True
+        ),
     )
     for campaign_id in ids:
         logger.info("Campaign %s completed", campaign_id, extra={"campaign_id": campaign_id})

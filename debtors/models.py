@@ -16,6 +16,7 @@ class DebtorStatus(models.TextChoices):
     READ = "read", "read"
     REPLIED = "replied", "replied"
     UNREACHABLE = "unreachable", "not on WhatsApp"
+    PAID = "paid", "paid"
 
 
 class OnWhatsApp(models.TextChoices):

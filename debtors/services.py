@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.files import File
@@ -20,13 +21,30 @@ from debtors.imports.mapping import Mapping
 from debtors.imports.preview import build_preview
 from debtors.imports.progress import progress_clear, progress_publish
 from debtors.imports.readers import ImportFileError, check_filename, check_size, inspect_file
-from debtors.models import Debtor, DebtorImport, ImportStatus, OptOutSource
+from debtors.models import Debtor, DebtorImport, DebtorStatus, ImportStatus, OptOutSource
 from debtors.selectors import debtor_import_file_info
 from debtors.tasks import debtor_import_prepare_task, debtor_import_run_task
+from webhooks.models import EventType
+from webhooks.services import debtor_events_emit
 from whatsmassive import realtime
 from whatsmassive.roles import Actor, require
 
 logger = logging.getLogger(__name__)
+
+
+def _messages_skip_unsent(*, debtor_ids: list[int], reason: str, now: datetime.datetime) -> int:
+    """Skip the debtors' messages not handed to WhatsApp yet (pending, or claimed and not
+    yet sending), and tell those messages' campaigns' pages."""
+    skipped = Message.objects.filter(
+        debtor_id__in=debtor_ids, status__in=[MessageStatus.PENDING, MessageStatus.CLAIMED]
+    ).update(status=MessageStatus.SKIPPED, lease_until=None, last_error=reason, updated_at=now)
+    if skipped:
+        # The campaigns of exactly the messages just skipped: their stamp says which.
+        just_skipped = Message.objects.filter(
+            debtor_id__in=debtor_ids, status=MessageStatus.SKIPPED, updated_at=now
+        )
+        realtime.campaigns_progress_changed(just_skipped.values_list("campaign_id", flat=True))
+    return skipped
 
 
 @transaction.atomic
@@ -49,20 +67,11 @@ def debtor_opt_out(
     changed = Debtor.objects.filter(pk__in=ids, opted_out=False).update(
         opted_out=True, opted_out_at=at, updated_at=now
     )
-    skipped = Message.objects.filter(
-        debtor_id__in=ids, status__in=[MessageStatus.PENDING, MessageStatus.CLAIMED]
-    ).update(
-        status=MessageStatus.SKIPPED,
-        lease_until=None,
-        last_error=OPTED_OUT_REASON,
-        updated_at=now,
+    debtor_events_emit(
+        type=EventType.DEBTOR_OPTED_OUT,
+        debtors=Debtor.objects.filter(pk__in=ids, opted_out_at=at, updated_at=now),
     )
-    if skipped:
-        # The campaigns of exactly the messages just skipped: their stamp says which.
-        just_skipped = Message.objects.filter(
-            debtor_id__in=ids, status=MessageStatus.SKIPPED, updated_at=now
-        )
-        realtime.campaigns_progress_changed(just_skipped.values_list("campaign_id", flat=True))
+    skipped = _messages_skip_unsent(debtor_ids=ids, reason=OPTED_OUT_REASON, now=now)
     logger.info(
         "%d debtor(s) opted out (%s), %d unsent message(s) skipped",
         changed,
@@ -70,6 +79,31 @@ def debtor_opt_out(
         skipped,
     )
     return changed
+
+
+# What an operator or the API may change on a debtor; the phone is its identity.
+DEBTOR_EDITABLE = ("name", "amount", "currency", "due_date", "reference", "status", "extra")
+
+
+@transaction.atomic
+def debtor_update(*, debtor: Debtor, changes: dict[str, Any], by: Actor = None) -> Debtor:
+    """Change a debtor's fields; marking it paid skips its unsent messages at once."""
+    require(by, "debtors.change_debtor")
+    unknown = set(changes) - set(DEBTOR_EDITABLE)
+    if unknown:
+        raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
+    now = timezone.now()
+    locked = Debtor.objects.select_for_update().get(pk=debtor.pk)
+    became_paid = changes.get("status") == DebtorStatus.PAID and locked.status != DebtorStatus.PAID
+    for name, value in changes.items():
+        setattr(locked, name, value)
+    locked.updated_at = now
+    locked.full_clean(exclude=["phone_e164", "phone_raw"])
+    locked.save(update_fields=[*changes, "updated_at"])
+    if became_paid:
+        _messages_skip_unsent(debtor_ids=[locked.pk], reason="The debtor paid", now=now)
+    logger.info("Debtor %s updated: %s", locked.pk, ", ".join(sorted(changes)))
+    return locked
 
 
 def debtor_import_create(

@@ -86,3 +86,6 @@ def pytest_load_initial_conftests() -> None:
     os.environ.setdefault("HOST_STALE_SECONDS", "3")
     os.environ.setdefault("HOST_POLL_SECONDS", "0.5")
     os.environ.setdefault("ENGINE_CLAIM_LEASE_SECONDS", "5")
+    # Test receivers listen on 127.0.0.1, and each test's endpoints take events at once.
+    os.environ["WEBHOOK_ALLOW_PRIVATE"] = "1"
+    os.environ.setdefault("WEBHOOK_SUBSCRIPTIONS_CACHE_SECONDS", "0")

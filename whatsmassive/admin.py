@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.http import HttpRequest
+from rest_framework_api_key.admin import APIKeyModelAdmin
+from rest_framework_api_key.models import APIKey as PackageAPIKey
 
-from whatsmassive.models import SystemLog
+from whatsmassive.models import APIKey, SystemLog
 
 
 @admin.register(SystemLog)
@@ -23,3 +25,16 @@ class SystemLogAdmin(admin.ModelAdmin[SystemLog]):
 
     def has_change_permission(self, request: HttpRequest, obj: SystemLog | None = None) -> bool:
         return False
+
+
+# The package's own key model is unused: keys are whatsmassive.APIKey (owner and scope).
+admin.site.unregister(PackageAPIKey)
+
+
+@admin.register(APIKey)
+class APIKeyAdmin(APIKeyModelAdmin):
+    """The package's admin (it shows a new key once, after saving), with owner and scope."""
+
+    # The package annotates these as fixed-length tuples of its own columns.
+    list_display = (*APIKeyModelAdmin.list_display, "user", "scope", "last_used_at")  # type: ignore[assignment]
+    list_filter = (*APIKeyModelAdmin.list_filter, "scope")  # type: ignore[assignment]

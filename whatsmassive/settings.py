@@ -79,10 +79,16 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "rest_framework",
+    "rest_framework_api_key",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "whatsmassive",
     "sessions_app",
     "debtors",
     "campaigns",
+    "api",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -390,7 +396,70 @@ CELERY_BEAT_SCHEDULE = {
         "task": "debtors.tasks.debtor_import_delete_stale_task",
         "schedule": 3600.0,
     },
+    "webhooks-sweep": {"task": "webhooks.tasks.webhooks_deliver", "schedule": ENGINE_SWEEP_SECONDS},
+    "webhooks-prune": {"task": "webhooks.tasks.webhooks_forget_delivered", "schedule": 3600.0},
+    "idempotency-prune": {"task": "api.tasks.idempotent_requests_prune", "schedule": 3600.0},
 }
+
+# The Django cache is Redis: the API's per-key throttling counts there, shared by every
+# web process.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "whatsmassive",
+    }
+}
+
+# The HTTP API (`/api/v1/`): API keys or a browser session, JSON problem details for errors.
+API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "600/min")
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.APIKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.KeyScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.KeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"key": API_THROTTLE_RATE},
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.problems.problem_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "WhatsMassive API",
+    "DESCRIPTION": "Debtors, imports, accounts, pools, campaigns, messages and webhooks.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status`: each set of values gets its own schema name.
+    "ENUM_NAME_OVERRIDES": {
+        "DebtorStatusEnum": "debtors.models.DebtorStatus",
+        "ImportStatusEnum": "debtors.models.ImportStatus",
+        "AccountStatusEnum": "sessions_app.models.SessionStatus",
+        "CampaignStatusEnum": "campaigns.models.CampaignStatus",
+        "MessageStatusEnum": "campaigns.models.MessageStatus",
+        "DeliveryStatusEnum": "webhooks.models.DeliveryStatus",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_problem_responses",
+    ],
+}
+
+# Webhooks: endpoints must be https:// on public addresses unless this is on (tests, demo).
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
+WEBHOOK_KEEP_DAYS = env_int("WEBHOOK_KEEP_DAYS", 7)
+# Engine processes remember which event types have subscribers for this long.
+WEBHOOK_SUBSCRIPTIONS_CACHE_SECONDS = env_float("WEBHOOK_SUBSCRIPTIONS_CACHE_SECONDS", 2.0)
 
 DEFAULT_PHONE_REGION = env_str("DEFAULT_PHONE_REGION", "CO")
 DEFAULT_CURRENCY = env_str("DEFAULT_CURRENCY", "COP")
@@ -423,6 +492,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         app: {"handlers": ["console", "system_log"], "level": LOG_LEVEL, "propagate": False}
-        for app in ("whatsmassive", "sessions_app", "debtors", "campaigns")
+        for app in ("whatsmassive", "sessions_app", "debtors", "campaigns", "api", "webhooks")
     },
 }

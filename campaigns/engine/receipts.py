@@ -13,6 +13,8 @@ from debtors.models import Debtor, DebtorStatus, OptOutSource
 from debtors.services import debtor_opt_out
 from sessions_app.drivers.base import Ack, AckStatus, IncomingMessage
 from sessions_app.models import WhatsAppSession
+from webhooks.models import EventType
+from webhooks.services import message_events_emit
 from whatsmassive import realtime
 
 logger = logging.getLogger(__name__)
@@ -26,6 +28,10 @@ _ACK_ORDER: dict[str, int] = {
     MessageStatus.SENT: 0,
     MessageStatus.DELIVERED: 1,
     MessageStatus.READ: 2,
+}
+_ACK_EVENTS: dict[str, str] = {
+    MessageStatus.DELIVERED: EventType.MESSAGE_DELIVERED,
+    MessageStatus.READ: EventType.MESSAGE_READ,
 }
 _ACK_DEBTOR_STATUS: dict[str, str] = {
     MessageStatus.DELIVERED: DebtorStatus.DELIVERED,
@@ -62,6 +68,7 @@ def messages_apply_acks(*, session: WhatsAppSession, acks: list[Ack]) -> int:
     steps: dict[tuple[str, str, bool], list[int]] = {}
     debtors: dict[str, list[int]] = {}
     campaigns: set[int] = set()
+    events: list[tuple[str, int]] = []
     moved = 0
     for pk, wa_message_id, status, campaign_id, debtor_id in rows:
         statuses = wanted[wa_message_id]
@@ -75,6 +82,9 @@ def messages_apply_acks(*, session: WhatsAppSession, acks: list[Ack]) -> int:
             and AckStatus.DELIVERED in statuses
         )
         steps.setdefault((status, to, through_delivered), []).append(pk)
+        if through_delivered:
+            events.append((EventType.MESSAGE_DELIVERED, pk))
+        events.append((_ACK_EVENTS[to], pk))
         debtors.setdefault(to, []).append(debtor_id)
         campaigns.add(campaign_id)
         moved += 2 if through_delivered else 1
@@ -98,6 +108,7 @@ def messages_apply_acks(*, session: WhatsAppSession, acks: list[Ack]) -> int:
         Debtor.objects.filter(pk__in=ids).exclude(status=DebtorStatus.REPLIED).update(
             status=_ACK_DEBTOR_STATUS[to], updated_at=now
         )
+    message_events_emit(events)
     realtime.campaigns_progress_changed(campaigns)
     return moved
 
@@ -153,6 +164,7 @@ def messages_apply_incoming(*, session: WhatsAppSession, incoming: list[Incoming
             _reply_sql(),
             {"message": message_id, "text": reply.text[:4000], "at": reply.received_at},
         )
+    message_events_emit((EventType.MESSAGE_REPLY, message_id) for message_id in answered)
     if replied:
         Debtor.objects.filter(pk__in=replied).update(
             status=DebtorStatus.REPLIED, updated_at=timezone.now()

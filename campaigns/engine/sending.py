@@ -33,6 +33,8 @@ from sessions_app.drivers.base import (
     WhatsAppDriver,
 )
 from sessions_app.models import WhatsAppSession
+from webhooks.models import EventType
+from webhooks.services import campaign_events_emit, events_subscribed, message_events_emit
 from whatsmassive import realtime
 
 logger = logging.getLogger(__name__)
@@ -165,8 +167,9 @@ def _settle_sent(
     }
     first, *rest = _settle_sent_sql()
     # On PostgreSQL the settle is one statement and so its own transaction: no BEGIN and
-    # COMMIT round trips around it.
-    with transaction.atomic() if rest else contextlib.nullcontext():
+    # COMMIT round trips around it, unless its webhook event must commit with it.
+    together = rest or events_subscribed(EventType.MESSAGE_SENT)
+    with transaction.atomic() if together else contextlib.nullcontext():
         changed, rows = run(first, params)
         if (rows[0][0] if rows else changed) != 1:
             # Past its send timeout the sweep made it `unknown`: an operator decides.
@@ -178,6 +181,7 @@ def _settle_sent(
             return
         for sql in rest:
             run(sql, params)
+        message_events_emit([(EventType.MESSAGE_SENT, claim.pk)])
         realtime.campaign_progress_changed(claim.campaign_id)
 
 
@@ -238,6 +242,7 @@ def _settle_failure(
     sending = Message.objects.filter(pk=claim.pk, status=MessageStatus.SENDING)
     session.next_send_at = now + datetime.timedelta(seconds=delay)
     account: dict[str, Any] = {"next_send_at": session.next_send_at}
+    event, changed = None, 0
     with transaction.atomic():
         if isinstance(error, AccountRestricted) and not error.sent:
             # WhatsApp refused it before its server took it: another account may send it,
@@ -252,7 +257,8 @@ def _settle_failure(
                 updated_at=now,
             )
         elif isinstance(error, SendOutcomeUnknown | AccountRestricted):
-            sending.update(
+            event = EventType.MESSAGE_UNKNOWN
+            changed = sending.update(
                 status=MessageStatus.UNKNOWN,
                 wa_message_id=error.wa_message_id,  # a later receipt settles it
                 last_error=f"{error.reason}: {UNKNOWN_ADVICE}"[:500],
@@ -261,7 +267,8 @@ def _settle_failure(
             )
             _auto_pause_if_failing(claim.campaign_id)
         elif final:
-            sending.update(
+            event = EventType.MESSAGE_FAILED
+            changed = sending.update(
                 status=MessageStatus.FAILED,
                 last_error=error.reason[:500],
                 failed_at=now,
@@ -289,6 +296,8 @@ def _settle_failure(
                 updated_at=now,
             )
         WhatsAppSession.objects.filter(pk=session.pk).update(**account)
+        if event is not None and changed:
+            message_events_emit([(event, claim.pk)])
         realtime.campaign_progress_changed(claim.campaign_id)
     _log_failure(claim, session, error, final=final)
     return delay
@@ -353,6 +362,7 @@ def _auto_pause_if_failing(campaign_id: int) -> None:
         updated_at=timezone.now(),
     )
     if paused:
+        campaign_events_emit(type=EventType.CAMPAIGN_PAUSED, campaign_ids=[campaign_id])
         logger.error(
             "Campaign %s paused automatically: %d of the last %d sends went wrong",
             campaign_id,

@@ -18,6 +18,7 @@ from sessions_app.drivers import profile_dir_for
 from sessions_app.drivers.base import DriverState, Restriction
 from sessions_app.models import SessionStatus, WhatsAppSession
 from sessions_app.selectors import session_is_held, stale_before, time_zone_names
+from webhooks.services import account_status_emit
 from whatsmassive import realtime
 from whatsmassive.roles import Actor, require
 
@@ -317,6 +318,8 @@ def session_record_state(
         logger.info(
             "Account %s is %s", session.name, status.label, extra={"session_id": session.pk}
         )
+    if status != session.status:
+        account_status_emit(session_ids=[session.pk])
     session.status = status
     realtime.session_changed(session.pk)
 
@@ -340,7 +343,10 @@ def session_host_release(
         fields.update(status=SessionStatus.ERROR, status_detail=error)
     elif not WhatsAppSession.objects.filter(pk=session.pk, status__in=DROPPED_OUT).exists():
         fields.update(status=SessionStatus.DISCONNECTED, status_detail="")
+    changes_status = "status" in fields and current.exclude(status=fields["status"]).exists()
     current.update(**fields)
+    if changes_status:
+        account_status_emit(session_ids=[session.pk])
     if logged_out:
         session.refresh_from_db()
         session_forget_profile(session=session)

@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from api.models import IdempotentRequest
+from api.services import api_key_create
 from campaigns.models import Campaign, CampaignStatus, MessageStatus
 from debtors.models import Debtor, DebtorImport
 from tests.factories import (
@@ -10,7 +12,10 @@ from tests.factories import (
     DebtorFactory,
     MessageFactory,
     PoolMemberFactory,
+    UserFactory,
 )
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.services import endpoint_create
 from whatsmassive.models import LogLevel, SystemLog
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +37,19 @@ def one_of_each():
     debtor_import = DebtorImport.objects.create(
         original_filename="a.csv", format="csv", region="CO"
     )
+    key, _ = api_key_create(user=UserFactory(), name="sync", scope="read")
+    answer = IdempotentRequest.objects.create(
+        user=key.user, key="k", request_hash="0" * 64, response_status=201, response_body={}
+    )
+    endpoint = endpoint_create(
+        url="http://127.0.0.1:9/hooks", event_types=["message.sent"], by=None
+    )
+    delivery = WebhookDelivery.objects.create(endpoint=endpoint, webhook_id="msg_1")
     return [
+        key,
+        answer,
+        endpoint,
+        delivery,
         member,
         member.pool,
         member.session,
@@ -52,8 +69,16 @@ def test_every_admin_page_loads_for_staff(client, staff_user, one_of_each, model
     assert changelist.status_code == 200
 
     add = client.get(reverse("admin:{}_{}_add".format(*info)))
-    # Logs and import history are written by the application only.
-    assert add.status_code == (403 if model in {SystemLog, DebtorImport} else 200)
+    # Logs, import history, idempotency answers and webhooks are written by the
+    # application only (endpoints are registered where their secret is shown once).
+    written_by_the_app = {
+        SystemLog,
+        DebtorImport,
+        IdempotentRequest,
+        WebhookEndpoint,
+        WebhookDelivery,
+    }
+    assert add.status_code == (403 if model in written_by_the_app else 200)
 
     instance = model._default_manager.first()
     assert instance is not None, f"fixture made no {model.__name__}"

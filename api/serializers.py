@@ -1,0 +1,224 @@
+"""What the API reads and writes; reads mirror the models, writes name only what may change."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from campaigns.models import Campaign, Message
+from debtors.bulk import BULK_MAX_ROWS
+from debtors.forms import REGION_CHOICES
+from debtors.imports.mapping import TARGET_CHOICES
+from debtors.models import Debtor, DebtorImport, DebtorStatus
+from sessions_app.models import Pool, PoolMember, PoolStrategy, WhatsAppSession
+from webhooks.models import EventType, WebhookDelivery, WebhookEndpoint
+
+
+class DebtorSerializer(serializers.ModelSerializer[Debtor]):
+    phone = serializers.CharField(source="phone_e164", read_only=True)
+
+    class Meta:
+        model = Debtor
+        fields = [
+            "id", "name", "phone", "phone_raw", "amount", "currency", "due_date", "reference",
+            "extra", "status", "opted_out", "opted_out_at", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class DebtorInSerializer(serializers.Serializer[Any]):
+    """One debtor as sent: the same fields and rules as a row of an imported file."""
+
+    phone = serializers.CharField(max_length=64)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    amount = serializers.CharField(required=False, help_text="A number or text like 1.234,56")
+    currency = serializers.CharField(max_length=3, required=False, allow_blank=True)
+    due_date = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    reference = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    extra = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+
+
+class DebtorBulkSerializer(serializers.Serializer[Any]):
+    debtors = serializers.ListField(child=DebtorInSerializer(), max_length=BULK_MAX_ROWS)
+    update_existing = serializers.BooleanField(default=True)
+    region = serializers.ChoiceField(choices=REGION_CHOICES, required=False)
+
+
+class BulkResultSerializer(serializers.Serializer[Any]):
+    rows_read = serializers.IntegerField()
+    imported = serializers.IntegerField()
+    updated = serializers.IntegerField()
+
+
+class DebtorUpdateSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=200, required=False)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
+    currency = serializers.RegexField(r"^[A-Z]{3}$", required=False)
+    due_date = serializers.DateField(required=False, allow_null=True)
+    reference = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    status = serializers.ChoiceField(choices=DebtorStatus.choices, required=False)
+    extra = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+
+
+class DebtorImportSerializer(serializers.ModelSerializer[DebtorImport]):
+    percent = serializers.IntegerField(read_only=True)
+    has_error_report = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DebtorImport
+        fields = [
+            "id", "original_filename", "format", "encoding", "delimiter", "mapping", "region",
+            "update_existing", "status", "rows_total", "rows_read", "imported", "updated",
+            "duplicates", "invalid", "percent", "error_message", "has_error_report",
+            "created_at", "submitted_at", "started_at", "finished_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_has_error_report(self, obj: DebtorImport) -> bool:
+        return bool(obj.error_report)
+
+
+class DebtorImportUploadSerializer(serializers.Serializer[Any]):
+    file = serializers.FileField()
+    region = serializers.ChoiceField(choices=REGION_CHOICES, required=False)
+    update_existing = serializers.BooleanField(default=False)
+
+
+class DebtorImportSubmitSerializer(serializers.Serializer[Any]):
+    targets = serializers.ListField(
+        child=serializers.ChoiceField(choices=TARGET_CHOICES),
+        required=False,
+        help_text="One target per column (name, phone, amount, ...); default: the guess",
+    )
+    update_existing = serializers.BooleanField(required=False)
+
+
+class AccountSerializer(serializers.ModelSerializer[WhatsAppSession]):
+    phone = serializers.CharField(source="phone_e164", read_only=True)
+    # Local wall-clock times in the account's time zone: no offset, so not an RFC 3339 time.
+    active_from = serializers.CharField(read_only=True, help_text="HH:MM:SS, local time")
+    active_until = serializers.CharField(read_only=True, help_text="HH:MM:SS, local time")
+
+    class Meta:
+        model = WhatsAppSession
+        fields = [
+            "id", "name", "phone", "status", "status_detail", "should_run", "connected_at",
+            "min_delay_seconds", "max_delay_seconds", "hourly_cap", "daily_cap", "active_from",
+            "active_until", "time_zone", "sent_count", "failed_count", "created_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class PoolMemberSerializer(serializers.ModelSerializer[PoolMember]):
+    account: serializers.PrimaryKeyRelatedField[WhatsAppSession] = (
+        serializers.PrimaryKeyRelatedField(source="session", read_only=True)
+    )
+
+    class Meta:
+        model = PoolMember
+        fields = ["id", "account", "position", "enabled", "weight"]
+        read_only_fields = fields
+
+
+class PoolSerializer(serializers.ModelSerializer[Pool]):
+    members = PoolMemberSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Pool
+        fields = ["id", "name", "strategy", "description", "members", "created_at"]
+        read_only_fields = fields
+
+
+class PoolInSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=80)
+    strategy = serializers.ChoiceField(choices=PoolStrategy.choices)
+    description = serializers.CharField(max_length=255, required=False, allow_blank=True)
+
+
+class PoolMemberInSerializer(serializers.Serializer[Any]):
+    account = serializers.IntegerField(min_value=1)
+    weight = serializers.IntegerField(min_value=1, max_value=1000, default=1)
+
+
+class CampaignSerializer(serializers.ModelSerializer[Campaign]):
+    class Meta:
+        model = Campaign
+        fields = [
+            "id", "name", "template", "pool", "audience", "status", "status_detail",
+            "created_at", "updated_at", "started_at", "finished_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class CampaignInSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=200)
+    template = serializers.CharField(max_length=4000)
+    pool = serializers.IntegerField(min_value=1)
+    audience = serializers.DictField(required=False, help_text="status, amount_min, amount_max")
+
+
+class CampaignProgressSerializer(serializers.Serializer[Any]):
+    status = serializers.CharField()
+    total = serializers.IntegerField()
+    done = serializers.IntegerField()
+    percent = serializers.IntegerField()
+    counts = serializers.DictField(child=serializers.IntegerField())
+
+
+class CampaignPreviewSerializer(serializers.Serializer[Any]):
+    audience_count = serializers.IntegerField()
+    sample = serializers.CharField(allow_null=True)
+    problems = serializers.ListField(child=serializers.CharField())
+
+
+class MessageSerializer(serializers.ModelSerializer[Message]):
+    account: serializers.PrimaryKeyRelatedField[WhatsAppSession] = (
+        serializers.PrimaryKeyRelatedField(source="session", read_only=True)
+    )
+
+    class Meta:
+        model = Message
+        fields = [
+            "id", "campaign", "debtor", "account", "body", "status", "attempts", "last_error",
+            "wa_message_id", "reply_text", "replied_at", "created_at", "updated_at", "sent_at",
+            "delivered_at", "read_at", "failed_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class WebhookEndpointSerializer(serializers.ModelSerializer[WebhookEndpoint]):
+    class Meta:
+        model = WebhookEndpoint
+        fields = [
+            "id", "url", "description", "event_types", "batch_size", "enabled",
+            "disabled_reason", "failing_since", "created_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
+    secret = serializers.CharField(read_only=True, help_text="Shown this once: keep it")
+
+    class Meta(WebhookEndpointSerializer.Meta):
+        fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
+        read_only_fields = fields
+
+
+class WebhookEndpointInSerializer(serializers.Serializer[Any]):
+    url = serializers.URLField(max_length=500)
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=EventType.choices), min_length=1
+    )
+    batch_size = serializers.IntegerField(min_value=1, max_value=100, default=1)
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer[WebhookDelivery]):
+    events = serializers.IntegerField(source="event_count", read_only=True)
+
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id", "webhook_id", "status", "attempts", "next_attempt_at", "last_attempt_at",
+            "response_status", "response_excerpt", "events", "created_at", "delivered_at",
+        ]  # fmt: skip
+        read_only_fields = fields

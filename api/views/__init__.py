@@ -1,0 +1,1 @@
+"""API views: parse, authorise, call the services the pages call, serialise."""

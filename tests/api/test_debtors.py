@@ -1,0 +1,100 @@
+import pytest
+
+from campaigns.models import MessageStatus
+from debtors.models import Debtor, DebtorStatus
+from tests.factories import DebtorFactory, MessageFactory, running_campaign
+
+
+def test_bulk_upsert_creates_and_updates_by_phone_with_the_import_rules(api):
+    DebtorFactory(phone_e164="+573001234567", name="Old name")
+    response = api.post_json(
+        "/api/v1/debtors/bulk/",
+        {
+            "debtors": [
+                {
+                    "phone": "300 123 4567",
+                    "name": "Ana",
+                    "amount": "1.234,50",
+                    "extra": {"ciudad": "Cali"},
+                },
+                {
+                    "phone": "(301) 765-4321",
+                    "name": "Luis",
+                    "amount": 1500,
+                    "due_date": "2027-01-31",
+                },
+            ]
+        },
+    )
+    assert response.status_code == 200, response.content
+    assert response.json() == {"rows_read": 2, "imported": 1, "updated": 1}
+    ana = Debtor.objects.get(phone_e164="+573001234567")
+    assert (ana.name, str(ana.amount), ana.extra) == ("Ana", "1234.50", {"ciudad": "Cali"})
+    luis = Debtor.objects.get(phone_e164="+573017654321")
+    assert (str(luis.amount), str(luis.due_date)) == ("1500.00", "2027-01-31")
+
+
+def test_bulk_upsert_is_all_or_nothing_and_reports_every_failed_row(api):
+    response = api.post_json(
+        "/api/v1/debtors/bulk/",
+        {
+            "debtors": [
+                {"phone": "3001234567", "name": "Ana", "amount": "10"},
+                {"phone": "12", "name": "Bad phone", "amount": "10"},
+                {"phone": "300 123 4567", "name": "Ana again", "amount": "10"},
+                {"phone": "3007654321", "name": "Bad amount", "amount": 1.125},
+            ]
+        },
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["type"].endswith("rows-rejected")
+    rows = {row["index"]: row for row in body["rows"]}
+    assert set(rows) == {1, 2, 3}
+    assert "item 0" in rows[2]["reason"]
+    assert "decimal" in rows[3]["reason"]
+    assert Debtor.objects.count() == 0
+
+
+def test_bulk_upsert_refuses_more_than_10000_rows(api):
+    rows = [{"phone": f"300{i:07d}"} for i in range(10_001)]
+    assert api.post_json("/api/v1/debtors/bulk/", {"debtors": rows}).status_code == 400
+
+
+def test_marking_a_debtor_paid_skips_its_unsent_messages_at_once(api):
+    campaign = running_campaign(pending=1)
+    message = campaign.messages.get()
+    response = api.patch_json(
+        f"/api/v1/debtors/{message.debtor_id}/", {"status": "paid", "amount": "0"}
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == DebtorStatus.PAID
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SKIPPED
+
+
+def test_an_opt_out_through_the_api_is_the_operator_opt_out(api):
+    message = MessageFactory(status=MessageStatus.PENDING)
+    response = api.post_json(f"/api/v1/debtors/{message.debtor_id}/opt-out/")
+    assert response.status_code == 200
+    assert response.json()["opted_out"] is True
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SKIPPED
+
+
+@pytest.mark.django_db
+def test_pages_are_keyset_cursors_stable_under_inserts(api):
+    first = DebtorFactory.create_batch(3)
+    page = api.get("/api/v1/debtors/", {"limit": 2}).json()
+    assert page["has_more"] is True
+    DebtorFactory(name="Aaron inserted meanwhile")
+    rest = api.get("/api/v1/debtors/", {"limit": 2, "cursor": page["next_cursor"]}).json()
+    seen = [row["id"] for row in page["results"] + rest["results"]]
+    assert seen[:3] == [debtor.pk for debtor in first]
+    assert len(seen) == len(set(seen))
+
+
+def test_a_bad_cursor_is_a_problem(api):
+    response = api.get("/api/v1/debtors/", {"cursor": "garbage!"})
+    assert response.status_code == 400
+    assert "cursor" in response.json()["errors"]

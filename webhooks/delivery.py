@@ -1,0 +1,235 @@
+"""Sending the outbox: batches events into deliveries, signs, posts, retries with backoff.
+
+At-least-once: a delivery is leased before its request is made, so two workers never send
+it at once, and a worker that dies mid-request leaves it to be tried again when the lease
+ends. Each delivery keeps its `webhook-id` across tries.
+"""
+
+import datetime
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+import urllib3
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from standardwebhooks.webhooks import Webhook
+
+from webhooks.addresses import endpoint_url_check
+from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
+
+logger = logging.getLogger(__name__)
+
+# After the n-th failed try the next comes this much later: 8 tries over about 28 hours.
+RETRY_DELAYS = [
+    datetime.timedelta(seconds=5),
+    datetime.timedelta(minutes=5),
+    datetime.timedelta(minutes=30),
+    datetime.timedelta(hours=2),
+    datetime.timedelta(hours=5),
+    datetime.timedelta(hours=10),
+    datetime.timedelta(hours=10),
+]
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+DISABLE_AFTER = datetime.timedelta(days=3)
+EXCERPT_CHARS = 500
+CLAIM_DUE = 20
+
+_pool = urllib3.PoolManager(num_pools=50, maxsize=4, retries=False)
+
+
+def new_webhook_id() -> str:
+    return f"msg_{uuid.uuid4().hex}"
+
+
+def _lease() -> datetime.timedelta:
+    return datetime.timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS + 60)
+
+
+def _claim_due(now: datetime.datetime) -> list[int]:
+    """Pending deliveries whose time came (retries, replays, leases that ran out)."""
+    with transaction.atomic():
+        ids = list(
+            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            .filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now, endpoint__enabled=True)
+            .order_by("next_attempt_at")
+            .values_list("pk", flat=True)[:CLAIM_DUE]
+        )
+        WebhookDelivery.objects.filter(pk__in=ids).update(next_attempt_at=now + _lease())
+    return ids
+
+
+def _claim_new(endpoint: WebhookEndpoint, now: datetime.datetime) -> int | None:
+    """Put the endpoint's oldest undelivered events (up to its batch size) in a delivery."""
+    with transaction.atomic():
+        ids = list(
+            WebhookEvent.objects.select_for_update(skip_locked=True)
+            .filter(endpoint=endpoint, delivery__isnull=True)
+            .order_by("id")
+            .values_list("pk", flat=True)[: endpoint.batch_size]
+        )
+        if not ids:
+            return None
+        delivery = WebhookDelivery.objects.create(
+            endpoint=endpoint, webhook_id=new_webhook_id(), next_attempt_at=now + _lease()
+        )
+        WebhookEvent.objects.filter(pk__in=ids).update(delivery=delivery)
+    return delivery.pk
+
+
+def _body(delivery: WebhookDelivery, now: datetime.datetime) -> str:
+    payloads: list[dict[str, Any]] = list(
+        WebhookEvent.objects.filter(delivery=delivery)
+        .order_by("id")
+        .values_list("payload", flat=True)
+    )
+    if delivery.endpoint.batch_size == 1 and len(payloads) == 1:
+        return json.dumps(payloads[0], separators=(",", ":"))
+    batch = {"type": "batch", "timestamp": now.isoformat(), "data": {"events": payloads}}
+    return json.dumps(batch, separators=(",", ":"))
+
+
+def signed_headers(
+    *, secret: str, webhook_id: str, body: str, at: datetime.datetime
+) -> dict[str, str]:
+    at = at.astimezone(datetime.UTC)
+    return {
+        "content-type": "application/json",
+        "user-agent": "WhatsMassive-Webhooks/1",
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": Webhook(secret).sign(webhook_id, at, body),
+    }
+
+
+def _post(delivery: WebhookDelivery, body: str, now: datetime.datetime) -> tuple[int | None, str]:
+    endpoint = delivery.endpoint
+    try:
+        endpoint_url_check(endpoint.url)
+    except ValidationError as exc:
+        return None, " ".join(exc.messages)
+    headers = signed_headers(
+        secret=endpoint.secret, webhook_id=delivery.webhook_id, body=body, at=now
+    )
+    try:
+        response = _pool.request(
+            "POST",
+            endpoint.url,
+            body=body.encode(),
+            headers=headers,
+            timeout=urllib3.Timeout(total=settings.WEBHOOK_TIMEOUT_SECONDS),
+            redirect=False,
+            preload_content=False,
+        )
+        try:
+            excerpt = response.read(EXCERPT_CHARS * 4, decode_content=True)
+        finally:
+            response.release_conn()
+    except urllib3.exceptions.HTTPError as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:EXCERPT_CHARS]
+    return response.status, excerpt.decode("utf-8", "replace")[:EXCERPT_CHARS]
+
+
+def delivery_attempt(*, delivery_id: int) -> bool:
+    """Make one try of a claimed delivery and record it; True when the endpoint took it."""
+    delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+    now = timezone.now()
+    status, excerpt = _post(delivery, _body(delivery, now), now)
+    done = timezone.now()
+    succeeded = status is not None and 200 <= status < 300
+    attempts = delivery.attempts + 1
+    fields: dict[str, object] = {
+        "attempts": attempts,
+        "last_attempt_at": done,
+        "response_status": status,
+        "response_excerpt": excerpt,
+    }
+    if succeeded:
+        fields.update(status=DeliveryStatus.SUCCEEDED, delivered_at=done, next_attempt_at=None)
+    elif attempts >= MAX_ATTEMPTS:
+        fields.update(status=DeliveryStatus.FAILED, next_attempt_at=None)
+    else:
+        fields["next_attempt_at"] = done + RETRY_DELAYS[attempts - 1]
+    with transaction.atomic():
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
+        _endpoint_record(delivery.endpoint, succeeded=succeeded, at=done)
+    if not succeeded:
+        logger.warning(
+            "Webhook %s to %s failed (try %d): %s %s",
+            delivery.webhook_id,
+            delivery.endpoint.url,
+            attempts,
+            status,
+            excerpt[:200],
+            extra={"webhook_endpoint": delivery.endpoint_id},
+        )
+    return succeeded
+
+
+def _endpoint_record(endpoint: WebhookEndpoint, *, succeeded: bool, at: datetime.datetime) -> None:
+    endpoints = WebhookEndpoint.objects.filter(pk=endpoint.pk)
+    if succeeded:
+        endpoints.exclude(failing_since=None).update(failing_since=None)
+        return
+    endpoints.filter(failing_since=None).update(failing_since=at)
+    disabled = endpoints.filter(enabled=True, failing_since__lte=at - DISABLE_AFTER).update(
+        enabled=False,
+        disabled_reason=f"Disabled on {at:%Y-%m-%d %H:%M} UTC: every try failed for 3 days",
+    )
+    if disabled:
+        logger.error(
+            "Webhook endpoint %s disabled: every try failed for 3 days",
+            endpoint.url,
+            extra={"webhook_endpoint": endpoint.pk},
+        )
+
+
+def _endpoints_with_new_events() -> list[WebhookEndpoint]:
+    """Enabled endpoints with undelivered events; a failing one gets a new delivery only
+    once its pending ones are settled, so an endpoint that is down is probed, not flooded."""
+    undelivered = WebhookEvent.objects.filter(endpoint=OuterRef("pk"), delivery__isnull=True)
+    pending = WebhookDelivery.objects.filter(endpoint=OuterRef("pk"), status=DeliveryStatus.PENDING)
+    return list(
+        WebhookEndpoint.objects.filter(enabled=True)
+        .filter(Exists(undelivered))
+        .filter(Q(failing_since=None) | ~Exists(pending))
+    )
+
+
+def webhooks_deliver_pending(*, budget_seconds: float = 50.0) -> bool:
+    """Send what is due and what is new until nothing is left or the budget is spent.
+
+    Returns True when work was left over (the caller queues another run).
+    """
+    started = time.monotonic()
+    while time.monotonic() - started < budget_seconds:
+        now = timezone.now()
+        worked = False
+        for delivery_id in _claim_due(now):
+            delivery_attempt(delivery_id=delivery_id)
+            worked = True
+        for endpoint in _endpoints_with_new_events():
+            new_id = _claim_new(endpoint, now)
+            if new_id is not None:
+                delivery_attempt(delivery_id=new_id)
+                worked = True
+        if not worked:
+            return False
+    return True
+
+
+def webhooks_prune(*, keep: datetime.timedelta) -> int:
+    """Delete succeeded deliveries (and their events) older than `keep`; returns how many."""
+    old = WebhookDelivery.objects.filter(
+        status=DeliveryStatus.SUCCEEDED, delivered_at__lt=timezone.now() - keep
+    )
+    with transaction.atomic():
+        # Events first: deleting a delivery would hand its events back to the outbox.
+        WebhookEvent.objects.filter(delivery__in=old).delete()
+        deleted, _ = old.delete()
+    return deleted

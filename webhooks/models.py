@@ -1,0 +1,130 @@
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import Q
+
+from whatsmassive.db import choices_check
+
+
+class EventType(models.TextChoices):
+    MESSAGE_SENT = "message.sent"
+    MESSAGE_DELIVERED = "message.delivered"
+    MESSAGE_READ = "message.read"
+    MESSAGE_FAILED = "message.failed"
+    MESSAGE_UNKNOWN = "message.unknown"
+    MESSAGE_REPLY = "message.reply"
+    DEBTOR_OPTED_OUT = "debtor.opted_out"
+    CAMPAIGN_STARTED = "campaign.started"
+    CAMPAIGN_PAUSED = "campaign.paused"
+    CAMPAIGN_RESUMED = "campaign.resumed"
+    CAMPAIGN_COMPLETED = "campaign.completed"
+    CAMPAIGN_CANCELLED = "campaign.cancelled"
+    ACCOUNT_STATUS_CHANGED = "account.status_changed"
+
+
+class WebhookEndpoint(models.Model):
+    """An address of the team's own systems that receives signed events."""
+
+    url = models.URLField(max_length=500)
+    description = models.CharField(max_length=200, blank=True)
+    # Kept in clear: every request is signed with it (Standard Webhooks, HMAC-SHA256).
+    secret = models.CharField(max_length=100, editable=False)
+    event_types = models.JSONField(default=list, help_text="Event types it receives")
+    batch_size = models.PositiveSmallIntegerField(
+        default=1, help_text="Events per request (1 to 100); above 1 a request carries a batch"
+    )
+    enabled = models.BooleanField(default=True)
+    disabled_reason = models.CharField(max_length=255, blank=True)
+    failing_since = models.DateTimeField(
+        null=True, blank=True, help_text="First failed try since the last success"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(batch_size__gte=1, batch_size__lte=100),
+                name="webhookendpoint_batch_size_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "pending"
+    SUCCEEDED = "succeeded", "succeeded"
+    FAILED = "failed", "failed (gave up)"
+
+
+class WebhookDelivery(models.Model):
+    """One request to an endpoint (one event, or a batch), tried until it succeeds.
+
+    Its `webhook_id` is the `webhook-id` header of every try, so a receiver can drop repeats.
+    """
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    webhook_id = models.CharField(max_length=40, unique=True)
+    status = models.CharField(
+        max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_excerpt = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [choices_check("status", DeliveryStatus, name="webhookdelivery_status_valid")]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="pending"),
+                name="webhookdelivery_due",
+            ),
+            models.Index(fields=["endpoint", "-id"], name="webhookdelivery_endpoint"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.webhook_id} -> {self.endpoint_id} ({self.status})"
+
+
+class WebhookEvent(models.Model):
+    """The outbox: one event for one endpoint, written in the transaction of its change."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=40, choices=EventType.choices)
+    payload = models.JSONField(encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField()
+    delivery = models.ForeignKey(
+        WebhookDelivery,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="events",
+        help_text="The request that carries it; empty until it is picked up",
+    )
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["endpoint", "id"],
+                condition=Q(delivery__isnull=True),
+                name="webhookevent_undelivered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.pk}"

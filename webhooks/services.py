@@ -1,0 +1,320 @@
+"""Webhook endpoints and the outbox the rest of the product writes events into.
+
+`events_emit` and `message_events_emit` are called inside the transaction of the change
+they report, so an event exists exactly when its change committed. When no enabled
+endpoint takes a type they return after one look at a per-process cache, without a query.
+"""
+
+import base64
+import datetime
+import functools
+import secrets
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import User as AuthUser
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import F, Model, QuerySet
+from django.utils import timezone
+
+from campaigns.models import Campaign, CampaignStatus, Message
+from debtors.models import Debtor
+from sessions_app.models import WhatsAppSession
+from webhooks.addresses import endpoint_url_check
+from webhooks.models import (
+    DeliveryStatus,
+    EventType,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
+
+User = AbstractBaseUser | AnonymousUser | None
+MAX_BATCH = 100
+_KICK_SECONDS = 0.2
+
+
+class _Subscriptions:
+    """The event types enabled endpoints take, re-read at most every few seconds."""
+
+    def __init__(self) -> None:
+        self._types: frozenset[str] = frozenset()
+        self._read_at = -float("inf")
+
+    def types(self) -> frozenset[str]:
+        now = time.monotonic()
+        if now - self._read_at >= settings.WEBHOOK_SUBSCRIPTIONS_CACHE_SECONDS:
+            types: set[str] = set()
+            for subscribed in WebhookEndpoint.objects.filter(enabled=True).values_list(
+                "event_types", flat=True
+            ):
+                types.update(subscribed)
+            self._types, self._read_at = frozenset(types), now
+        return self._types
+
+    def forget(self) -> None:
+        self._read_at = -float("inf")
+
+
+subscriptions = _Subscriptions()
+
+
+class _Kicker:
+    """Queues the delivery task after commit, at most once per short window per process.
+
+    Each task drains every undelivered event, so one per window is enough; a trailing one
+    takes what the window's later commits wrote.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._next_at = 0.0
+        self._trailing_at = 0.0
+
+    def __call__(self) -> None:
+        from webhooks.tasks import webhooks_deliver
+
+        now = time.monotonic()
+        with self._lock:
+            if now >= self._next_at:
+                self._next_at = now + _KICK_SECONDS
+                countdown = None
+            elif self._trailing_at < self._next_at:
+                self._trailing_at = self._next_at
+                countdown = self._next_at - now
+            else:
+                return
+        if countdown is None:
+            webhooks_deliver.delay()
+        else:
+            webhooks_deliver.apply_async(countdown=countdown)
+
+
+kick = _Kicker()
+
+
+def _table(model: type[Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _stamp(now: datetime.datetime) -> str:
+    return now.isoformat().replace("+00:00", "Z")
+
+
+def events_subscribed(type: str) -> bool:
+    """Whether an enabled endpoint takes `type` (the per-process cache: no query)."""
+    return type in subscriptions.types()
+
+
+def events_emit(*, type: str, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Write one event of `type` per row of data, for each endpoint taking it."""
+    if type not in subscriptions.types():
+        return 0
+    endpoints = [
+        endpoint.pk
+        for endpoint in WebhookEndpoint.objects.filter(enabled=True)
+        if type in endpoint.event_types
+    ]
+    now = timezone.now()
+    events = [
+        WebhookEvent(
+            endpoint_id=endpoint,
+            type=type,
+            payload={"type": type, "timestamp": _stamp(now), "data": dict(data)},
+            created_at=now,
+        )
+        for data in rows
+        for endpoint in endpoints
+    ]
+    WebhookEvent.objects.bulk_create(events)
+    if events:
+        transaction.on_commit(kick)
+    return len(events)
+
+
+@functools.cache
+def _message_events_sql() -> str:
+    event, endpoint = _table(WebhookEvent), _table(WebhookEndpoint)
+    return (
+        f"INSERT INTO {event} (endpoint_id, type, payload, created_at)"  # noqa: S608
+        " SELECT e.id, ev.type, jsonb_build_object('type', ev.type, 'timestamp', %(stamp)s,"
+        " 'data', jsonb_build_object('message_id', m.id, 'campaign_id', m.campaign_id,"
+        " 'account_id', m.session_id, 'status', m.status, 'wa_message_id', m.wa_message_id,"
+        " 'error', m.last_error, 'attempts', m.attempts,"
+        " 'reply_text', CASE WHEN ev.type = %(reply)s THEN m.reply_text END,"
+        " 'debtor', jsonb_build_object('id', d.id, 'name', d.name, 'reference', d.reference,"
+        " 'phone', d.phone_e164))), %(now)s"
+        " FROM unnest(%(types)s::text[], %(ids)s::bigint[]) AS ev(type, message_id)"
+        f" JOIN {_table(Message)} m ON m.id = ev.message_id"
+        f" JOIN {_table(Debtor)} d ON d.id = m.debtor_id"
+        f" JOIN {endpoint} e ON e.enabled AND e.event_types @> jsonb_build_array(ev.type)"
+    )
+
+
+def message_event_data(message: Message) -> dict[str, Any]:
+    """What a message event says (the SQL above builds the same on PostgreSQL)."""
+    debtor = message.debtor
+    return {
+        "message_id": message.pk,
+        "campaign_id": message.campaign_id,
+        "account_id": message.session_id,
+        "status": message.status,
+        "wa_message_id": message.wa_message_id,
+        "error": message.last_error,
+        "attempts": message.attempts,
+        "reply_text": message.reply_text or None,
+        "debtor": {
+            "id": debtor.pk,
+            "name": debtor.name,
+            "reference": debtor.reference,
+            "phone": debtor.phone_e164,
+        },
+    }
+
+
+def message_events_emit(events: Iterable[tuple[str, int]]) -> None:
+    """Events about messages, `(type, message id)` each, built from their rows in one INSERT."""
+    subscribed = subscriptions.types()
+    wanted = [(type, pk) for type, pk in events if type in subscribed]
+    if not wanted:
+        return
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _message_events_sql(),
+                {
+                    "stamp": _stamp(now),
+                    "reply": EventType.MESSAGE_REPLY.value,
+                    "now": now,
+                    "types": [type for type, _ in wanted],
+                    "ids": [pk for _, pk in wanted],
+                },
+            )
+            written = cursor.rowcount
+        if written:
+            transaction.on_commit(kick)
+        return
+    messages = Message.objects.select_related("debtor").in_bulk([pk for _, pk in wanted])
+    for type, pk in wanted:
+        if pk in messages:
+            events_emit(type=type, rows=[message_event_data(messages[pk])])
+
+
+def _new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _clean_event_types(event_types: list[str]) -> list[str]:
+    unknown = sorted(set(event_types) - set(EventType.values))
+    if unknown:
+        raise ValidationError({"event_types": f"Unknown event types: {', '.join(unknown)}."})
+    if not event_types:
+        raise ValidationError({"event_types": "Choose at least one event type."})
+    return sorted(set(event_types))
+
+
+@transaction.atomic
+def endpoint_create(
+    *, url: str, event_types: list[str], batch_size: int = 1, description: str = "", by: User
+) -> WebhookEndpoint:
+    """Register an endpoint; its `secret` is read once by the caller to show it."""
+    try:
+        endpoint_url_check(url)
+    except ValidationError as exc:
+        raise ValidationError({"url": exc.messages}) from exc
+    if not 1 <= batch_size <= MAX_BATCH:
+        raise ValidationError({"batch_size": f"Between 1 and {MAX_BATCH}."})
+    endpoint = WebhookEndpoint.objects.create(
+        url=url,
+        event_types=_clean_event_types(event_types),
+        batch_size=batch_size,
+        description=description,
+        secret=_new_secret(),
+        created_by=by if isinstance(by, AuthUser) else None,
+    )
+    transaction.on_commit(subscriptions.forget)
+    return endpoint
+
+
+@transaction.atomic
+def endpoint_enable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        enabled=True, disabled_reason="", failing_since=None
+    )
+    transaction.on_commit(subscriptions.forget)
+    endpoint.refresh_from_db()
+    return endpoint
+
+
+@transaction.atomic
+def endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
+    endpoint.delete()
+    transaction.on_commit(subscriptions.forget)
+
+
+@transaction.atomic
+def delivery_replay(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send a delivery again now, with the same `webhook-id`, whatever its outcome was."""
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=timezone.now()
+    )
+    transaction.on_commit(kick)
+    delivery.refresh_from_db()
+    return delivery
+
+
+_CAMPAIGN_EVENTS = {
+    CampaignStatus.PAUSED: EventType.CAMPAIGN_PAUSED,
+    CampaignStatus.COMPLETED: EventType.CAMPAIGN_COMPLETED,
+    CampaignStatus.CANCELLED: EventType.CAMPAIGN_CANCELLED,
+}
+
+
+def _campaign_rows(campaign_ids: Iterable[int]) -> Iterable[Mapping[str, Any]]:
+    return Campaign.objects.filter(pk__in=list(campaign_ids)).values(
+        "name", "status", "status_detail", "started_at", "finished_at", campaign_id=F("id")
+    )
+
+
+def campaign_events_emit(*, type: str, campaign_ids: Iterable[int]) -> None:
+    if type in subscriptions.types():
+        events_emit(type=type, rows=_campaign_rows(campaign_ids))
+
+
+def campaign_transition_emit(*, campaign: Campaign, was: Iterable[str]) -> None:
+    """The event of a campaign that just changed status (`was`: the states it came from)."""
+    if campaign.status == CampaignStatus.RUNNING:
+        type = (
+            EventType.CAMPAIGN_STARTED
+            if CampaignStatus.DRAFT in was
+            else EventType.CAMPAIGN_RESUMED
+        )
+    else:
+        type = _CAMPAIGN_EVENTS[CampaignStatus(campaign.status)]
+    campaign_events_emit(type=type, campaign_ids=[campaign.pk])
+
+
+def debtor_events_emit(*, type: str, debtors: QuerySet[Debtor]) -> None:
+    if type not in subscriptions.types():
+        return
+    rows = debtors.values(
+        "name", "reference", "status", "opted_out", "opted_out_at",
+        debtor_id=F("id"), phone=F("phone_e164"),
+    )  # fmt: skip
+    events_emit(type=type, rows=rows)
+
+
+def account_status_emit(*, session_ids: Iterable[int]) -> None:
+    type = EventType.ACCOUNT_STATUS_CHANGED
+    if type not in subscriptions.types():
+        return
+    rows = WhatsAppSession.objects.filter(pk__in=list(session_ids)).values(
+        "name", "status", "status_detail", account_id=F("id"), phone=F("phone_e164")
+    )
+    events_emit(type=type, rows=rows)
