@@ -1,9 +1,9 @@
 """The project's own import graph, and the circles in it.
 
-Every import statement of the project's apps counts, at module level or inside a function: an import moved into a
-function still ties the two modules together, it only hides the circle from Python. The one
-circle the house style allows is a module that queues its own app's task (a service, the
-broadcaster) and that task calling it back.
+Every import statement of the project's apps counts, at module level or inside a function:
+an import moved into a function still ties the two modules together, it only hides the
+circle from Python. The one circle the house style allows is a module that queues its own
+app's task (a service, the broadcaster) and that task calling it back.
 
     python -m tests.import_graph    # prints each circle, exits 1 if there is one
 """
