@@ -1,14 +1,18 @@
 """Debtor import benchmark: messy CSV and XLSX files end to end, against a raw COPY.
 
-    python bench/imports.py --rows 100000              # CSV and XLSX
-    python bench/imports.py --rows 1000000 --formats csv
+    python bench/imports.py --rows 100000                        # mixed and national phones
+    python bench/imports.py --rows 1000000 --formats csv --shapes mixed
 
-Generates realistic messy files (phones in every common shape, 2% invalid, 3% repeated,
-amounts and dates in local formats, an extra column), imports each through the same
-engine as the wizard and `manage.py import_debtors` (parse, normalise, dedupe, write, commit)
-in a fresh process so its peak RSS is its own, then COPYs the same rows, already clean, into
-the same table. Ends with one line:
-`csv_seconds=X xlsx_seconds=Y copy_seconds=Z peak_rss_mb=W`.
+For each phone shape set (`mixed`: a third national `3001234567`, a third `+57 300 123 4567`,
+a third `573001234567`; `national`: all national; `messy`: six shapes with separators,
+`0057`, `.0`, parentheses) it generates a realistic file (2% invalid, 3% repeated, amounts
+and dates in local formats, an extra column), imports it through the same engine as the
+wizard and `manage.py import_debtors` (inspect, parse, normalise, dedupe, write, commit) in a
+fresh process so its peak RSS is its own, then COPYs the same rows, already clean, into the
+same table in the same run: the reference beside each figure, since the machine is shared.
+First it checks the phone fast path against phonenumbers.parse on random numbers over
+several regions (`--check-phones N`). One line per shape and format:
+`shape=mixed format=csv import_seconds=X copy_seconds=Y ratio=Z peak_rss_mb=W`.
 """
 
 import argparse
@@ -56,6 +60,15 @@ PREFIXES = [
 HEADER = ["Nombre", "Celular", "Monto", "Fecha de vencimiento", "Referencia", "Ciudad"]
 
 
+def _mixed_phone(national: str, rng: random.Random) -> str:
+    shape = rng.randrange(3)
+    if shape == 0:
+        return national
+    if shape == 1:
+        return f"+57 {national[:3]} {national[3:6]} {national[6:]}"
+    return f"57{national}"
+
+
 def _messy_phone(national: str, rng: random.Random) -> str:
     shape = rng.randrange(6)
     if shape == 0:
@@ -92,9 +105,19 @@ def _messy_date(day: datetime.date, rng: random.Random) -> str:
     return str((day - datetime.date(1899, 12, 30)).days)
 
 
-def generate(rows: int, directory: Path, formats: list[str]) -> dict[str, Path]:
+PHONE_SHAPES = {
+    "mixed": _mixed_phone,
+    "national": lambda national, rng: national,
+    "messy": _messy_phone,
+}
+
+
+def generate(rows: int, directory: Path, formats: list[str], shape: str) -> dict[str, Path]:
     """Messy CSV (and XLSX) plus the clean rows COPY will load, written as they are made."""
     rng = random.Random(20261124)
+    phone_of = PHONE_SHAPES[shape]
+    directory = directory / shape
+    directory.mkdir()
     paths = {"csv": directory / "debtors.csv", "clean": directory / "clean.csv"}
     workbook = sheet = None
     if "xlsx" in formats:
@@ -120,9 +143,9 @@ def generate(rows: int, directory: Path, formats: list[str]) -> dict[str, Path]:
             elif roll < 0.05 and n:
                 previous = n - 1
                 national = f"{PREFIXES[previous % len(PREFIXES)]}{previous:07d}"
-                phone, taken = _messy_phone(national, rng), False  # the previous row again
+                phone, taken = phone_of(national, rng), False  # the previous row again
             else:
-                phone = _messy_phone(national, rng)
+                phone = phone_of(national, rng)
             name = f"{rng.choice(NAMES)} {rng.choice(SURNAMES)} {n}"
             cents = rng.randrange(1000, 500_000_000)
             day = base + datetime.timedelta(days=rng.randrange(730))
@@ -197,10 +220,51 @@ def copy_clean(path: Path) -> float:
         return time.perf_counter() - started
 
 
+def check_phones(count: int) -> None:
+    """The fast path against phonenumbers.parse on random numbers in the regions' shapes."""
+    import phonenumbers
+
+    from debtors.imports import values
+
+    regions = ["CO", "MX", "US", "CA", "GB", "AR", "BR", "ES", "DE", "IT", "IN", "RU", "PE"]
+    rng = random.Random(7)
+    fast = 0
+    for n in range(count):
+        region = regions[n % len(regions)]
+        code = str(phonenumbers.country_code_for_region(region))
+        example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+        digits = str(example.national_number) if example else "3001234567"
+        keep = rng.randrange(1, 4)
+        national = digits[:keep] + "".join(rng.choice("0123456789") for _ in digits[keep:])
+        text = rng.choice([national, f"+{code}{national}", f"{code}{national}", f"0{national}"])
+        result = values._region_e164(text, region)
+        if result is None:
+            continue
+        fast += 1
+        try:
+            number = phonenumbers.parse(text, region)
+            expected = (
+                phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+                if phonenumbers.is_valid_number(number)
+                else None
+            )
+        except phonenumbers.NumberParseException:
+            expected = None
+        if result != expected:
+            sys.exit(f"fast path differs for {text!r} in {region}: {result} != {expected}")
+    print(
+        f"phones: {count:,} random numbers over {len(regions)} regions, {fast:,} took the fast"
+        f" path, all identical to phonenumbers.parse",
+        file=sys.stderr,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--formats", default="csv,xlsx")
+    parser.add_argument("--formats", default="csv")
+    parser.add_argument("--shapes", default="mixed,national")
+    parser.add_argument("--check-phones", type=int, default=200_000)
     parser.add_argument("--run", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     url = database_url()
@@ -209,47 +273,54 @@ def main() -> None:
         print(json.dumps(run_import(args.run)))
         return
     formats = [name.strip() for name in args.formats.split(",") if name.strip()]
+    shapes = [name.strip() for name in args.shapes.split(",") if name.strip()]
     recreate_database(url)
     try:
         setup_django(url)
         migrate()
-        with tempfile.TemporaryDirectory() as directory:
-            started = time.perf_counter()
-            paths = generate(args.rows, Path(directory), formats)
-            print(
-                f"generated {args.rows:,} rows in {time.perf_counter() - started:.1f} s",
-                file=sys.stderr,
-            )
-            results: dict[str, dict[str, float | str]] = {}
-            for name in formats:
-                # A million messy rows take ~75 MB, above the 50 MB upload default.
-                env = {**os.environ, "IMPORT_MAX_BYTES": str(1024 * 1024 * 1024)}
-                output = subprocess.run(
-                    [sys.executable, __file__, "--run", str(paths[name])],
-                    capture_output=True,
-                    text=True,
-                    env=env,
+        if args.check_phones:
+            check_phones(args.check_phones)
+        for shape in shapes:
+            with tempfile.TemporaryDirectory() as directory:
+                started = time.perf_counter()
+                paths = generate(args.rows, Path(directory), formats, shape)
+                print(
+                    f"{shape}: generated {args.rows:,} rows in"
+                    f" {time.perf_counter() - started:.1f} s",
+                    file=sys.stderr,
                 )
-                if output.returncode:
-                    sys.exit(f"the {name} import failed:\n{output.stderr}")
-                results[name] = json.loads(output.stdout.strip().splitlines()[-1])
-                size_mb = paths[name].stat().st_size / 1048576
-                print(f"{name}: {size_mb:.1f} MB, {results[name]}", file=sys.stderr)
-            copy_seconds = copy_clean(paths["clean"])
-        peak = max(float(result["peak_rss_mb"]) for result in results.values())
-
-        def seconds(name: str) -> str:
-            return f"{float(results[name]['seconds']):.2f}" if name in results else "-"
-
-        print(
-            f"csv_seconds={seconds('csv')} xlsx_seconds={seconds('xlsx')} "
-            f"copy_seconds={copy_seconds:.2f} peak_rss_mb={peak:.0f}"
-        )
+                for name in formats:
+                    result = _import_in_a_fresh_process(paths[name])
+                    copy_seconds = copy_clean(paths["clean"])
+                    size_mb = paths[name].stat().st_size / 1048576
+                    print(f"{shape} {name}: {size_mb:.1f} MB, {result}", file=sys.stderr)
+                    seconds = float(result["seconds"])
+                    print(
+                        f"shape={shape} format={name} import_seconds={seconds:.2f}"
+                        f" copy_seconds={copy_seconds:.2f} ratio={seconds / copy_seconds:.2f}"
+                        f" peak_rss_mb={float(result['peak_rss_mb']):.0f}",
+                        flush=True,
+                    )
     finally:
         from django.db import connections
 
         connections.close_all()
         drop_database(url)
+
+
+def _import_in_a_fresh_process(path: Path) -> dict[str, float | str]:
+    # A million messy rows take ~75 MB, above the 50 MB upload default.
+    env = {**os.environ, "IMPORT_MAX_BYTES": str(1024 * 1024 * 1024)}
+    output = subprocess.run(
+        [sys.executable, __file__, "--run", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    if output.returncode:
+        sys.exit(f"the import of {path} failed:\n{output.stderr}")
+    result: dict[str, float | str] = json.loads(output.stdout.strip().splitlines()[-1])
+    return result
 
 
 if __name__ == "__main__":

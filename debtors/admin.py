@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from debtors.models import Debtor, DebtorImport, OptOutSource
-from debtors.services import debtor_opt_out
+from debtors.services import debtor_import_delete, debtor_opt_out
 
 
 @admin.register(Debtor)
@@ -62,6 +62,12 @@ class DebtorImportAdmin(admin.ModelAdmin[DebtorImport]):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    def delete_model(self, request: HttpRequest, obj: DebtorImport) -> None:
+        debtor_import_delete(debtor_imports=DebtorImport.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[DebtorImport]) -> None:
+        debtor_import_delete(debtor_imports=queryset)
 
     @admin.display(description="error report")
     def error_report_link(self, obj: DebtorImport) -> str:

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 from debtors.imports.mapping import TARGET_CHOICES, Mapping
-from debtors.imports.readers import ImportFileError, check_size
+from debtors.imports.readers import ImportFileError, check_filename, check_size
 from debtors.models import DebtorStatus
 
 REGION_CHOICES = sorted(
@@ -17,8 +17,8 @@ REGION_CHOICES = sorted(
 
 class DebtorImportUploadForm(forms.Form):
     file = forms.FileField(
-        label="CSV or XLSX file",
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.xlsx"}),
+        label="CSV, XLSX, ODS or XLS file",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.xlsx,.ods,.xls"}),
     )
     region = forms.ChoiceField(
         label="Country for phones without a country code",
@@ -31,11 +31,12 @@ class DebtorImportUploadForm(forms.Form):
 
     def clean_file(self) -> UploadedFile[bytes]:
         upload: UploadedFile[bytes] = self.cleaned_data["file"]
-        if upload.size is not None:
-            try:
+        try:
+            check_filename(upload.name or "")
+            if upload.size is not None:
                 check_size(upload.size)
-            except ImportFileError as exc:
-                raise forms.ValidationError(str(exc)) from exc
+        except ImportFileError as exc:
+            raise forms.ValidationError(str(exc)) from exc
         return upload
 
 

@@ -76,6 +76,8 @@ class ImportStatus(models.TextChoices):
 class ImportFormat(models.TextChoices):
     CSV = "csv", "CSV"
     XLSX = "xlsx", "XLSX"
+    ODS = "ods", "ODS"
+    XLS = "xls", "XLS"
 
 
 class DebtorImport(models.Model):
@@ -95,7 +97,12 @@ class DebtorImport(models.Model):
         max_length=20, choices=ImportStatus.choices, default=ImportStatus.PENDING
     )
     rows_total = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Estimate taken at upload, drives the progress bar"
+        null=True, blank=True, help_text="Counted at upload (XLS: by the worker); drives the bar"
+    )
+    preview = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Headers and first rows, read once by the worker; empty while it prepares",
     )
     rows_read = models.PositiveIntegerField(default=0)
     imported = models.PositiveIntegerField(default=0)
@@ -124,6 +131,10 @@ class DebtorImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.original_filename} ({self.status})"
+
+    @property
+    def is_preparing(self) -> bool:
+        return self.preview is None and self.status == ImportStatus.PENDING
 
     @property
     def is_done(self) -> bool:

@@ -1,8 +1,11 @@
 import base64
+import csv
+import io
+import itertools
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 
 import phonenumbers
 from django.conf import settings
@@ -10,10 +13,10 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
 from campaigns.models import Message
-from debtors.imports.engine import preview_rows
 from debtors.imports.mapping import Mapping
-from debtors.imports.readers import FileInfo, open_table
-from debtors.models import Debtor, DebtorImport
+from debtors.imports.progress import progress_read
+from debtors.imports.readers import FileInfo
+from debtors.models import Debtor, DebtorImport, ImportStatus
 
 PAGE_SIZE = 50
 
@@ -123,17 +126,54 @@ def debtor_import_file_info(*, debtor_import: DebtorImport) -> FileInfo:
         format=debtor_import.format,
         encoding=debtor_import.encoding,
         delimiter=debtor_import.delimiter,
+        rows_total=debtor_import.rows_total,
     )
 
 
-def debtor_import_preview(*, debtor_import: DebtorImport, limit: int = 8) -> ImportPreview:
-    info = debtor_import_file_info(debtor_import=debtor_import)
-    with open_table(Path(debtor_import.file.path), info) as table:
-        rows = preview_rows(table.rows, limit)
-        headers = table.headers
-    width = len(headers)
+def debtor_import_preview(*, debtor_import: DebtorImport) -> ImportPreview | None:
+    """The preview the worker stored; None while it is still being prepared."""
+    if debtor_import.preview is None:
+        return None
     return ImportPreview(
-        headers=headers,
-        rows=[(row + [""] * width)[:width] for row in rows],
+        headers=debtor_import.preview["headers"],
+        rows=debtor_import.preview["rows"],
         mapping=Mapping.from_json(debtor_import.mapping),
     )
+
+
+def debtor_import_with_progress(*, debtor_import: DebtorImport) -> DebtorImport:
+    """The import with its live counters while it runs (they reach the row only at the end)."""
+    if debtor_import.status == ImportStatus.RUNNING:
+        counts = progress_read(debtor_import_id=debtor_import.pk)
+        if counts is not None:
+            for name, value in vars(counts).items():
+                setattr(debtor_import, name, value)
+    return debtor_import
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    row: str
+    name: str
+    column: str
+    value: str
+    reason: str
+
+
+def debtor_import_rejected_rows(
+    *, debtor_import: DebtorImport, limit: int = 10
+) -> list[RejectedRow]:
+    """The first lines of the error report, to show on the result page."""
+    if not debtor_import.error_report:
+        return []
+    with debtor_import.error_report.open("rb") as handle:
+        lines = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+        reader = csv.reader(lines)
+        next(reader, None)
+        return [RejectedRow(*line) for line in itertools.islice(reader, limit) if len(line) == 5]
+
+
+def debtor_import_error_report_lines(*, debtor_import: DebtorImport) -> Iterator[list[str]]:
+    """Every line of the error report, header first, read as it streams."""
+    with debtor_import.error_report.open("rb") as handle:
+        yield from csv.reader(io.TextIOWrapper(handle, encoding="utf-8", newline=""))

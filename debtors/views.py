@@ -1,13 +1,23 @@
+import csv
+import itertools
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import get_format
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
 from debtors.exports import debtor_export_response
@@ -15,8 +25,11 @@ from debtors.forms import DebtorFilterForm, DebtorImportMappingForm, DebtorImpor
 from debtors.imports.readers import ImportFileError
 from debtors.models import Debtor, DebtorImport, OptOutSource
 from debtors.selectors import (
+    debtor_import_error_report_lines,
     debtor_import_list,
     debtor_import_preview,
+    debtor_import_rejected_rows,
+    debtor_import_with_progress,
     debtor_message_history,
     debtor_page,
     debtor_search,
@@ -139,36 +152,48 @@ def debtor_import_new(request: HttpRequest) -> HttpResponse:
         else:
             return redirect("debtor_import_detail", pk=debtor_import.pk)
     recent = debtor_import_list(user=request.user)[:10]
-    max_mb = settings.IMPORT_MAX_BYTES // (1024 * 1024)
-    return render(
-        request, "debtors/import_new.html", {"form": form, "recent": recent, "max_mb": max_mb}
-    )
+    context = {
+        "form": form,
+        "recent": recent,
+        "max_mb": settings.IMPORT_MAX_BYTES // (1024 * 1024),
+        "max_rows": settings.IMPORT_MAX_ROWS,
+    }
+    return render(request, "debtors/import_new.html", context)
+
+
+def _import_progress_context(debtor_import: DebtorImport) -> dict[str, object]:
+    return {
+        "debtor_import": debtor_import_with_progress(debtor_import=debtor_import),
+        "rejected": debtor_import_rejected_rows(debtor_import=debtor_import),
+    }
 
 
 def debtor_import_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """One page for every step after the upload: preparing, mapping, progress and result."""
     debtor_import = _get_import_for_user(request, pk)
-    if debtor_import.submitted_at is not None:
-        if request.htmx:
-            return render(
-                request, "debtors/import_detail.html#progress", {"debtor_import": debtor_import}
-            )
-        return render(request, "debtors/import_detail.html", {"debtor_import": debtor_import})
+    template = "debtors/import_detail.html"
     preview = debtor_import_preview(debtor_import=debtor_import)
+    if debtor_import.submitted_at is not None or debtor_import.is_done:
+        context = _import_progress_context(debtor_import)
+        return render(request, template + "#progress" if request.htmx else template, context)
+    if preview is None:
+        context = {"debtor_import": debtor_import}
+        return render(request, template + "#preparing" if request.htmx else template, context)
     form = DebtorImportMappingForm(
         mapping=preview.mapping, initial={"update_existing": debtor_import.update_existing}
     )
-    return render(
-        request,
-        "debtors/import_detail.html",
-        {"debtor_import": debtor_import, "form": form, "preview": preview},
-    )
+    context = {"debtor_import": debtor_import, "form": form, "preview": preview}
+    return render(request, template + "#mapping" if request.htmx else template, context)
 
 
 @require_POST
 def debtor_import_start(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     debtor_import = _get_import_for_user(request, pk)
-    if debtor_import.submitted_at is None:
-        preview = debtor_import_preview(debtor_import=debtor_import)
+    preview = debtor_import_preview(debtor_import=debtor_import)
+    if debtor_import.submitted_at is None and preview is None:
+        # Still preparing: back to the page, which shows that state.
+        return htmx_redirect(request, reverse("debtor_import_detail", args=[debtor_import.pk]))
+    if debtor_import.submitted_at is None and preview is not None:
         form = DebtorImportMappingForm(request.POST, mapping=preview.mapping)
         if not form.is_valid():
             context = {"debtor_import": debtor_import, "form": form, "preview": preview}
@@ -182,19 +207,32 @@ def debtor_import_start(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         debtor_import.refresh_from_db()
         return render(
-            request, "debtors/import_detail.html#progress", {"debtor_import": debtor_import}
+            request, "debtors/import_detail.html#progress", _import_progress_context(debtor_import)
         )
     return redirect("debtor_import_detail", pk=debtor_import.pk)
 
 
-def debtor_import_errors(request: HttpRequest, pk: int) -> FileResponse:
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def debtor_import_errors(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    """The error report as the operator's spreadsheet opens it: UTF-8 with a BOM, and `;`
+    between cells where the active language writes decimals with a comma (Excel splits
+    CSV on the list separator of the operator's locale)."""
     debtor_import = _get_import_for_user(request, pk)
     if not debtor_import.error_report:
         raise Http404("This import has no error report.")
+    delimiter = ";" if get_format("DECIMAL_SEPARATOR") == "," else ","
+    writer = csv.writer(_Echo(), delimiter=delimiter)
+    lines = debtor_import_error_report_lines(debtor_import=debtor_import)
     name = Path(debtor_import.original_filename).stem or "import"
-    return FileResponse(
-        debtor_import.error_report.open("rb"),
-        as_attachment=True,
-        filename=f"{name}-errors.csv",
-        content_type="text/csv",
+    response = StreamingHttpResponse(
+        itertools.chain(["\ufeff"], (writer.writerow(line) for line in lines)),
+        content_type="text/csv; charset=utf-8",
     )
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"{name}-errors.csv"
+    )
+    return response

@@ -256,6 +256,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sessions_app.tasks.supervise_sessions",
         "schedule": ENGINE_SWEEP_SECONDS,
     },
+    # Imports left at the mapping step for a day go, with their uploaded files.
+    "delete-stale-imports": {
+        "task": "debtors.tasks.debtor_import_delete_stale_task",
+        "schedule": 3600.0,
+    },
 }
 
 DEFAULT_PHONE_REGION = env_str("DEFAULT_PHONE_REGION", "CO")

@@ -6,7 +6,7 @@ Rows stream from the reader; only the phones already seen stay in memory, for de
 
 import csv
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -24,7 +24,8 @@ from whatsmassive.exports import escape_cell
 
 BATCH_ROWS = 5000
 PROGRESS_EVERY = 5000
-ERROR_REPORT_HEADER = ["row", "column", "value", "reason"]
+ERROR_REPORT_HEADER = ["row", "name", "column", "value", "reason"]
+NUL_REASON = "holds a NUL character (a binary file or a broken export)"
 _LIMITS = {"name": 200, "reference": 100}
 # Columns written on insert, in COPY order; `updatable` are those an update may overwrite.
 _COLUMNS = ["name", "phone_e164", "phone_raw", "amount", "currency", "due_date", "reference"]
@@ -49,21 +50,24 @@ class ImportCounts:
 class CleanRow:
     number: int
     phone_e164: str
+    name: str
     values: dict[str, Any]
     extra: dict[str, str] = field(default_factory=dict)
 
 
 class ErrorReport:
-    """The rows not taken, as CSV: row number, column, value, reason."""
+    """The rows not taken, as CSV: row number, the row's name, column, value, reason."""
 
     def __init__(self, handle: TextIO) -> None:
         self._writer = csv.writer(handle)
         self._writer.writerow(ERROR_REPORT_HEADER)
         self.lines = 0
 
-    def add(self, row: int, column: str, value: str, reason: str) -> None:
+    def add(self, row: int, name: str, column: str, value: str, reason: str) -> None:
         # Values come from the uploaded file and the report is opened in spreadsheets.
-        self._writer.writerow([row, escape_cell(column), escape_cell(value[:200]), reason])
+        self._writer.writerow(
+            [row, escape_cell(name[:200]), escape_cell(column), escape_cell(value[:200]), reason]
+        )
         self.lines += 1
 
 
@@ -125,15 +129,23 @@ class _Importer:
         return self.counts
 
     def _clean(self, number: int, cells: list[Cell]) -> CleanRow | None:
+        name = self._name(cells)
         if len(cells) < self.width or any(cell_text(cell) for cell in cells[self.width :]):
             self.counts.invalid += 1
             self.report.add(
-                number, "", "", f"row has {len(cells)} fields, the header has {self.width}"
+                number, name, "", "", f"row has {len(cells)} fields, the header has {self.width}"
             )
             return None
         assert self.phone_column is not None
         headers = self.mapping.headers
-        errors: list[tuple[int, str]] = []
+        errors = [
+            (column, NUL_REASON)
+            for column, cell in enumerate(cells[: self.width])
+            if type(cell) is str and "\x00" in cell
+        ]
+        if errors:
+            self._reject(number, name, cells, errors)
+            return None
         phone_cell = cells[self.phone_column]
         phone = ""
         try:
@@ -141,41 +153,63 @@ class _Importer:
         except CellError as exc:
             errors.append((self.phone_column, str(exc)))
         values: dict[str, Any] = {"phone_raw": cell_text(phone_cell)[:64]}
-        for name, column in self.columns.items():
+        amount_currency = None
+        for field_name, column in self.columns.items():
             if column is None:
                 continue
             try:
-                values[name] = self._value(name, cells[column])
+                if field_name == "amount":
+                    values["amount"], amount_currency = parse_amount(cells[column])
+                else:
+                    values[field_name] = self._value(field_name, cells[column])
             except CellError as exc:
                 errors.append((column, str(exc)))
+        currency = values.get("currency") or amount_currency
+        if amount_currency and currency != amount_currency:
+            errors.append(
+                (self.columns["amount"] or 0, f"amount is in {amount_currency}, not {currency}")
+            )
+        if self.columns["currency"] is not None or amount_currency:
+            values["currency"] = currency or settings.DEFAULT_CURRENCY
         if errors:
-            self.counts.invalid += 1
-            for column, reason in errors:
-                self.report.add(number, headers[column], cell_text(cells[column]), reason)
+            self._reject(number, name, cells, errors)
             return None
         first = self.first_row_by_phone.setdefault(phone, number)
         if first != number:
             self.counts.duplicates += 1
             self.report.add(
                 number,
+                name,
                 headers[self.phone_column],
                 cell_text(phone_cell),
                 f"same phone as row {first} ({phone}): the first row was kept",
             )
             return None
         extra = {key: cell_text(cells[column]) for column, key in self.extra_columns}
-        return CleanRow(number=number, phone_e164=phone, values=values, extra=extra)
+        return CleanRow(number=number, phone_e164=phone, name=name, values=values, extra=extra)
+
+    def _name(self, cells: list[Cell]) -> str:
+        column = self.columns["name"]
+        if column is None or column >= len(cells):
+            return ""
+        return cell_text(cells[column]).replace("\x00", "")
+
+    def _reject(
+        self, number: int, name: str, cells: list[Cell], errors: list[tuple[int, str]]
+    ) -> None:
+        self.counts.invalid += 1
+        for column, reason in errors:
+            value = cell_text(cells[column]).replace("\x00", "")
+            self.report.add(number, name, self.mapping.headers[column], value, reason)
 
     @staticmethod
     def _value(name: str, cell: Cell) -> Any:
-        if name == "amount":
-            return parse_amount(cell)
         if name == "due_date":
             return parse_date(cell)
         text = cell_text(cell)
         if name == "currency":
-            currency = text.upper() or settings.DEFAULT_CURRENCY
-            if len(currency) != 3 or not currency.isalpha():
+            currency = text.upper()
+            if currency and (len(currency) != 3 or not currency.isalpha()):
                 raise CellError("currency is not a 3-letter code (COP, USD)")
             return currency
         if name == "name" and not text:
@@ -195,10 +229,25 @@ class _Importer:
                 self.counts.duplicates += 1
                 self.report.add(
                     row.number,
+                    row.name,
                     self.mapping.headers[self.phone_column or 0],
                     str(row.values["phone_raw"]),
                     f"{row.phone_e164} is already a debtor (update existing is off)",
                 )
+
+
+def _nul_columns(cells: list[Cell]) -> list[tuple[int, str]]:
+    """Columns holding a NUL (PostgreSQL cannot store one in text), with the reason."""
+    try:
+        if "\x00" not in "".join(cells):  # type: ignore[arg-type]
+            return []
+    except TypeError:  # typed spreadsheet cells: look at the text ones
+        pass
+    return [
+        (column, NUL_REASON)
+        for column, cell in enumerate(cells)
+        if type(cell) is str and "\x00" in cell
+    ]
 
 
 class _PostgresWriter:
@@ -329,12 +378,3 @@ def import_file(
             on_progress=on_progress,
             progress_every=progress_every,
         ).run()
-
-
-def preview_rows(rows: Iterable[tuple[int, list[Cell]]], limit: int) -> list[list[str]]:
-    preview = []
-    for _number, cells in rows:
-        preview.append([cell_text(cell) for cell in cells])
-        if len(preview) >= limit:
-            break
-    return preview

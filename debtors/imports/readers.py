@@ -1,4 +1,4 @@
-"""Opening an uploaded CSV or XLSX safely and streaming its rows.
+"""Opening an uploaded CSV, XLSX, ODS or XLS safely and streaming its rows.
 
 Every check that can reject a whole file runs before any row is read, so a hostile file
 (zip bomb, XML entities, oversize) is turned away without being parsed.
@@ -7,7 +7,6 @@ Every check that can reject a whole file runs before any row is read, so a hosti
 import _csv
 import codecs
 import csv
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,15 +16,26 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from python_calamine import CalamineError, CalamineWorkbook
 
+from debtors.imports.containers import MACRO_ADVICE, ContainerError, inspect_zip
 from debtors.imports.values import Cell, cell_text
 from debtors.models import ImportFormat
 
 CHUNK_BYTES = 1024 * 1024
 DELIMITERS = (",", ";", "\t")
-# Bytes of each XML part inspected for a DTD: a DOCTYPE sits in the prologue, before any element.
-XML_PROLOGUE_BYTES = 4096
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
+# Byte-order marks, longest first: UTF-32 LE starts with the UTF-16 LE mark.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Names a macro-enabled or binary workbook goes by; refused whatever the content says.
+REFUSED_SUFFIXES = {".xlsm", ".xltm", ".xlam", ".xlsb"}
+# The old binary format holds at most 65,536 rows (BIFF8), one of them the header.
+XLS_MAX_DATA_ROWS = 65_535
 
 
 class ImportFileError(Exception):
@@ -37,14 +47,14 @@ class FileInfo:
     format: str
     encoding: str = ""
     delimiter: str = ""
-    rows_total: int | None = None
+    rows_total: int | None = None  # data rows, counted without parsing the file
 
 
 @dataclass
 class Table:
     headers: list[str]
     rows: Iterator[tuple[int, list[Cell]]]  # (row number as the operator sees it, cells)
-    rows_total: int | None = None  # known up front for XLSX only
+    rows_total: int | None = None  # known up front for spreadsheets only
 
 
 def check_size(size: int) -> None:
@@ -57,52 +67,120 @@ def check_size(size: int) -> None:
         )
 
 
+def check_filename(name: str) -> None:
+    if Path(name).suffix.lower() in REFUSED_SUFFIXES:
+        raise ImportFileError(f"{Path(name).suffix} workbooks can hold macros: {MACRO_ADVICE}.")
+
+
+def check_rows(rows: int | None) -> None:
+    if rows is not None and rows > settings.IMPORT_MAX_ROWS:
+        raise ImportFileError(
+            f"The file has {rows:,} rows; the limit is {settings.IMPORT_MAX_ROWS:,}: "
+            "split it and import each part."
+        )
+
+
 def inspect_file(path: Path) -> FileInfo:
-    """Format, encoding, delimiter and a row estimate; raises ImportFileError if unusable."""
+    """Format, encoding, delimiter and the row count, all without parsing a row.
+
+    Memory stays bounded whatever the file: CSV is read in chunks, spreadsheets are checked
+    through their zip directory and counted by streaming the sheet XML. Raises
+    ImportFileError when the file is unusable, over IMPORT_MAX_ROWS included.
+    """
     check_size(path.stat().st_size)
     with path.open("rb") as handle:
         magic = handle.read(4)
     if magic == _OLE_MAGIC:
-        raise ImportFileError("Old Excel .xls files are not supported: save it as .xlsx or CSV.")
+        # Size-capped; its row count is bounded by the format and taken in the worker.
+        return FileInfo(format=ImportFormat.XLS)
     if magic == _ZIP_MAGIC:
-        _check_xlsx_container(path)
-        return FileInfo(format=ImportFormat.XLSX)
-    encoding, newlines = _detect_encoding(path)
-    return FileInfo(
+        try:
+            file_format, rows = inspect_zip(str(path))
+        except ContainerError as exc:
+            raise ImportFileError(str(exc)) from exc
+        check_rows(rows)
+        if rows == 0:
+            raise ImportFileError("The spreadsheet's first sheet has no data rows.")
+        return FileInfo(format=file_format, rows_total=rows)
+    encoding, rows = _detect_encoding(path)
+    check_rows(rows)
+    info = FileInfo(
         format=ImportFormat.CSV,
         encoding=encoding,
         delimiter=_sniff_delimiter(path, encoding),
-        rows_total=max(newlines, 1),
+        rows_total=rows,
     )
+    if rows <= 1:
+        # At most two lines (blank ones count): reading them is cheap and says what is missing.
+        with open_table(path, info) as table:
+            if next(table.rows, None) is None:
+                raise ImportFileError("The file has a header row but no data rows.")
+    return info
 
 
 @contextmanager
 def open_table(path: Path, info: FileInfo) -> Iterator[Table]:
     """The header row and an iterator over the data rows; blank rows are skipped."""
-    if info.format == ImportFormat.XLSX:
-        yield _open_xlsx(path)
+    if info.format != ImportFormat.CSV:
+        yield _open_spreadsheet(path)
         return
     with path.open(encoding=info.encoding, newline="") as handle:
         yield _open_csv(handle, info.delimiter)
 
 
 def _detect_encoding(path: Path) -> tuple[str, int]:
-    """UTF-8 (with or without BOM) when every byte decodes as UTF-8, else Windows-1252."""
+    """The encoding and the data rows (lines outside quotes, less the header).
+
+    A byte-order mark decides (UTF-8, UTF-16 or UTF-32, as Excel's "Unicode text" writes);
+    without one, UTF-8 when every byte decodes as UTF-8, else Windows-1252.
+    """
     with path.open("rb") as handle:
-        has_bom = handle.read(3) == codecs.BOM_UTF8
-    for encoding in ("utf-8-sig" if has_bom else "utf-8", "cp1252"):
-        decoder = codecs.getincrementaldecoder(encoding)()
-        newlines = 0
+        start = handle.read(4)
+    marked = next((encoding for bom, encoding in _BOMS if start.startswith(bom)), None)
+    if marked is not None:
+        candidates = [marked]
+    elif len(start) == 4 and start[1] == start[3] == 0 and start[0] and start[2]:
+        candidates = ["utf-16-le"]  # UTF-16 without its mark: every other byte is zero
+    elif len(start) == 4 and start[0] == start[2] == 0 and start[1] and start[3]:
+        candidates = ["utf-16-be"]
+    else:
+        candidates = ["utf-8", "cp1252"]
+    for encoding in candidates:
         try:
-            with path.open("rb") as handle:
-                while chunk := handle.read(CHUNK_BYTES):
-                    decoder.decode(chunk)
-                    newlines += chunk.count(b"\n")
-                decoder.decode(b"", final=True)
+            return encoding, _count_csv_rows(path, encoding)
         except UnicodeDecodeError:
             continue
-        return encoding, newlines
+    if marked is not None:
+        raise ImportFileError(
+            f"The file starts like {marked.upper()} text but is not valid {marked.upper()}."
+        )
     raise ImportFileError("The file is neither UTF-8 nor Windows-1252 text: is it really a CSV?")
+
+
+def _count_csv_rows(path: Path, encoding: str) -> int:
+    """Newlines outside quotes, in one streaming pass that keeps nothing but a flag."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    lines = 0
+    quoted = False
+    last = ""
+    with path.open("rb") as handle:
+        while True:
+            chunk = handle.read(CHUNK_BYTES)
+            text = decoder.decode(chunk, final=not chunk)
+            if '"' in text:
+                for part in text.split('"'):
+                    if not quoted:
+                        lines += part.count("\n")
+                    quoted = not quoted
+                quoted = not quoted  # n quotes split the text into n + 1 parts
+            elif not quoted:
+                lines += text.count("\n")
+            last = text[-1:] or last
+            if not chunk:
+                break
+    if last and last != "\n":
+        lines += 1  # the last line has no newline of its own
+    return max(lines - 1, 0)
 
 
 def _sniff_delimiter(path: Path, encoding: str) -> str:
@@ -157,70 +235,29 @@ def _csv_rows(reader: _csv.Reader) -> Iterator[tuple[int, list[Cell]]]:
             yield start, list(record)
 
 
-def _check_xlsx_container(path: Path) -> None:
-    """Reject zip bombs and XML with DTDs before any XLSX parser sees the file."""
+def _open_spreadsheet(path: Path) -> Table:
     try:
-        with zipfile.ZipFile(path) as archive:
-            entries = archive.infolist()
-            if len(entries) > settings.IMPORT_XLSX_MAX_ENTRIES:
-                raise ImportFileError(
-                    f"The XLSX holds {len(entries)} parts; the limit is "
-                    f"{settings.IMPORT_XLSX_MAX_ENTRIES}."
-                )
-            total = sum(entry.file_size for entry in entries)
-            if total > settings.IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES:
-                raise ImportFileError(
-                    f"The XLSX unpacks to {filesizeformat(total)}; the limit is "
-                    f"{filesizeformat(settings.IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES)}."
-                )
-            for entry in entries:
-                ratio = entry.file_size / max(entry.compress_size, 1)
-                if ratio > settings.IMPORT_XLSX_MAX_RATIO:
-                    raise ImportFileError(
-                        f"The XLSX part {entry.filename} is compressed {ratio:.0f}:1, "
-                        "which only a zip bomb does; the file was not opened."
-                    )
-            if "xl/workbook.xml" not in archive.namelist():
-                raise ImportFileError("The file is a zip archive but not an XLSX workbook.")
-            for entry in entries:
-                if entry.filename.endswith((".xml", ".rels")):
-                    with archive.open(entry) as part:
-                        prologue = part.read(XML_PROLOGUE_BYTES)
-                    if b"<!DOCTYPE" in prologue or b"<!ENTITY" in prologue:
-                        raise ImportFileError(
-                            f"The XLSX part {entry.filename} declares XML entities; "
-                            "the file was not opened."
-                        )
-    except zipfile.BadZipFile as exc:
-        raise ImportFileError("The file looks like an XLSX but is not a valid zip.") from exc
-
-
-def _first_sheet(path: Path) -> object:
-    try:
-        return CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
+        sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
     except (CalamineError, ValueError, IndexError) as exc:
-        raise ImportFileError(f"The XLSX cannot be read: {exc}.") from exc
-
-
-def _open_xlsx(path: Path) -> Table:
-    sheet = _first_sheet(path)
-    first_row = int(sheet.start[0]) if sheet.start else 0  # type: ignore[attr-defined]
-    rows: Iterator[list[Cell]] = iter(sheet.iter_rows())  # type: ignore[attr-defined]
+        raise ImportFileError(f"The spreadsheet cannot be read: {exc}.") from exc
+    first_row = int(sheet.start[0]) if sheet.start else 0
+    rows: Iterator[list[Cell]] = iter(sheet.iter_rows())  # type: ignore[arg-type]
     number = first_row
     for record in rows:
         number += 1
         if any(cell_text(cell) for cell in record):
             headers = [cell_text(cell) for cell in record]
-            height = int(sheet.height)  # type: ignore[attr-defined]
             return Table(
                 headers=headers,
-                rows=_xlsx_rows(rows, number),
-                rows_total=max(height - number + first_row, 0),
+                rows=_spreadsheet_rows(rows, number),
+                rows_total=max(int(sheet.height) - number + first_row, 0),
             )
     raise ImportFileError("The file has no header row and no data.")
 
 
-def _xlsx_rows(rows: Iterator[list[Cell]], header_number: int) -> Iterator[tuple[int, list[Cell]]]:
+def _spreadsheet_rows(
+    rows: Iterator[list[Cell]], header_number: int
+) -> Iterator[tuple[int, list[Cell]]]:
     for number, record in enumerate(rows, start=header_number + 1):
         if any(cell != "" and cell is not None for cell in record):
             yield number, [None if cell == "" else cell for cell in record]

@@ -1,8 +1,13 @@
+import datetime
+from pathlib import Path
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from debtors.imports.mapping import Mapping
 from debtors.models import Debtor, DebtorImport, ImportStatus
+from debtors.selectors import debtor_import_with_progress
 from debtors.services import debtor_import_create, debtor_import_submit
 from tests.conftest import wait_until
 from tests.factories import UserFactory
@@ -13,7 +18,7 @@ def test_a_submitted_import_runs_on_the_worker_and_reports_progress(
     celery_worker, settings, client
 ):
     operator = UserFactory()
-    rows = "".join(f"Debtor {n},310{n:07d},{n}\n" for n in range(12_000))
+    rows = "".join(f"Debtor {n},310{n:07d},{n}\n" for n in range(30_000))
     content = "nombre,celular,monto\n" + rows + "Bad,123,5\n"
     debtor_import = debtor_import_create(
         upload=SimpleUploadedFile("big.csv", content.encode()),
@@ -22,6 +27,15 @@ def test_a_submitted_import_runs_on_the_worker_and_reports_progress(
         by=operator,
     )
     client.force_login(operator)
+    # The upload queued the preparation: the worker reads the first rows once.
+    prepared = wait_until(
+        lambda: DebtorImport.objects.filter(pk=debtor_import.pk, preview__isnull=False).first(),
+        timeout=60,
+        message="the worker never prepared the preview",
+    )
+    assert prepared.preview["rows"][0] == ["Debtor 0", "3100000000", "0"]
+    assert prepared.rows_total == 30_001
+    debtor_import = prepared
     debtor_import_submit(
         debtor_import=debtor_import,
         mapping=Mapping.from_json(debtor_import.mapping),
@@ -30,26 +44,51 @@ def test_a_submitted_import_runs_on_the_worker_and_reports_progress(
     seen = set()
 
     def finished():
-        current = DebtorImport.objects.get(pk=debtor_import.pk)
+        current = debtor_import_with_progress(
+            debtor_import=DebtorImport.objects.get(pk=debtor_import.pk)
+        )
         seen.add((current.status, current.rows_read))
         return current if current.is_done else None
 
     done = wait_until(finished, timeout=60, interval=0.05, message="the import never finished")
     assert done.status == ImportStatus.COMPLETED
-    assert (done.rows_read, done.imported, done.invalid) == (12_001, 12_000, 1)
-    assert Debtor.objects.count() == 12_000
-    # While running, counters move in steps of PROGRESS_EVERY rows, pushed from the open
-    # import transaction through a second connection.
+    assert (done.rows_read, done.imported, done.invalid) == (30_001, 30_000, 1)
+    assert Debtor.objects.count() == 30_000
+    # While running, counters move in steps of PROGRESS_EVERY rows, published by the worker
+    # through Redis while the import's transaction is still open.
+    running = {rows for status, rows in seen if status == "running"}
+    assert running & {5000, 10000, 15000, 20000, 25000}
     assert seen <= {
         ("pending", 0),
         ("running", 0),
-        ("running", 5000),
-        ("running", 10000),
-        ("running", 12_001),  # every row read, the import's transaction still committing
-        ("completed", 12_001),
+        *(("running", rows) for rows in range(5000, 30_000, 5000)),
+        ("running", 30_001),  # every row read, the import's transaction still committing
+        ("completed", 30_001),
     }
     text = client.get(
         f"/debtors/imports/{debtor_import.pk}/", HTTP_HX_REQUEST="true"
     ).content.decode()
-    assert "12,000" in text
+    assert "30,000" in text
     assert "Download the rows not imported" in text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_beat_task_deletes_imports_left_at_the_mapping_step(celery_worker, settings):
+    from debtors.tasks import debtor_import_delete_stale_task
+
+    assert "debtors.tasks.debtor_import_delete_stale_task" in {
+        entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
+    }
+    debtor_import = debtor_import_create(
+        upload=SimpleUploadedFile("old.csv", b"nombre,celular\nAna,3001234567\n"),
+        region="CO",
+        update_existing=False,
+        by=None,
+    )
+    stored = Path(debtor_import.file.path)
+    DebtorImport.objects.filter(pk=debtor_import.pk).update(
+        created_at=timezone.now() - datetime.timedelta(days=2)
+    )
+    debtor_import_delete_stale_task.delay().get(timeout=60)
+    assert not DebtorImport.objects.filter(pk=debtor_import.pk).exists()
+    assert not stored.exists()

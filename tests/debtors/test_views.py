@@ -1,18 +1,26 @@
 import csv
 import datetime
 import io
+import os
+import threading
+import time
+import tracemalloc
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client, override_settings
+from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from openpyxl import load_workbook
 
 from campaigns.models import MessageStatus
+from debtors import views
 from debtors.models import Debtor, DebtorImport, ImportStatus
-from debtors.services import debtor_import_run
+from debtors.services import debtor_import_prepare, debtor_import_run
+from tests.debtors.imports.conftest import sheet_xml, write_sheet
 from tests.factories import (
     CampaignFactory,
     DebtorFactory,
@@ -31,21 +39,128 @@ def media_root(tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-def _upload(client, content=CSV, name="lista.csv", follow=False):
+def _upload(client, content=CSV, name="lista.csv", follow=False, prepare=True):
     data = {"file": SimpleUploadedFile(name, content.encode()), "region": "CO"}
-    return client.post(reverse("debtor_import_new"), data, follow=follow)
+    response = client.post(reverse("debtor_import_new"), data, follow=follow)
+    if prepare and DebtorImport.objects.exists():
+        # What the worker does once the upload commits (tests/debtors/test_tasks.py runs it
+        # on a real worker).
+        debtor_import_prepare(debtor_import_id=DebtorImport.objects.latest("pk").pk)
+    return response
 
 
-def test_uploading_shows_the_preview_with_guessed_columns(client, operator):
+def test_the_mapping_step_says_preparing_and_polls_until_the_worker_has_read_the_file(
+    client, operator
+):
     client.force_login(operator)
-    response = _upload(client)
+    response = _upload(client, prepare=False)
     debtor_import = DebtorImport.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("debtor_import_detail", args=[debtor_import.pk])
     text = client.get(response["Location"]).content.decode()
-    assert "encoding <strong>utf-8</strong>" in text
-    assert '<option value="phone" selected>' in text
-    assert "Bogotá" in text  # preview row
+    assert "Preparing the preview" in text
+    assert 'hx-trigger="every 1s"' in text
+    polled = client.get(response["Location"], HTTP_HX_REQUEST="true").content.decode()
+    assert polled.lstrip().startswith('<section id="import-preparing"')
+
+    debtor_import_prepare(debtor_import_id=debtor_import.pk)
+    polled = client.get(response["Location"], HTTP_HX_REQUEST="true").content.decode()
+    assert polled.lstrip().startswith('<form id="import-mapping"')
+    assert "encoding <strong>utf-8</strong>" in polled
+    assert '<option value="phone" selected>' in polled
+    assert "Bogotá" in polled  # preview row
+
+
+def test_the_mapping_page_reads_the_stored_preview_not_the_file(client, operator):
+    client.force_login(operator)
+    _upload(client)
+    debtor_import = DebtorImport.objects.get()
+    Path(debtor_import.file.path).unlink()
+    text = client.get(reverse("debtor_import_detail", args=[debtor_import.pk])).content.decode()
+    assert "Bogotá" in text
+
+
+def _rss_bytes() -> int:
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _memory_while(call):
+    """(result, Python heap peak, resident set growth) while `call` runs; the resident set is
+    sampled every 2 ms, so memory taken outside Python (a Rust reader) shows too."""
+    baseline = _rss_bytes()
+    peak_rss = baseline
+    done = threading.Event()
+
+    def sample():
+        nonlocal peak_rss
+        while not done.is_set():
+            peak_rss = max(peak_rss, _rss_bytes())
+            time.sleep(0.002)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    tracemalloc.start()
+    try:
+        result = call()
+    finally:
+        _current, peak_heap = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        done.set()
+        sampler.join()
+    return result, peak_heap, peak_rss - baseline
+
+
+MB = 1024 * 1024
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_uploading_a_big_file_keeps_the_web_process_memory_flat(operator, tmp_path, kind):
+    rows = 200_000
+    if kind == "csv":
+        lines = "".join(f"Deudor {n},310{n:07d},{n}.50,Bogotá\n" for n in range(rows))
+        content = ("nombre,celular,monto,ciudad\n" + lines).encode()
+    else:
+        cells = "".join(
+            f'<row r="{n}"><c r="A{n}" t="inlineStr"><is><t>Deudor {n}</t></is></c>'
+            f'<c r="B{n}"><v>{3100000000 + n}</v></c><c r="C{n}"><v>{n}.5</v></c></row>'
+            for n in range(2, rows + 2)
+        )
+        header = '<row r="1"><c r="A1" t="inlineStr"><is><t>nombre</t></is></c></row>'
+        xml = sheet_xml(0, dimension=None).replace("<sheetData>", "<sheetData>" + header + cells)
+        content = write_sheet(tmp_path / "big.xlsx", xml).read_bytes()
+    assert len(content) > 3 * MB  # holding its rows as Python lists would take 50 MB and more
+    request = RequestFactory().post(
+        reverse("debtor_import_new"),
+        {"file": SimpleUploadedFile(f"big.{kind}", content), "region": "CO"},
+    )
+    request.user = operator
+    response, peak_heap, rss_growth = _memory_while(lambda: views.debtor_import_new(request))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    debtor_import = DebtorImport.objects.get()
+    assert (debtor_import.format, debtor_import.rows_total) == (kind, rows)
+    assert debtor_import.preview is None  # the rows are read by the worker, not here
+    # The CSV streams through 1 MB chunks; the XLSX (34 MB of sheet XML) through its
+    # decompressed chunks: both far below the file, let alone its rows.
+    assert peak_heap < (8 * MB if kind == "csv" else 12 * MB)
+    assert rss_growth < 24 * MB
+
+
+@override_settings(IMPORT_MAX_ROWS=100)
+def test_a_file_over_the_row_cap_is_refused_on_the_upload_form(client, operator):
+    client.force_login(operator)
+    lines = "".join(f"Deudor {n},310{n:07d},1\n" for n in range(101))
+    response = _upload(client, content="nombre,celular,monto\n" + lines)
+    assert response.status_code == 200
+    assert "The file has 101 rows; the limit is 100" in response.content.decode()
+    assert not DebtorImport.objects.exists()
+    assert not any(path.is_file() for path in Path(settings.MEDIA_ROOT).rglob("*"))
+
+
+def test_a_macro_enabled_workbook_is_refused_on_the_upload_form(client, operator):
+    client.force_login(operator)
+    response = _upload(client, name="cartera.xlsm")
+    assert "can hold macros" in response.content.decode()
+    assert not DebtorImport.objects.exists()
 
 
 @override_settings(IMPORT_MAX_BYTES=10)
@@ -126,13 +241,67 @@ def test_the_error_report_downloads_for_its_owner_only(client, operator):
     response = client.get(url)
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="lista-errors.csv"'
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[1] == ["3", "phone", "12", "not a phone number"]
+    content = b"".join(response.streaming_content).decode()
+    assert content.startswith("\ufeff")  # Excel reads UTF-8 only with its mark
+    rows = list(csv.reader(io.StringIO(content[1:])))
+    assert rows == [
+        ["row", "name", "column", "value", "reason"],
+        ["3", "Bea", "phone", "12", "not a phone number"],
+    ]
 
     client.force_login(UserFactory())
     assert client.get(url).status_code == 404
     client.logout()
     assert client.get(url).status_code == 302  # to the login page
+
+
+def test_the_error_report_follows_the_decimal_mark_of_the_active_language(client, operator):
+    client.force_login(operator)
+    _upload(client)
+    debtor_import = DebtorImport.objects.get()
+    client.post(
+        reverse("debtor_import_start", args=[debtor_import.pk]), _mapping_post(debtor_import)
+    )
+    debtor_import_run(debtor_import_id=debtor_import.pk)
+    with translation.override("es"):  # Spanish writes 1.234,56: Excel there splits on `;`
+        response = client.get(reverse("debtor_import_errors", args=[debtor_import.pk]))
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert lines == ["\ufeffrow;name;column;value;reason", "3;Bea;phone;12;not a phone number"]
+
+
+def test_the_result_page_shows_the_first_rejected_rows(client, operator):
+    client.force_login(operator)
+    bad = "".join(f"Malo {n},12{n},5,Cali\n" for n in range(15))
+    _upload(client, content=CSV + bad)
+    debtor_import = DebtorImport.objects.get()
+    client.post(
+        reverse("debtor_import_start", args=[debtor_import.pk]), _mapping_post(debtor_import)
+    )
+    debtor_import_run(debtor_import_id=debtor_import.pk)
+    text = client.get(
+        reverse("debtor_import_detail", args=[debtor_import.pk]), HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "First rows not imported" in text
+    assert "<td>Bea</td><td>phone</td><td>12</td><td>not a phone number</td>" in text
+    assert "Malo 8" in text
+    assert "Malo 9" not in text  # ten rows on screen, the rest in the report
+
+
+def test_deleting_an_import_in_the_admin_deletes_its_files(
+    client, staff_user, django_capture_on_commit_callbacks
+):
+    client.force_login(staff_user)
+    _upload(client)
+    debtor_import = DebtorImport.objects.get()
+    stored = Path(debtor_import.file.path)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:debtors_debtorimport_delete", args=[debtor_import.pk]),
+            {"post": "yes"},
+        )
+    assert response.status_code == 302
+    assert not DebtorImport.objects.exists()
+    assert not stored.exists()
 
 
 def test_a_failed_import_says_nothing_was_imported(client, operator):
@@ -364,3 +533,14 @@ def test_opting_out_needs_post_and_a_csrf_token(operator):
     assert client.post(url, HTTP_HX_REQUEST="true").status_code == 403
     debtor.refresh_from_db()
     assert not debtor.opted_out
+
+
+def test_starting_before_the_preview_is_ready_goes_back_to_the_preparing_page(client, operator):
+    client.force_login(operator)
+    _upload(client, prepare=False)
+    debtor_import = DebtorImport.objects.get()
+    response = client.post(reverse("debtor_import_start", args=[debtor_import.pk]), {})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("debtor_import_detail", args=[debtor_import.pk])
+    debtor_import.refresh_from_db()
+    assert debtor_import.submitted_at is None

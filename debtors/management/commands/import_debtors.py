@@ -9,14 +9,14 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from debtors.imports.engine import ErrorReport, import_file
-from debtors.imports.readers import ImportFileError, inspect_file
+from debtors.imports.readers import ImportFileError, check_filename, inspect_file
 
 FILE_ERROR_EXIT = 2
 
 
 class Command(BaseCommand):
     help = (
-        "Import debtors from a CSV or XLSX file (columns guessed from the headers). "
+        "Import debtors from a CSV, XLSX, ODS or XLS file (columns guessed from the headers). "
         "Prints `imported=N updated=N duplicates=N invalid=N`; exits 2 when the file is unusable."
     )
 
@@ -53,6 +53,7 @@ class Command(BaseCommand):
                 target.open("w", encoding="utf-8", newline="") as report_file,
                 transaction.atomic(),
             ):
+                check_filename(path.name)
                 counts = import_file(
                     path=path,
                     info=inspect_file(path),

@@ -1,5 +1,6 @@
 import csv
 import io
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,9 @@ from openpyxl import Workbook
 
 from debtors.imports.engine import ErrorReport, import_file
 from debtors.imports.readers import inspect_file
+
+# Made once with LibreOffice from deudores.csv (see the README there).
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
 def write_csv(
@@ -24,6 +28,59 @@ def write_xlsx(path: Path, rows: list[list[object]]) -> Path:
     for row in rows:
         sheet.append(row)
     workbook.save(path)
+    return path
+
+
+def sheet_xml(rows: int, *, dimension: str | None, empty_rows: int = 0) -> str:
+    head = f'<dimension ref="{dimension}"/>' if dimension else ""
+    body = "".join(
+        f'<row r="{n}"><c r="A{n}" t="inlineStr"><is><t>x</t></is></c></row>'
+        for n in range(1, rows + 1)
+    )
+    empty = "".join(
+        f'<row r="{n}" s="1" customFormat="1"/>' for n in range(rows + 1, rows + 1 + empty_rows)
+    )
+    return (
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f"{head}<sheetData>{body}{empty}</sheetData></worksheet>"
+    )
+
+
+def write_sheet(path, xml: str):
+    """A minimal XLSX around one hand-written sheet part."""
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    office = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    package = "application/vnd.openxmlformats-package"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(
+            "[Content_Types].xml",
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            f'<Default Extension="rels" ContentType="{package}.relationships+xml"/>'
+            f'<Override PartName="/xl/workbook.xml" ContentType="{office}.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml"'
+            f' ContentType="{office}.worksheet+xml"/>'
+            "</Types>",
+        )
+        archive.writestr(
+            "_rels/.rels",
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/>'
+            "</Relationships>",
+        )
+        archive.writestr(
+            "xl/workbook.xml",
+            f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets>'
+            '<sheet name="Deudores" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        )
+        archive.writestr(
+            "xl/_rels/workbook.xml.rels",
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+            "</Relationships>",
+        )
+        archive.writestr("xl/worksheets/sheet1.xml", xml)
     return path
 
 

@@ -1,12 +1,14 @@
+import codecs
 import datetime
+import io
 from decimal import Decimal
 
 import pytest
-from django.test import override_settings
 
-from debtors.imports.readers import ImportFileError
+from debtors.imports.engine import ErrorReport, import_file
+from debtors.imports.readers import ImportFileError, inspect_file
 from debtors.models import Debtor
-from tests.debtors.imports.conftest import write_csv, write_xlsx
+from tests.debtors.imports.conftest import FIXTURES, write_csv, write_xlsx
 from tests.factories import DebtorFactory
 
 pytestmark = pytest.mark.django_db
@@ -55,6 +57,7 @@ def test_each_bad_row_is_reported_with_its_row_column_value_and_reason(tmp_path,
     assert run.counts.summary() == "imported=1 updated=0 duplicates=0 invalid=6"
     assert run.report[0] == {
         "row": "3",
+        "name": "No phone",
         "column": "Celular",
         "value": "",
         "reason": "phone is blank",
@@ -213,11 +216,86 @@ def test_an_empty_file_is_a_clear_error(tmp_path, run_import, content):
         run_import(path)
 
 
-@override_settings(IMPORT_MAX_ROWS=3)
-def test_the_row_cap_rejects_the_whole_file(tmp_path, run_import):
-    rows = [["name", "phone"], *[["A", f"30012345{n:02d}"] for n in range(4)]]
+def test_the_row_cap_is_checked_again_while_reading(tmp_path, settings):
+    # The upload's count is a bound for CSV (quotes and blank lines aside): the engine keeps
+    # its own.
+    path = write_csv(
+        tmp_path / "big.csv", [["name", "phone"], *[["A", f"30012345{n:02d}"] for n in range(4)]]
+    )
+    info = inspect_file(path)
+    settings.IMPORT_MAX_ROWS = 3
     with pytest.raises(ImportFileError, match="more than 3 rows"):
-        run_import(write_csv(tmp_path / "big.csv", rows))
+        import_file(
+            path=path,
+            info=info,
+            mapping=None,
+            region="CO",
+            update_existing=False,
+            report=ErrorReport(io.StringIO()),
+        )
+
+
+def test_a_nul_byte_is_a_row_error_naming_its_column(tmp_path, run_import):
+    path = tmp_path / "nul.csv"
+    path.write_bytes(
+        b"Nombre,Celular,Ciudad\nAna\x00Mar,3001234567,Cali\nBea,3001234568,Bogo\x00ta\n"
+        b"Eva,3001234569,Cali\n"
+    )
+    run = run_import(path)
+    assert run.counts.summary() == "imported=1 updated=0 duplicates=0 invalid=2"
+    assert [(line["row"], line["name"], line["column"]) for line in run.report] == [
+        ("2", "AnaMar", "Nombre"),
+        ("3", "Bea", "Ciudad"),
+    ]
+    assert {line["reason"] for line in run.report} == {
+        "holds a NUL character (a binary file or a broken export)"
+    }
+    assert list(Debtor.objects.values_list("name", flat=True)) == ["Eva"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_utf16_and_utf32_files_are_decoded(tmp_path, run_import, encoding):
+    # Excel's "Unicode text" is UTF-16 LE with a byte-order mark and tabs.
+    bom = {"utf-16-le": codecs.BOM_UTF16_LE, "utf-16-be": codecs.BOM_UTF16_BE}.get(encoding, b"")
+    text = "Nombre\tCelular\tCiudad\r\nLucía Peña\t300 123 4567\tMedellín\r\n"
+    path = tmp_path / "unicode.txt"
+    path.write_bytes(bom + text.encode(encoding))
+    info = inspect_file(path)
+    assert (info.delimiter, info.rows_total) == ("\t", 1)
+    run = run_import(path)
+    assert run.counts.imported == 1
+    debtor = Debtor.objects.get()
+    assert (debtor.name, debtor.extra) == ("Lucía Peña", {"ciudad": "Medellín"})
+
+
+def test_an_amount_carries_its_currency_code(tmp_path, run_import):
+    path = write_csv(
+        tmp_path / "money.csv",
+        [
+            ["Nombre", "Celular", "Monto", "Moneda"],
+            ["Ana", "3001234567", "USD 120", ""],
+            ["Bea", "3001234568", "USD 120", "COP"],
+            ["Eva", "3001234569", "12abc", ""],
+        ],
+    )
+    run = run_import(path)
+    assert run.counts.summary() == "imported=1 updated=0 duplicates=0 invalid=2"
+    assert Debtor.objects.get().currency == "USD"
+    assert run.reasons() == {3: "amount is in USD, not COP", 4: "amount is not a number"}
+
+
+@pytest.mark.parametrize("name", ["deudores.ods", "deudores.xls"])
+def test_libreoffice_ods_and_xls_files_are_imported(run_import, name):
+    run = run_import(FIXTURES / name)
+    assert run.counts.summary() == "imported=2 updated=0 duplicates=0 invalid=1"
+    lucia = Debtor.objects.get(phone_e164="+573001234567")
+    assert (lucia.name, lucia.amount, lucia.due_date) == (
+        "Lucía Restrepo",
+        Decimal("1234.56"),
+        datetime.date(2026, 12, 15),
+    )
+    assert Debtor.objects.filter(phone_e164="+573107654321").exists()
+    assert run.reasons() == {4: "phone is blank"}
 
 
 def test_progress_is_reported_every_n_rows_and_at_the_end(tmp_path, run_import):
