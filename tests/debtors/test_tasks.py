@@ -61,7 +61,7 @@ def test_a_submitted_import_runs_on_the_worker_and_reports_progress(
     assert seen <= {
         ("pending", 0),
         ("running", 0),
-        *(("running", rows) for rows in range(5000, 30_000, 5000)),
+        *(("running", rows) for rows in range(5000, 30_001, 5000)),
         ("running", 30_001),  # every row read, the import's transaction still committing
         ("completed", 30_001),
     }
