@@ -68,19 +68,27 @@ def replica_config(replica: Replica) -> Iterator[ReplicaConfig]:
     replica.configure(**saved)
 
 
-@pytest.fixture(scope="module")
-def linked_driver(
-    replica: Replica, tmp_path_factory: pytest.TempPathFactory
+def _linked(
+    replica: Replica, strategy_settings: override_settings, profile_dir: Path
 ) -> Iterator[SeleniumDriver]:
-    """One linked browser shared by a module's tests, as a session host would hold it."""
-    with selenium_settings(replica):
-        driver = SeleniumDriver(profile_dir=tmp_path_factory.mktemp("linked-profile"))
+    with strategy_settings:
+        driver = SeleniumDriver(profile_dir=profile_dir)
         driver.start()
         try:
             link(driver, replica)
             yield driver
         finally:
             driver.close()
+
+
+@pytest.fixture(scope="module")
+def linked_driver(
+    replica: Replica, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SeleniumDriver]:
+    """One linked browser shared by a module's tests, as a session host would hold it."""
+    yield from _linked(
+        replica, selenium_settings(replica), tmp_path_factory.mktemp("linked-profile")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -88,14 +96,7 @@ def linked_wajs_driver(
     replica: Replica, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[SeleniumDriver]:
     """One linked browser on the wa-js strategy, shared by a module's tests."""
-    with wajs_settings(replica):
-        driver = SeleniumDriver(profile_dir=tmp_path_factory.mktemp("wajs-profile"))
-        driver.start()
-        try:
-            link(driver, replica)
-            yield driver
-        finally:
-            driver.close()
+    yield from _linked(replica, wajs_settings(replica), tmp_path_factory.mktemp("wajs-profile"))
 
 
 @pytest.fixture
