@@ -160,6 +160,11 @@ class DebtorImport(models.Model):
         return f"{self.original_filename} ({self.status})"
 
     @property
+    def shows_progress(self) -> bool:
+        """Past the mapping step: its page follows the import's progress and result."""
+        return self.submitted_at is not None or self.is_done
+
+    @property
     def is_preparing(self) -> bool:
         return self.preview is None and self.status == ImportStatus.PENDING
 

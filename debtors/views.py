@@ -183,10 +183,10 @@ def debtor_import_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """One page for every step after the upload: preparing, mapping, progress and result."""
     debtor_import = _get_import_for_user(request, pk)
     template = "debtors/import_detail.html"
-    preview = debtor_import_preview(debtor_import=debtor_import)
-    if debtor_import.submitted_at is not None or debtor_import.is_done:
+    if debtor_import.shows_progress:
         context = _import_progress_context(debtor_import)
         return render(request, template + "#progress" if request.htmx else template, context)
+    preview = debtor_import_preview(debtor_import=debtor_import)
     if preview is None:
         context = {"debtor_import": debtor_import}
         return render(request, template + "#preparing" if request.htmx else template, context)
