@@ -136,7 +136,7 @@ def test_a_campaign_paused_right_after_the_claim_gets_its_message_back_unsent(
 
     def claim_then_pause(*args, **kwargs):
         claim = claim_next(*args, **kwargs)
-        campaign_pause(campaign=campaign)  # as if an operator's pause committed just then
+        campaign_pause(campaign=campaign)  # in the claim's transaction: begin_sending sees it
         return claim
 
     monkeypatch.setattr(sending, "claim_next", claim_then_pause)
