@@ -8,11 +8,21 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/whatsmassive_bench"
+# A database per run: two benchmarks at once must not drop each other's.
+DEFAULT_DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/whatsmassive_bench_{os.getpid()}"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def database_url() -> str:
     return os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+
+
+def redis_url() -> str:
+    """A Redis database of this run's own, claimed like a test run's (none flushes another's)."""
+    sys.path.insert(0, str(ROOT))
+    from tests.environment import claim_redis_database
+
+    return claim_redis_database(os.environ.get("REDIS_URL", DEFAULT_REDIS_URL))
 
 
 def _maintenance_url(url: str) -> tuple[str, str]:

@@ -2,8 +2,9 @@
 
     python bench/engine.py --accounts 20 --messages 100000 [--workers 2] [--autovacuum]
 
-Uses the PostgreSQL of DATABASE_URL (a throwaway database, recreated) and the Redis of
-REDIS_URL. Before the campaign it measures the machine's own limit: as many connections as
+Uses the PostgreSQL of DATABASE_URL (a throwaway database, recreated; by default one named
+after the run) and a Redis database of REDIS_URL's server claimed for the run, as a test
+run claims one. Before the campaign it measures the machine's own limit: as many connections as
 the hosts hold (workers x threads) each update their own row and commit, for a few seconds.
 Ends with one line:
     messages_per_second=X duplicates=N lost=N commits_per_message=Y commit_rate=Z
@@ -30,7 +31,15 @@ from collections import Counter
 from pathlib import Path
 
 import psycopg
-from common import ROOT, database_url, drop_database, migrate, recreate_database, setup_django
+from common import (
+    ROOT,
+    database_url,
+    drop_database,
+    migrate,
+    recreate_database,
+    redis_url,
+    setup_django,
+)
 
 PROBE_SECONDS = 5.0
 SWEEP_SECONDS = 5.0
@@ -255,7 +264,7 @@ def main() -> None:
         WHATSAPP_SANDBOX_LATENCY="0",
         WHATSAPP_PROFILES_DIR=str(state / "profiles"),
         WHATSAPP_SANDBOX_DIR=str(state / "sandbox"),
-        REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
+        REDIS_URL=redis_url(),
         HOST_HEARTBEAT_SECONDS="2",
         DB_CONN_MAX_AGE="600",
     )
@@ -266,7 +275,6 @@ def main() -> None:
 
     import datetime
 
-    import redis
     from django.db.models import Count, Max
     from django.db.models.functions import Coalesce
 
@@ -280,7 +288,6 @@ def main() -> None:
     from sessions_app.models import Pool, PoolMember, SessionStatus, WhatsAppSession
     from sessions_app.services import session_connect
 
-    redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
     accounts = []
     for number in range(args.accounts):
         account = WhatsAppSession.objects.create(

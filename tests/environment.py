@@ -39,13 +39,21 @@ def _check_postgres(url: str) -> None:
         ) from exc
 
 
-def _claim_redis_database(url: str) -> str:
+class ServiceUnavailable(Exception):
+    """PostgreSQL or Redis cannot serve this run; the message says what to do."""
+
+
+def claim_redis_database(url: str) -> str:
+    """A Redis database number (1-15) of its own for this process, emptied, released at exit.
+
+    Test runs and benchmarks claim through the same keys, so neither flushes the other's.
+    """
     client = redis.Redis.from_url(url, socket_connect_timeout=3)
     try:
         client.ping()
     except redis.RedisError as exc:
         where = urlsplit(url).netloc.rsplit("@", 1)[-1]
-        raise pytest.UsageError(
+        raise ServiceUnavailable(
             f"Redis is not reachable at {where}: start it (or set REDIS_URL). [{exc}]"
         ) from exc
     token = f"{os.uname().nodename}:{os.getpid()}"
@@ -56,7 +64,7 @@ def _claim_redis_database(url: str) -> str:
             redis.Redis.from_url(claimed).flushdb()  # leftovers of a run that was killed
             atexit.register(_release, client, key, token)
             return claimed
-    raise pytest.UsageError(
+    raise ServiceUnavailable(
         f"Every Redis database 1-15 at {url} is claimed by another test run; "
         "wait for them or delete the keys whatsmassive:test-run:*."
     )
@@ -72,7 +80,12 @@ def pytest_load_initial_conftests() -> None:
     database_url = os.environ.get("TEST_DATABASE_URL", DEFAULT_DATABASE_URL)
     _check_postgres(database_url)
     os.environ["DATABASE_URL"] = database_url
-    os.environ["REDIS_URL"] = _claim_redis_database(os.environ.get("REDIS_URL", DEFAULT_REDIS_URL))
+    try:
+        os.environ["REDIS_URL"] = claim_redis_database(
+            os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
+        )
+    except ServiceUnavailable as exc:
+        raise pytest.UsageError(str(exc)) from exc
     os.environ.setdefault("WHATSAPP_DRIVER", "sandbox")
     os.environ["DEBUG"] = "1"
     # Profiles and the sandbox network's send log are shared with the run's Celery workers.
