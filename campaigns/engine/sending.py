@@ -27,9 +27,11 @@ from debtors.models import Debtor, DebtorStatus, OnWhatsApp
 from sessions_app.drivers.base import (
     AccountRestricted,
     NotOnWhatsApp,
+    NumberCheck,
     NumberUnconfirmed,
     SendError,
     SendOutcomeUnknown,
+    SendResult,
     WhatsAppDriver,
 )
 from sessions_app.models import WhatsAppSession
@@ -125,10 +127,12 @@ def _after_send(session: WhatsAppSession, pacer: Pacer, now: datetime.datetime) 
 
 @functools.cache
 def _settle_sent_sql() -> list[str]:
-    """sending -> sent, then the debtor's status and the account's pacing and counter.
+    """sending -> sent, then the debtor and the account's pacing and counter.
 
-    The last two follow only if the message was still sending. PostgreSQL runs all three
-    as one statement; elsewhere they are three, in one transaction.
+    The last two follow only if the message was still sending. The debtor learns in the
+    same write what the send taught about the number (on WhatsApp, its LID): with neither
+    its status nor those columns changing an index, the update can be HOT. PostgreSQL runs
+    all three as one statement; elsewhere they are three, in one transaction.
     """
     message, debtor, account = table(Message), table(Debtor), table(WhatsAppSession)
     sending, sent = literal(MessageStatus.SENDING), literal(MessageStatus.SENT)
@@ -137,8 +141,13 @@ def _settle_sent_sql() -> list[str]:
         " sent_at = %(now)s, lease_until = NULL, last_error = '', updated_at = %(now)s"
         f" WHERE id = %(message)s AND status = {sending}"
     )
-    debtor_sent = literal(DebtorStatus.SENT)
-    set_debtor = f"UPDATE {debtor} SET status = {debtor_sent}, updated_at = %(now)s"  # noqa: S608
+    debtor_sent, yes = literal(DebtorStatus.SENT), literal(OnWhatsApp.YES)
+    set_debtor = (
+        f"UPDATE {debtor} SET status = {debtor_sent}, updated_at = %(now)s,"  # noqa: S608
+        f" on_whatsapp = CASE WHEN %(checked)s THEN {yes} ELSE on_whatsapp END,"
+        " whatsapp_checked_at = CASE WHEN %(checked)s THEN %(now)s ELSE whatsapp_checked_at END,"
+        " whatsapp_lid = COALESCE(NULLIF(%(lid)s, ''), whatsapp_lid)"
+    )
     set_account = (
         f"UPDATE {account} SET next_send_at = %(next_send_at)s,"  # noqa: S608
         " sent_count = sent_count + 1 WHERE id = %(session)s"
@@ -154,16 +163,23 @@ def _settle_sent_sql() -> list[str]:
 
 
 def _settle_sent(
-    claim: Claim, session: WhatsAppSession, wa_message_id: str, now: datetime.datetime
+    claim: Claim,
+    session: WhatsAppSession,
+    result: SendResult,
+    now: datetime.datetime,
+    check: NumberCheck | None,
 ) -> None:
     """Record what WhatsApp took, in one commit."""
     params: dict[str, Any] = {
-        "wa_message_id": wa_message_id,
+        "wa_message_id": result.wa_message_id,
         "now": now,
         "next_send_at": session.next_send_at,
         "message": claim.pk,
         "debtor": claim.debtor_id,
         "session": session.pk,
+        "checked": check is not None,
+        # The DOM strategy learns the LID from the chat's message ids: replies may use it.
+        "lid": result.lid or (check.lid if check else ""),
     }
     first, *rest = _settle_sent_sql()
     # On PostgreSQL the settle is one statement and so its own transaction: no BEGIN and
@@ -185,20 +201,13 @@ def _settle_sent(
         realtime.campaign_progress_changed(claim.campaign_id)
 
 
-def _check_number(claim: Claim, driver: WhatsAppDriver) -> None:
-    """Before the first message to a number: ask WhatsApp, and remember a yes on the debtor."""
+def _check_number(claim: Claim, driver: WhatsAppDriver) -> NumberCheck | None:
+    """Before the first message to a number: ask WhatsApp. A yes is remembered on the debtor
+    by the settle, in the same write as its status."""
     check = driver.check_number(phone_e164=claim.phone_e164)
-    if check is None:
-        return
-    if not check.on_whatsapp:
+    if check is not None and not check.on_whatsapp:
         raise NotOnWhatsApp(claim.phone_e164)
-    fields: dict[str, object] = {
-        "on_whatsapp": OnWhatsApp.YES,
-        "whatsapp_checked_at": timezone.now(),
-    }
-    if check.lid:
-        fields["whatsapp_lid"] = check.lid
-    Debtor.objects.filter(pk=claim.debtor_id).update(**fields)
+    return check
 
 
 def _send(
@@ -209,9 +218,10 @@ def _send(
     wa_message_id: str = "",
 ) -> float:
     """Hand a committed `sending` message to the driver and settle the outcome."""
+    check = None
     try:
         if claim.on_whatsapp == OnWhatsApp.UNKNOWN:
-            _check_number(claim, driver)
+            check = _check_number(claim, driver)
         result = driver.send_text(
             phone_e164=claim.phone_e164, text=claim.body, message_id=wa_message_id or None
         )
@@ -219,12 +229,7 @@ def _send(
         return _settle_failure(claim=claim, session=session, pacer=pacer, error=exc)
     now = timezone.now()
     delay = _after_send(session, pacer, now)
-    _settle_sent(claim, session, result.wa_message_id, now)
-    if result.lid:
-        # The DOM strategy learns the LID from the chat's message ids: replies may use it.
-        Debtor.objects.filter(pk=claim.debtor_id).exclude(whatsapp_lid=result.lid).update(
-            whatsapp_lid=result.lid
-        )
+    _settle_sent(claim, session, result, now, check)
     return delay
 
 
