@@ -5,8 +5,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from debtors.imports.services import debtor_import_delete
 from debtors.models import Debtor, DebtorImport, OptOutSource
-from debtors.services import debtor_import_delete, debtor_opt_out
+from debtors.services import debtor_opt_out
 from whatsmassive.roles import require
 
 

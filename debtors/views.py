@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 from debtors.exports import debtor_export_response
 from debtors.forms import DebtorFilterForm, DebtorImportMappingForm, DebtorImportUploadForm
 from debtors.imports.readers import ImportFileError
+from debtors.imports.services import debtor_import_create, debtor_import_submit
 from debtors.models import Debtor, DebtorImport, OptOutSource
 from debtors.selectors import (
     debtor_import_error_report_lines,
@@ -35,7 +36,7 @@ from debtors.selectors import (
     debtor_page,
     debtor_search,
 )
-from debtors.services import debtor_import_create, debtor_import_submit, debtor_opt_out
+from debtors.services import debtor_opt_out
 from whatsmassive.htmx import HtmxHttpRequest, htmx_redirect
 
 

@@ -30,15 +30,11 @@ from api.views.common import get_or_404, query, valid
 from debtors.bulk import BulkRejected, debtor_bulk_upsert
 from debtors.imports.mapping import Mapping
 from debtors.imports.readers import ImportFileError
+from debtors.imports.services import debtor_import_create, debtor_import_submit
 from debtors.imports.values import parse_phone
 from debtors.models import Debtor, DebtorImport, DebtorStatus, OptOutSource
 from debtors.selectors import debtor_import_list, debtor_search
-from debtors.services import (
-    debtor_import_create,
-    debtor_import_submit,
-    debtor_opt_out,
-    debtor_update,
-)
+from debtors.services import debtor_opt_out, debtor_update
 
 
 class DebtorQuery(PageQuery):

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -23,7 +23,7 @@ from campaigns.models import (
     MessageStatus,
 )
 from campaigns.selectors import SENT_STATUSES
-from debtors.models import Debtor, DebtorStatus, OnWhatsApp
+from debtors.models import CLOSED_STATUSES, Debtor, DebtorStatus, OnWhatsApp
 from sessions_app.drivers.base import (
     AccountRestricted,
     NotOnWhatsApp,
@@ -139,6 +139,9 @@ def _settle_sent_sql() -> list[str]:
     )
     debtor_sent = literal(DebtorStatus.SENT)
     set_debtor = f"UPDATE {debtor} SET status = {debtor_sent}, updated_at = %(now)s"  # noqa: S608
+    # A debtor an operator closed (paid, disputed, wrong number) while this was in flight
+    # keeps that status.
+    still_open = f"status NOT IN ({', '.join(literal(status) for status in CLOSED_STATUSES)})"
     set_account = (
         f"UPDATE {account} SET next_send_at = %(next_send_at)s,"  # noqa: S608
         " sent_count = sent_count + 1 WHERE id = %(session)s"
@@ -146,11 +149,11 @@ def _settle_sent_sql() -> list[str]:
     if connection.vendor == "postgresql":
         return [
             f"WITH sent AS ({set_message} RETURNING debtor_id),"  # noqa: S608
-            f" debtor AS ({set_debtor} WHERE id = (SELECT debtor_id FROM sent)),"
+            f" debtor AS ({set_debtor} WHERE id = (SELECT debtor_id FROM sent) AND {still_open}),"
             f" account AS ({set_account} AND EXISTS (SELECT 1 FROM sent))"
             " SELECT count(*) FROM sent"
         ]
-    return [set_message, f"{set_debtor} WHERE id = %(debtor)s", set_account]
+    return [set_message, f"{set_debtor} WHERE id = %(debtor)s AND {still_open}", set_account]
 
 
 def _settle_sent(
@@ -279,7 +282,10 @@ def _settle_failure(
             if isinstance(error, NotOnWhatsApp | NumberUnconfirmed):
                 # Every attempt found no account: later campaigns skip the number.
                 Debtor.objects.filter(pk=claim.debtor_id).update(
-                    status=DebtorStatus.UNREACHABLE,
+                    status=Case(
+                        When(status__in=CLOSED_STATUSES, then=F("status")),
+                        default=Value(DebtorStatus.UNREACHABLE),
+                    ),
                     on_whatsapp=OnWhatsApp.NO,
                     whatsapp_checked_at=now,
                     updated_at=now,

@@ -18,8 +18,8 @@ from openpyxl import load_workbook
 
 from campaigns.models import MessageStatus
 from debtors import views
+from debtors.imports.services import debtor_import_prepare, debtor_import_run
 from debtors.models import Debtor, DebtorImport, ImportStatus
-from debtors.services import debtor_import_prepare, debtor_import_run
 from tests.conftest import role_user
 from tests.debtors.imports.conftest import sheet_xml, write_sheet
 from tests.factories import (
