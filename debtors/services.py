@@ -224,9 +224,10 @@ def debtor_disposition_record(
     return disposition
 
 
-def dispositions_mark_broken() -> int:
+def dispositions_mark_broken(*, by: Actor = None) -> int:
     """Mark promises whose day has passed (by `clock.today()`) with no later payment or
     newer promise as broken today; returns how many. Safe to run any number of times."""
+    require(by, "debtors.add_disposition")
     today = clock.today()
     kept_or_replaced = Disposition.objects.filter(
         debtor_id=OuterRef("debtor_id"),
