@@ -4,9 +4,11 @@ Replies are read here and nowhere else (`debtor_last_reply`, `replied_condition`
 where they are stored may change in one place.
 """
 
+import datetime
 from dataclasses import dataclass
+from typing import cast
 
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 
 from campaigns.models import Message
 from debtors.models import Disposition, DispositionKind
@@ -31,53 +33,62 @@ def replied_condition() -> Q:
 
 
 @dataclass(frozen=True)
-class CampaignOutcomes:
-    """What came of a campaign's sends: replies, opt-outs and promises to pay."""
+class Outcomes:
+    """What came of sends: replies, opt-outs and promises to pay, and their share of the
+    messages handed to WhatsApp (percentages; None before anything was sent)."""
 
-    reached: int = 0  # handed to WhatsApp
+    reached: int = 0
     replied: int = 0
     opted_out: int = 0
     promised: int = 0
 
-    def _rate(self, n: int) -> float | None:
-        return n / self.reached if self.reached else None
+    def _percent(self, n: int) -> float | None:
+        return 100 * n / self.reached if self.reached else None
 
     @property
-    def replied_rate(self) -> float | None:
-        return self._rate(self.replied)
+    def replied_percent(self) -> float | None:
+        return self._percent(self.replied)
 
     @property
-    def opted_out_rate(self) -> float | None:
-        return self._rate(self.opted_out)
+    def opted_out_percent(self) -> float | None:
+        return self._percent(self.opted_out)
 
     @property
-    def promised_rate(self) -> float | None:
-        return self._rate(self.promised)
+    def promised_percent(self) -> float | None:
+        return self._percent(self.promised)
 
 
-def campaign_outcomes_many(*, campaign_ids: list[int]) -> dict[int, CampaignOutcomes]:
-    """Outcomes of several campaigns in one grouped query.
-
-    Opted out: the debtor opted out (it was not when the campaign started, or it would have
-    no message). Promised: a promise to pay was recorded after the message was sent.
-    """
+def _outcome_counts() -> dict[str, Count]:
+    """Opted out: the debtor opted out (it had not when its campaign started, or it would
+    have no message). Promised: a promise to pay was recorded after the message was sent."""
     promise_after_send = Disposition.objects.filter(
         debtor_id=OuterRef("debtor_id"), kind=DispositionKind.PROMISE, at__gte=OuterRef("sent_at")
     )
-    rows = (
+    return {
+        "reached": Count("id", filter=Q(sent_at__isnull=False)),
+        "replied": Count("id", filter=replied_condition()),
+        "opted_out": Count("id", filter=Q(debtor__opted_out=True)),
+        "promised": Count("id", filter=Q(Exists(promise_after_send), sent_at__isnull=False)),
+    }
+
+
+def campaign_outcomes_many(*, campaign_ids: list[int]) -> dict[int, Outcomes]:
+    """Outcomes of several campaigns in one grouped query."""
+    rows = cast(
+        "QuerySet[Message, dict[str, int]]",
         Message.objects.filter(campaign_id__in=campaign_ids)
         .order_by()
-        .values_list("campaign_id")
-        .annotate(
-            reached=Count("id", filter=Q(sent_at__isnull=False)),
-            replied=Count("id", filter=replied_condition()),
-            opted_out=Count("id", filter=Q(debtor__opted_out=True)),
-            promised=Count("id", filter=Q(Exists(promise_after_send), sent_at__isnull=False)),
-        )
+        .values("campaign_id")
+        .annotate(**_outcome_counts()),
     )
-    outcomes = {pk: CampaignOutcomes() for pk in campaign_ids}
-    for campaign_id, reached, replied, opted_out, promised in rows:
-        outcomes[campaign_id] = CampaignOutcomes(
-            reached=reached, replied=replied, opted_out=opted_out, promised=promised
-        )
+    outcomes = {pk: Outcomes() for pk in campaign_ids}
+    for row in rows:
+        campaign_id = row.pop("campaign_id")
+        outcomes[campaign_id] = Outcomes(**row)
     return outcomes
+
+
+def outcomes_since(*, since: datetime.datetime) -> Outcomes:
+    """Outcomes of every message sent since `since`, all campaigns (one query)."""
+    counts = Message.objects.filter(sent_at__gte=since).aggregate(**_outcome_counts())
+    return Outcomes(**counts)

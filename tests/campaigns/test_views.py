@@ -503,3 +503,25 @@ def test_an_unknown_export_format_is_not_found(client, operator):
     client.force_login(operator)
     url = reverse("campaign_message_export", args=[CampaignFactory().pk, "pdf"])
     assert client.get(url).status_code == 404
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+def test_the_list_and_the_page_show_replies_opt_outs_and_promises(client, viewer):
+    campaign = CampaignFactory(name="Diciembre")
+    for n in range(4):
+        MessageFactory(
+            campaign=campaign,
+            status=MessageStatus.READ,
+            sent_at=timezone.now(),
+            replied_at=timezone.now() if n == 0 else None,
+        )
+    client.force_login(viewer)
+    listing = client.get(reverse("campaign_list")).content.decode()
+    assert '<th scope="col">Results</th>' in listing
+    assert "25.0%" in listing
+    page = client.get(reverse("campaign_detail", args=[campaign.pk])).content.decode()
+    assert 'id="outcomes-heading"' in page
+    assert "Shares of the 4 messages sent." in page
+    assert "25.0%" in page
