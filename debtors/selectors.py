@@ -43,7 +43,7 @@ def debtor_search(
 
     `disposition`: a kind of the current disposition, `broken` (a broken promise) or `none`.
     """
-    debtors = Debtor.objects.select_related("current_disposition")
+    debtors = Debtor.objects.select_related("current_disposition__by")
     q = q.strip()
     if q:
         debtors = debtors.filter(_search_condition(q))

@@ -25,6 +25,8 @@ from api.serializers import (
     DebtorInSerializer,
     DebtorSerializer,
     DebtorUpdateSerializer,
+    DispositionInSerializer,
+    DispositionSerializer,
 )
 from api.views.common import get_or_404, query, valid
 from debtors.bulk import BulkRejected, debtor_bulk_upsert
@@ -33,8 +35,8 @@ from debtors.imports.readers import ImportFileError
 from debtors.imports.services import debtor_import_create, debtor_import_submit
 from debtors.imports.values import parse_phone
 from debtors.models import Debtor, DebtorImport, DebtorStatus, OptOutSource
-from debtors.selectors import debtor_import_list, debtor_search
-from debtors.services import debtor_opt_out, debtor_update
+from debtors.selectors import debtor_dispositions, debtor_import_list, debtor_search
+from debtors.services import debtor_disposition_record, debtor_opt_out, debtor_update
 
 
 class DebtorQuery(PageQuery):
@@ -144,6 +146,39 @@ def debtor_detail(request: Request, pk: int) -> Response:
     else:
         require(request, "debtors.view_debtor")
     return Response(DebtorSerializer(debtor).data)
+
+
+@extend_schema(
+    methods=["GET"],
+    operation_id="debtors_dispositions_list",
+    parameters=[PageQuery],
+    responses=page_schema(DispositionSerializer),
+)
+@extend_schema(
+    methods=["POST"],
+    request=DispositionInSerializer,
+    responses={201: DispositionSerializer},
+)
+@api_view(["GET", "POST"])
+@idempotent
+def debtor_disposition_list(request: Request, pk: int) -> Response:
+    """A debtor's dispositions, oldest first; POST records one (it becomes the current one:
+    paid, dispute and wrong number skip the debtor's unsent messages at once)."""
+    debtor = get_or_404(Debtor, pk)
+    if request.method == "POST":
+        require(request, "debtors.add_disposition")
+        data = valid(DispositionInSerializer, request.data)
+        disposition = debtor_disposition_record(
+            debtor=debtor,
+            kind=data["kind"],
+            amount=data.get("amount"),
+            date=data.get("date"),
+            note=data.get("note", ""),
+            by=request.user,
+        )
+        return Response(DispositionSerializer(disposition).data, status=status.HTTP_201_CREATED)
+    require(request, "debtors.view_disposition")
+    return keyset_page(request, debtor_dispositions(debtor=debtor), DispositionSerializer)
 
 
 @extend_schema(request=None, responses=DebtorSerializer)
