@@ -106,13 +106,11 @@ class DispositionForm(forms.Form):
         min_value=0,
         max_digits=14,
         decimal_places=2,
-        help_text="For a promise to pay.",
     )
     date = forms.DateField(
-        label="Date",
+        label="Payment or call-back day",
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="The day of the promised payment, or the day to call back.",
     )
     note = forms.CharField(
         label="Note", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
