@@ -97,9 +97,10 @@ def main() -> None:
         setup_django(url)
         migrate()
         campaign_id = load(args.messages)
+        from campaigns.audience import audience_debtors, audience_filtered
         from campaigns.models import Campaign
         from campaigns.results import campaign_outcomes_many
-        from campaigns.selectors import _audience_filtered, audience_debtors, campaign_progress
+        from campaigns.selectors import campaign_progress
         from debtors.exports import debtor_export_rows
         from debtors.models import Debtor
 
@@ -114,7 +115,7 @@ def main() -> None:
             ),
             "audience": (
                 lambda: audience_debtors(audience={}).count(),
-                lambda: _audience_filtered({}).count(),
+                lambda: audience_filtered({}).count(),
             ),
             "export": (
                 lambda: sum(1 for _ in debtor_export_rows(Debtor.objects.all())),

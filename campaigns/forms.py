@@ -8,7 +8,7 @@ from campaigns.templating import TEMPLATE_MAX_CHARS, TemplateError, template_che
 from debtors.models import DebtorStatus
 from sessions_app.models import Pool
 
-# Form fields that make up `Campaign.audience` (see campaigns.selectors.audience_debtors).
+# Form fields that make up `Campaign.audience` (see campaigns.audience.audience_debtors).
 AUDIENCE_FIELDS = (
     "status",
     "amount_min",

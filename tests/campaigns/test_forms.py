@@ -1,7 +1,7 @@
 import pytest
 
+from campaigns.audience import audience_debtors
 from campaigns.forms import CampaignForm
-from campaigns.selectors import audience_debtors
 from tests.factories import CampaignFactory, DebtorFactory, PoolFactory
 
 pytestmark = pytest.mark.django_db
