@@ -34,7 +34,7 @@ from debtors.imports.mapping import Mapping
 from debtors.imports.readers import ImportFileError
 from debtors.imports.services import debtor_import_create, debtor_import_submit
 from debtors.imports.values import parse_phone
-from debtors.models import Debtor, DebtorImport, DebtorStatus, OptOutSource
+from debtors.models import Debtor, DebtorImport, DebtorStatus, DispositionKind, OptOutSource
 from debtors.selectors import debtor_dispositions, debtor_import_list, debtor_search
 from debtors.services import debtor_disposition_record, debtor_opt_out, debtor_update
 
@@ -47,6 +47,11 @@ class DebtorQuery(PageQuery):
     amount_max = serializers.DecimalField(max_digits=14, decimal_places=2, required=False)
     reference = serializers.CharField(required=False, max_length=100)
     phone = serializers.CharField(required=False, max_length=20, help_text="E.164")
+    disposition = serializers.ChoiceField(
+        choices=[*DispositionKind.choices, ("broken", "broken promise"), ("none", "none")],
+        required=False,
+        help_text="The current disposition's kind, `broken` (a broken promise) or `none`",
+    )
 
 
 def _debtors(filters: dict[str, Any]) -> QuerySet[Debtor]:
@@ -55,6 +60,7 @@ def _debtors(filters: dict[str, Any]) -> QuerySet[Debtor]:
         status=filters.get("status") or "",
         amount_min=filters.get("amount_min"),
         amount_max=filters.get("amount_max"),
+        disposition=filters.get("disposition") or "",
     )
     if filters.get("opted_out") is not None:
         debtors = debtors.filter(opted_out=filters["opted_out"])

@@ -149,3 +149,6 @@ def test_the_debtor_list_carries_dispositions_without_a_query_per_row(
     with django_assert_max_num_queries(8):
         rows = api.get("/api/v1/debtors/", {"limit": 20}).json()["results"]
     assert {row["disposition"]["kind"] for row in rows} == {"no_answer"}
+    untouched = DebtorFactory()
+    listed = api.get("/api/v1/debtors/", {"disposition": "none"}).json()["results"]
+    assert [row["id"] for row in listed] == [untouched.pk]
