@@ -1,5 +1,6 @@
 """What the API reads and writes; reads mirror the models, writes name only what may change."""
 
+from decimal import Decimal
 from typing import Any
 
 from rest_framework import serializers
@@ -8,19 +9,49 @@ from campaigns.models import Campaign, Message
 from debtors.bulk import BULK_MAX_ROWS
 from debtors.forms import REGION_CHOICES
 from debtors.imports.mapping import TARGET_CHOICES
-from debtors.models import Debtor, DebtorImport, DebtorStatus
+from debtors.models import Debtor, DebtorImport, DebtorStatus, Disposition, DispositionKind
 from sessions_app.models import Pool, PoolMember, PoolStrategy, WhatsAppSession
 from webhooks.models import EventType, WebhookDelivery, WebhookEndpoint
 
 
+class DispositionSerializer(serializers.ModelSerializer[Disposition]):
+    by = serializers.CharField(source="by.username", read_only=True, allow_null=True, default=None)
+    broken = serializers.BooleanField(source="is_broken", read_only=True)
+
+    class Meta:
+        model = Disposition
+        fields = ["id", "kind", "amount", "date", "note", "by", "at", "broken", "broken_on"]
+        read_only_fields = fields
+
+
+class DispositionInSerializer(serializers.Serializer[Any]):
+    kind = serializers.ChoiceField(choices=DispositionKind.choices)
+    amount = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+        allow_null=True,
+        help_text="Promise to pay: the amount promised",
+    )
+    date = serializers.DateField(
+        required=False, allow_null=True, help_text="Promise: the day of payment; call back: the day"
+    )
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
 class DebtorSerializer(serializers.ModelSerializer[Debtor]):
     phone = serializers.CharField(source="phone_e164", read_only=True)
+    disposition = DispositionSerializer(
+        source="current_disposition", read_only=True, allow_null=True, help_text="The latest one"
+    )
 
     class Meta:
         model = Debtor
         fields = [
             "id", "name", "phone", "phone_raw", "amount", "currency", "due_date", "reference",
-            "extra", "status", "opted_out", "opted_out_at", "created_at", "updated_at",
+            "extra", "status", "opted_out", "opted_out_at", "disposition", "created_at",
+            "updated_at",
         ]  # fmt: skip
         read_only_fields = fields
 

@@ -20,6 +20,9 @@ v1 = [
     public("debtors/bulk/", debtors.debtor_bulk, "api_debtor_bulk"),
     public("debtors/<int:pk>/", debtors.debtor_detail, "api_debtor_detail"),
     public("debtors/<int:pk>/opt-out/", debtors.debtor_opt_out_view, "api_debtor_opt_out"),
+    public(
+        "debtors/<int:pk>/dispositions/", debtors.debtor_disposition_list, "api_debtor_dispositions"
+    ),
     public("imports/", debtors.import_list, "api_import_list"),
     public("imports/<int:pk>/", debtors.import_detail, "api_import_detail"),
     public("imports/<int:pk>/submit/", debtors.import_submit, "api_import_submit"),

@@ -5,6 +5,8 @@ from collections.abc import Iterator
 from django.http import HttpResponseBase
 
 from campaigns.models import Campaign, Message
+from campaigns.results import debtor_last_reply
+from debtors.exports import RESULT_HEADER, result_cells, result_fields
 from whatsmassive.exports import ExportCell, csv_response, export_record, xlsx_response
 from whatsmassive.roles import Actor, require
 
@@ -20,12 +22,17 @@ MESSAGE_EXPORT_HEADER = [
     "delivered_at",
     "read_at",
     "failed_at",
+    "reference",
+    "amount",
+    "currency",
+    *RESULT_HEADER,
 ]
 
 
 def _message_export_rows(campaign: Campaign) -> Iterator[list[ExportCell]]:
     rows = (
         Message.objects.filter(campaign=campaign)
+        .annotate(**debtor_last_reply(debtor="debtor_id"))
         .order_by("id")
         .values_list(
             "debtor__name",
@@ -39,11 +46,15 @@ def _message_export_rows(campaign: Campaign) -> Iterator[list[ExportCell]]:
             "delivered_at",
             "read_at",
             "failed_at",
+            "debtor__reference",
+            "debtor__amount",
+            "debtor__currency",
+            *result_fields("debtor__"),
         )
         .iterator(chunk_size=2000)
     )
     for row in rows:
-        yield list(row)
+        yield [*row[:-7], *result_cells(row[-7:])]
 
 
 def campaign_message_export(*, campaign: Campaign, fmt: str, by: Actor) -> HttpResponseBase:

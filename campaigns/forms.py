@@ -1,14 +1,25 @@
 from typing import Any
 
 from django import forms
+from django.conf import settings
 
 from campaigns.models import Campaign
 from campaigns.templating import TEMPLATE_MAX_CHARS, TemplateError, template_check
 from debtors.models import DebtorStatus
 from sessions_app.models import Pool
 
-# Form fields that make up `Campaign.audience` (see campaigns.selectors.audience_debtors).
-AUDIENCE_FIELDS = ("status", "amount_min", "amount_max", "due_from", "due_to", "search")
+# Form fields that make up `Campaign.audience` (see campaigns.audience.audience_debtors).
+AUDIENCE_FIELDS = (
+    "status",
+    "amount_min",
+    "amount_max",
+    "due_from",
+    "due_to",
+    "search",
+    "include_closed",
+    "recent_days",
+    "include_recent",
+)
 
 
 class CampaignForm(forms.Form):
@@ -43,6 +54,20 @@ class CampaignForm(forms.Form):
         label="Due to", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     search = forms.CharField(label="Name or reference contains", required=False, max_length=100)
+    include_closed = forms.BooleanField(
+        label="Include paid, disputed and wrong-number debtors",
+        required=False,
+        help_text="Left out unless ticked here or under Debtor status.",
+    )
+    recent_days = forms.IntegerField(
+        label="Recently contacted: within days",
+        min_value=0,
+        max_value=365,
+        required=False,
+        initial=lambda: settings.CAMPAIGN_RECONTACT_DAYS,
+        help_text="Debtors sent a message within this many days are left out; 0 for none.",
+    )
+    include_recent = forms.BooleanField(label="Include recently contacted debtors", required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
@@ -90,9 +115,15 @@ class CampaignForm(forms.Form):
         audience: dict[str, object] = {}
         for key in AUDIENCE_FIELDS:
             value = values.get(key)
-            if value in (None, "", []):
+            # An unticked box and an empty field are not stored; 0 days is.
+            if value is None or value is False or value in ("", []):
                 continue
-            audience[key] = list(value) if key == "status" else str(value)
+            if key == "status":
+                audience[key] = list(value)
+            elif isinstance(value, bool | int):
+                audience[key] = value
+            else:
+                audience[key] = str(value)
         return audience
 
     def campaign_for_preview(self) -> Campaign | None:

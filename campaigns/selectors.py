@@ -1,13 +1,13 @@
 import datetime
 import time
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from django.db import connection
 from django.db.models import Count, Func, Max, Q, QuerySet
 from django.utils import timezone
 
+from campaigns.audience import AudienceGuards, audience_debtors, audience_guards
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
 from campaigns.templating import MessageTemplate, TemplateError, template_unknown_placeholders
 from debtors.models import Debtor
@@ -134,29 +134,6 @@ def campaigns_running() -> QuerySet[Campaign]:
     return campaign_list().filter(status=CampaignStatus.RUNNING)
 
 
-def audience_debtors(*, audience: dict[str, Any]) -> QuerySet[Debtor]:
-    """Debtors a campaign with this audience filter would message (never opted-out ones).
-
-    Keys (all optional): `status` (list of debtor statuses), `amount_min`, `amount_max`,
-    `due_from`, `due_to` (ISO dates), `search` (name or reference contains).
-    """
-    debtors = Debtor.objects.filter(opted_out=False)
-    if audience.get("status"):
-        debtors = debtors.filter(status__in=audience["status"])
-    if audience.get("amount_min") not in (None, ""):
-        debtors = debtors.filter(amount__gte=Decimal(str(audience["amount_min"])))
-    if audience.get("amount_max") not in (None, ""):
-        debtors = debtors.filter(amount__lte=Decimal(str(audience["amount_max"])))
-    if audience.get("due_from"):
-        debtors = debtors.filter(due_date__gte=audience["due_from"])
-    if audience.get("due_to"):
-        debtors = debtors.filter(due_date__lte=audience["due_to"])
-    if audience.get("search"):
-        term = str(audience["search"])
-        debtors = debtors.filter(Q(name__icontains=term) | Q(reference__icontains=term))
-    return debtors
-
-
 def debtor_extra_keys(*, debtors: QuerySet[Debtor] | None = None) -> list[str]:
     """Extra-field keys of `debtors` (default: all who can be messaged): placeholders beyond
     the base ones."""
@@ -179,6 +156,7 @@ class CampaignPreview:
     body: str
     audience_count: int
     problems: list[str]
+    guards: AudienceGuards
 
 
 def _template_problems(template: str, audience: QuerySet[Debtor]) -> list[str]:
@@ -201,7 +179,10 @@ def _campaign_problems(
     if not PoolMember.objects.filter(pool_id=campaign.pool_id, enabled=True).exists():
         problems.append(f"Pool “{campaign.pool}” has no enabled account.")
     if not audience.exists():
-        problems.append("The audience is empty: no debtor (who has not opted out) matches it.")
+        problems.append(
+            "The audience is empty: no debtor matches it (opted-out debtors never do; "
+            "closed and recently contacted ones only when included)."
+        )
     return problems, _template_problems(campaign.template, audience)
 
 
@@ -219,7 +200,11 @@ def campaign_preview(*, campaign: Campaign) -> CampaignPreview:
     if debtor is not None and not template:
         body = MessageTemplate(campaign.template).render(debtor)
     return CampaignPreview(
-        debtor=debtor, body=body, audience_count=audience.count(), problems=setup + template
+        debtor=debtor,
+        body=body,
+        audience_count=audience.count(),
+        problems=setup + template,
+        guards=audience_guards(audience=campaign.audience),
     )
 
 

@@ -7,10 +7,11 @@ from django.contrib.auth.models import User as AuthUser
 from django.db import connection, transaction
 from django.utils import timezone
 
+from campaigns.audience import audience_debtors
 from campaigns.engine import UNUSABLE_STATUSES, assign_members
 from campaigns.engine.statements import table
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
-from campaigns.selectors import audience_debtors, campaign_problems
+from campaigns.selectors import campaign_problems
 from campaigns.templating import MessageTemplate, template_check
 from sessions_app.models import Pool, PoolMember, PoolStrategy
 from webhooks.services import campaign_transition_emit

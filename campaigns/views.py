@@ -19,6 +19,7 @@ from django_htmx.http import trigger_client_event
 from campaigns import exports, selectors, services
 from campaigns.forms import CampaignForm
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
+from campaigns.results import campaign_outcomes_many
 from campaigns.services import CampaignStartRefused, CampaignTransitionError
 from campaigns.templating import BASE_PLACEHOLDERS
 from sessions_app.models import Pool
@@ -40,7 +41,8 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     )
     campaigns = list(page.object_list)
     progress = selectors.campaign_progress_many(campaigns=campaigns)
-    rows = [(campaign, progress[campaign.pk]) for campaign in campaigns]
+    outcomes = campaign_outcomes_many(campaign_ids=[campaign.pk for campaign in campaigns])
+    rows = [(campaign, progress[campaign.pk], outcomes[campaign.pk]) for campaign in campaigns]
     return render(request, "campaigns/campaign_list.html", {"page": page, "rows": rows})
 
 
@@ -125,7 +127,11 @@ def campaign_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if request.htmx and not request.htmx.boosted:
         context = _messages_context(request, campaign)
         return render(request, "campaigns/campaign_detail.html#messages", context)
-    return render(request, "campaigns/campaign_detail.html", _page_context(request, campaign))
+    context = {
+        **_page_context(request, campaign),
+        "outcomes": campaign_outcomes_many(campaign_ids=[campaign.pk])[campaign.pk],
+    }
+    return render(request, "campaigns/campaign_detail.html", context)
 
 
 def _page_context(request: HttpRequest, campaign: Campaign) -> dict[str, Any]:

@@ -5,9 +5,28 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from debtors.models import Debtor, DebtorImport, OptOutSource
-from debtors.services import debtor_import_delete, debtor_opt_out
+from debtors.imports.services import debtor_import_delete
+from debtors.models import Debtor, DebtorImport, Disposition, OptOutSource
+from debtors.services import debtor_opt_out
 from whatsmassive.roles import require
+
+
+class DispositionInline(admin.TabularInline[Disposition, Debtor]):
+    """Shown, never edited here: a disposition skips messages and changes the debtor's
+    status, which only `debtor_disposition_record` does."""
+
+    model = Disposition
+    fields = ("at", "kind", "amount", "date", "broken_on", "note", "by")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["-at", "-id"]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(Debtor)
@@ -30,6 +49,7 @@ class DebtorAdmin(admin.ModelAdmin[Debtor]):
     # Counting a million rows on every page load is slow and staff do not need the exact total.
     show_full_result_count = False
     actions = ["opt_out"]
+    inlines = [DispositionInline]
 
     @admin.action(description="Opt out selected debtors (no more messages)")
     def opt_out(self, request: HttpRequest, queryset: QuerySet[Debtor]) -> None:

@@ -1,11 +1,57 @@
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpResponseBase
 
-from debtors.models import Debtor
+from campaigns.results import debtor_last_reply
+from debtors.models import Debtor, DispositionKind
 from whatsmassive.exports import ExportCell, csv_response, export_record, xlsx_response
 from whatsmassive.roles import Actor, require
+
+# What the team's own system reads back: the debtor's latest reply and its current
+# disposition, with the promise (or the day to call back) it holds.
+RESULT_HEADER = [
+    "last_reply",
+    "last_reply_at",
+    "disposition",
+    "disposition_at",
+    "promise_amount",
+    "promise_date",
+    "promise_broken",
+    "call_back_on",
+]
+
+
+def result_fields(debtor: str = "") -> list[str]:
+    """The `values_list` paths `result_cells` reads, on rows annotated with
+    `debtor_last_reply` whose debtor is at the path `debtor` ("" on debtors, "debtor__")."""
+    current = f"{debtor}current_disposition__"
+    return [
+        "last_reply",
+        "last_reply_at",
+        f"{current}kind",
+        f"{current}at",
+        f"{current}amount",
+        f"{current}date",
+        f"{current}broken_on",
+    ]
+
+
+def result_cells(values: Sequence[Any]) -> list[ExportCell]:
+    reply, reply_at, kind, at, amount, date, broken_on = values
+    promise = kind == DispositionKind.PROMISE
+    return [
+        reply or "",
+        reply_at,
+        kind or "",
+        at,
+        amount if promise else None,
+        date if promise else None,
+        (broken_on is not None) if promise else None,
+        date if kind == DispositionKind.CALL_BACK else None,
+    ]
+
 
 DEBTOR_EXPORT_HEADER = [
     "name",
@@ -17,19 +63,22 @@ DEBTOR_EXPORT_HEADER = [
     "status",
     "opted_out",
     "extra",
+    *RESULT_HEADER,
 ]
 
 
 def debtor_export_rows(debtors: QuerySet[Debtor]) -> Iterator[list[ExportCell]]:
     columns = ["name", "phone_e164", "amount", "currency", "due_date", "reference", "status"]
-    for row in (
-        debtors.order_by("name", "id")
-        .values_list(*columns, "opted_out", "extra")
+    rows = (
+        debtors.annotate(**debtor_last_reply())
+        .order_by("name", "id")
+        .values_list(*columns, "opted_out", "extra", *result_fields())
         .iterator(chunk_size=2000)
-    ):
-        *values, opted_out, extra = row
+    )
+    for row in rows:
+        values, (opted_out, extra), results = row[:7], row[7:9], row[9:]
         extras = "; ".join(f"{key}={value}" for key, value in (extra or {}).items())
-        yield [*values, bool(opted_out), extras]
+        yield [*values, bool(opted_out), extras, *result_cells(results)]
 
 
 def debtor_export_response(

@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import UploadedFile
 
 from debtors.imports.mapping import TARGET_CHOICES, Mapping
 from debtors.imports.readers import ImportFileError, check_filename, check_size
-from debtors.models import DebtorStatus
+from debtors.models import DebtorStatus, DispositionKind
 
 REGION_CHOICES = sorted(
     (region, f"{region} (+{phonenumbers.country_code_for_region(region)})")
@@ -85,3 +85,37 @@ class DebtorFilterForm(forms.Form):
         required=False, min_value=0, decimal_places=2, label="Amount from"
     )
     amount_max = forms.DecimalField(required=False, min_value=0, decimal_places=2, label="to")
+    disposition = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "any disposition"),
+            ("none", "none recorded"),
+            *DispositionKind.choices,
+            ("broken", "broken promise"),
+        ],
+    )
+
+
+class DispositionForm(forms.Form):
+    """What came of a conversation; the service checks what each kind needs."""
+
+    kind = forms.ChoiceField(label="Outcome", choices=DispositionKind.choices)
+    amount = forms.DecimalField(
+        label="Amount promised",
+        required=False,
+        min_value=0,
+        max_digits=14,
+        decimal_places=2,
+    )
+    date = forms.DateField(
+        label="Payment or call-back day",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    note = forms.CharField(
+        label="Note", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)

@@ -17,6 +17,14 @@ class DebtorStatus(models.TextChoices):
     REPLIED = "replied", "replied"
     UNREACHABLE = "unreachable", "not on WhatsApp"
     PAID = "paid", "paid"
+    DISPUTED = "disputed", "disputed"
+    WRONG_NUMBER = "wrong_number", "wrong number"
+
+
+# Set by an operator's disposition (or the API): the debtor leaves the campaigns that have
+# not reached it, new campaigns leave it out by default, and no send, receipt or reply
+# moves it back to an outreach status.
+CLOSED_STATUSES = (DebtorStatus.PAID, DebtorStatus.DISPUTED, DebtorStatus.WRONG_NUMBER)
 
 
 class OnWhatsApp(models.TextChoices):
@@ -63,6 +71,15 @@ class Debtor(models.Model):
     whatsapp_checked_at = models.DateTimeField(null=True, blank=True)
     # WhatsApp's number-independent id of the contact (`…@lid`): replies may come from it.
     whatsapp_lid = models.CharField("WhatsApp LID", max_length=40, blank=True, db_default="")
+    # The latest of its dispositions, kept here so lists, filters and exports need no subquery.
+    current_disposition = models.ForeignKey(
+        "Disposition",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -89,10 +106,96 @@ class Debtor(models.Model):
             models.Index(
                 fields=["whatsapp_lid"], condition=~Q(whatsapp_lid=""), name="debtor_whatsapp_lid"
             ),
+            # Campaign outcomes count messages to opted-out debtors: few, read by this index.
+            models.Index(fields=["id"], condition=Q(opted_out=True), name="debtor_opted_out"),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.phone_e164})"
+
+
+class DispositionKind(models.TextChoices):
+    """What came of a conversation with the debtor, as the operator records it."""
+
+    PROMISE = "promise", "promise to pay"
+    PAID = "paid", "paid"
+    DISPUTE = "dispute", "dispute"
+    WRONG_NUMBER = "wrong_number", "wrong number"
+    CALL_BACK = "call_back", "call back"
+    NO_ANSWER = "no_answer", "no answer"
+
+
+# The debtor status each closing disposition sets (see CLOSED_STATUSES).
+DISPOSITION_CLOSES = {
+    DispositionKind.PAID: DebtorStatus.PAID,
+    DispositionKind.DISPUTE: DebtorStatus.DISPUTED,
+    DispositionKind.WRONG_NUMBER: DebtorStatus.WRONG_NUMBER,
+}
+
+
+class Disposition(models.Model):
+    """One outcome recorded on a debtor; the debtor's current disposition is its latest."""
+
+    debtor = models.ForeignKey(
+        Debtor, on_delete=models.CASCADE, related_name="dispositions", db_index=False
+    )
+    kind = models.CharField(max_length=20, choices=DispositionKind.choices)
+    amount = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True, help_text="Promise: how much"
+    )
+    date = models.DateField(
+        null=True, blank=True, help_text="Promise: the day it will be paid; call back: the day"
+    )
+    note = models.TextField(blank=True, max_length=2000)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="dispositions",
+    )
+    at = models.DateTimeField()
+    # The day the beat task found the promise's date passed without a later payment.
+    broken_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        constraints = [
+            choices_check("kind", DispositionKind, name="disposition_kind_valid"),
+            models.CheckConstraint(
+                condition=~Q(kind=DispositionKind.PROMISE) | Q(amount__gt=0, date__isnull=False),
+                name="disposition_promise_has_amount_and_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=DispositionKind.CALL_BACK) | Q(date__isnull=False),
+                name="disposition_call_back_has_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(broken_on__isnull=True) | Q(kind=DispositionKind.PROMISE),
+                name="disposition_only_promises_break",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["debtor", "-at"], name="disposition_debtor_at"),
+            # The beat task: promises not yet found broken.
+            models.Index(
+                fields=["date"],
+                condition=Q(kind="promise", broken_on__isnull=True),
+                name="disposition_promise_open",
+            ),
+            models.Index(
+                fields=["broken_on"],
+                condition=Q(broken_on__isnull=False),
+                name="disposition_broken",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.debtor_id})"
+
+    @property
+    def is_broken(self) -> bool:
+        return self.broken_on is not None
 
 
 class ImportStatus(models.TextChoices):

@@ -1,5 +1,6 @@
 import base64
 import csv
+import datetime
 import io
 import itertools
 import json
@@ -12,11 +13,20 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
-from campaigns.models import Message
+from campaigns.models import Message, MessageStatus
+from campaigns.results import debtor_last_reply
 from debtors.imports.mapping import Mapping
 from debtors.imports.progress import progress_read
 from debtors.imports.readers import FileInfo
-from debtors.models import Debtor, DebtorImport, ImportStatus
+from debtors.models import (
+    Debtor,
+    DebtorImport,
+    DebtorStatus,
+    Disposition,
+    DispositionKind,
+    ImportStatus,
+    OnWhatsApp,
+)
 
 PAGE_SIZE = 50
 
@@ -27,9 +37,13 @@ def debtor_search(
     status: str = "",
     amount_min: Decimal | None = None,
     amount_max: Decimal | None = None,
+    disposition: str = "",
 ) -> QuerySet[Debtor]:
-    """Debtors matching a name, phone or reference search and the list filters."""
-    debtors = Debtor.objects.all()
+    """Debtors matching a name, phone or reference search and the list filters.
+
+    `disposition`: a kind of the current disposition, `broken` (a broken promise) or `none`.
+    """
+    debtors = Debtor.objects.select_related("current_disposition__by")
     q = q.strip()
     if q:
         debtors = debtors.filter(_search_condition(q))
@@ -41,6 +55,12 @@ def debtor_search(
         debtors = debtors.filter(amount__gte=amount_min)
     if amount_max is not None:
         debtors = debtors.filter(amount__lte=amount_max)
+    if disposition == "none":
+        debtors = debtors.filter(current_disposition__isnull=True)
+    elif disposition == "broken":
+        debtors = debtors.filter(current_disposition__broken_on__isnull=False)
+    elif disposition:
+        debtors = debtors.filter(current_disposition__kind=disposition)
     return debtors
 
 
@@ -105,6 +125,47 @@ def debtor_message_history(*, debtor: Debtor) -> QuerySet[Message]:
         .select_related("campaign", "session")
         .order_by("-created_at", "-id")
     )
+
+
+def debtor_dispositions(*, debtor: Debtor) -> QuerySet[Disposition]:
+    """The debtor's dispositions, newest (its current one) first."""
+    return Disposition.objects.filter(debtor=debtor).select_related("by").order_by("-at", "-id")
+
+
+def promises_broken_on(*, day: datetime.date) -> QuerySet[Disposition]:
+    """Promises found broken on `day`, with their debtor and its current disposition."""
+    return (
+        Disposition.objects.filter(kind=DispositionKind.PROMISE, broken_on=day)
+        .select_related("debtor__current_disposition", "by")
+        .order_by("debtor__name", "debtor_id", "id")
+    )
+
+
+_SENT_STATUS_TO_DEBTOR: dict[str, DebtorStatus] = {
+    MessageStatus.SENT: DebtorStatus.SENT,
+    MessageStatus.UNKNOWN: DebtorStatus.SENT,
+    MessageStatus.DELIVERED: DebtorStatus.DELIVERED,
+    MessageStatus.READ: DebtorStatus.READ,
+}
+
+
+def debtor_outreach_status(*, debtor: Debtor) -> DebtorStatus:
+    """The status the debtor's messages give it, as the engine would have set it: where a
+    debtor reopened after a closing disposition goes back to."""
+    with_reply = Debtor.objects.filter(pk=debtor.pk).annotate(**debtor_last_reply()).first()
+    if getattr(with_reply, "last_reply_at", None) is not None:
+        return DebtorStatus.REPLIED
+    if debtor.on_whatsapp == OnWhatsApp.NO:
+        return DebtorStatus.UNREACHABLE
+    latest = (
+        Message.objects.filter(debtor=debtor, sent_at__isnull=False)
+        .order_by("-sent_at", "-id")
+        .values_list("status", flat=True)
+        .first()
+    )
+    if latest is None:
+        return DebtorStatus.NEW
+    return _SENT_STATUS_TO_DEBTOR.get(latest, DebtorStatus.NEW)
 
 
 def debtor_import_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[DebtorImport]:

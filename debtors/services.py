@@ -1,32 +1,28 @@
 import datetime
 import logging
-import tempfile
-import uuid
-from collections.abc import Callable
-from functools import partial
-from pathlib import Path
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.core.files import File
-from django.core.files.uploadedfile import UploadedFile
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
-from django.db.models.fields.files import FieldFile
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from campaigns.models import OPTED_OUT_REASON, Message, MessageStatus
-from debtors.imports.engine import ErrorReport, ImportCounts, import_file
-from debtors.imports.mapping import Mapping
-from debtors.imports.preview import build_preview
-from debtors.imports.progress import progress_clear, progress_publish
-from debtors.imports.readers import ImportFileError, check_filename, check_size, inspect_file
-from debtors.models import Debtor, DebtorImport, DebtorStatus, ImportStatus, OptOutSource
-from debtors.selectors import debtor_import_file_info
-from debtors.tasks import debtor_import_prepare_task, debtor_import_run_task
+from debtors.models import (
+    CLOSED_STATUSES,
+    DISPOSITION_CLOSES,
+    Debtor,
+    DebtorStatus,
+    Disposition,
+    DispositionKind,
+    OptOutSource,
+)
+from debtors.selectors import debtor_outreach_status
 from webhooks.models import EventType
 from webhooks.services import debtor_events_emit
-from whatsmassive import realtime
+from whatsmassive import clock, realtime
 from whatsmassive.roles import Actor, require
 
 logger = logging.getLogger(__name__)
@@ -84,244 +80,167 @@ def debtor_opt_out(
 # What an operator or the API may change on a debtor; the phone is its identity.
 DEBTOR_EDITABLE = ("name", "amount", "currency", "due_date", "reference", "status", "extra")
 
+# Why a closed debtor's unsent messages were skipped, by the disposition that closed it.
+CLOSED_REASONS = {
+    DispositionKind.PAID: "The debtor paid",
+    DispositionKind.DISPUTE: "The debtor disputes the debt",
+    DispositionKind.WRONG_NUMBER: "Wrong number",
+}
+_KIND_CLOSING = {status: kind for kind, status in DISPOSITION_CLOSES.items()}
+
 
 @transaction.atomic
 def debtor_update(*, debtor: Debtor, changes: dict[str, Any], by: Actor = None) -> Debtor:
-    """Change a debtor's fields; marking it paid skips its unsent messages at once."""
+    """Change a debtor's fields.
+
+    A status that closes the debtor (paid, disputed, wrong number) is recorded as the
+    matching disposition too, and its unsent messages are skipped at once.
+    """
     require(by, "debtors.change_debtor")
     unknown = set(changes) - set(DEBTOR_EDITABLE)
     if unknown:
         raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
-    now = timezone.now()
+    now = clock.now()
     locked = Debtor.objects.select_for_update().get(pk=debtor.pk)
-    became_paid = changes.get("status") == DebtorStatus.PAID and locked.status != DebtorStatus.PAID
+    closing = changes.get("status")
+    closes = closing in CLOSED_STATUSES and locked.status != closing
     for name, value in changes.items():
         setattr(locked, name, value)
     locked.updated_at = now
     locked.full_clean(exclude=["phone_e164", "phone_raw"])
     locked.save(update_fields=[*changes, "updated_at"])
-    if became_paid:
-        _messages_skip_unsent(debtor_ids=[locked.pk], reason="The debtor paid", now=now)
+    if closes:
+        _disposition_add(
+            debtor=locked,
+            kind=_KIND_CLOSING[DebtorStatus(str(closing))],
+            note="Recorded by a change of the debtor's status.",
+            by=by,
+            at=now,
+        )
     logger.info("Debtor %s updated: %s", locked.pk, ", ".join(sorted(changes)))
     return locked
 
 
-def debtor_import_create(
-    *, upload: UploadedFile[bytes], region: str, update_existing: bool, by: Actor
-) -> DebtorImport:
-    """Store an uploaded file, check it and count its rows; the worker prepares the preview.
-
-    Nothing here parses a row: the checks stream the file with bounded memory. Raises
-    ImportFileError (and keeps nothing, the stored file included) when the file as a whole is
-    unusable, over IMPORT_MAX_ROWS included.
-    """
-    require(by, "debtors.add_debtorimport")
-    original_name = Path(upload.name or "upload").name[:255]
-    check_filename(original_name)
-    if upload.size is not None:
-        check_size(upload.size)  # before the upload is copied into MEDIA_ROOT
-    debtor_import = DebtorImport(
-        original_filename=original_name,
-        region=region,
-        update_existing=update_existing,
-        created_by=by if isinstance(by, User) else None,
-    )
-    # A generated name: the operator's file name never becomes a path on our disk.
-    debtor_import.file.save(f"{uuid.uuid4().hex}.upload", upload, save=False)
-    try:
-        with transaction.atomic():
-            info = inspect_file(Path(debtor_import.file.path))
-            debtor_import.format = info.format
-            debtor_import.encoding = info.encoding
-            debtor_import.delimiter = info.delimiter
-            debtor_import.rows_total = info.rows_total
-            debtor_import.save()
-            transaction.on_commit(
-                partial(debtor_import_prepare_task.delay, debtor_import.pk), robust=True
-            )
-    except BaseException:
-        # Whatever stopped it (a refused file, a decoding surprise, the database), the
-        # upload must not stay on disk without a row that owns it.
-        debtor_import.file.delete(save=False)
-        raise
-    logger.info(
-        "Debtor file %s uploaded (%s, %s rows)",
-        original_name,
-        info.format,
-        info.rows_total,
-        extra={"debtor_import": debtor_import.pk},
-    )
-    return debtor_import
-
-
-def debtor_import_prepare(*, debtor_import_id: int) -> DebtorImport | None:
-    """Read the headers and first rows once (in the worker) and guess the mapping.
-
-    Returns None when there was nothing to prepare (already prepared, or gone). A file that
-    turns out unusable fails the import and its stored file is deleted.
-    """
-    debtor_import = DebtorImport.objects.filter(
-        pk=debtor_import_id, status=ImportStatus.PENDING, preview__isnull=True
-    ).first()
-    if debtor_import is None:
-        return None
-    info = debtor_import_file_info(debtor_import=debtor_import)
-    try:
-        preview = build_preview(path=Path(debtor_import.file.path), info=info)
-    except ImportFileError as exc:
-        _debtor_import_fail(debtor_import, str(exc))
-        return debtor_import
-    except Exception:
-        logger.exception("Debtor import %s could not be prepared", debtor_import_id)
-        _debtor_import_fail(debtor_import, "The file could not be read.")
-        return debtor_import
-    mapping = preview.pop("mapping")
-    DebtorImport.objects.filter(pk=debtor_import_id, preview__isnull=True).update(
-        preview=preview, mapping=mapping, rows_total=preview["rows_total"]
-    )
-    debtor_import.refresh_from_db()
-    return debtor_import
-
-
-@transaction.atomic
-def debtor_import_submit(
-    *, debtor_import: DebtorImport, mapping: Mapping, update_existing: bool, by: Actor = None
-) -> bool:
-    """Confirm the mapping and queue the import; False if it was already submitted."""
-    require(by, "debtors.add_debtorimport")
-    changed = DebtorImport.objects.filter(
-        pk=debtor_import.pk,
-        status=ImportStatus.PENDING,
-        submitted_at__isnull=True,
-        preview__isnull=False,
-    ).update(
-        mapping=mapping.as_json(), update_existing=update_existing, submitted_at=timezone.now()
-    )
-    if changed != 1:
-        return False
-    transaction.on_commit(partial(debtor_import_run_task.delay, debtor_import.pk))
-    debtor_import.refresh_from_db()
-    return True
-
-
-def debtor_import_run(
+def _disposition_add(
     *,
-    debtor_import_id: int,
-    progress_every: int | None = None,
-    on_progress: Callable[[ImportCounts], None] | None = None,
-) -> DebtorImport | None:
-    """Run a submitted import: every row or none are written, in one transaction.
-
-    Safe to run twice: a completed or failed import is left alone, and a `running` one whose
-    worker died rolled back, so running it again starts from scratch. Returns None when there
-    was nothing to run. A failed import keeps no stored file.
-    """
-    claimed = DebtorImport.objects.filter(
-        pk=debtor_import_id,
-        status__in=[ImportStatus.PENDING, ImportStatus.RUNNING],
-        submitted_at__isnull=False,
-    ).update(status=ImportStatus.RUNNING, started_at=timezone.now())
-    if claimed != 1:
-        return None
-    debtor_import = DebtorImport.objects.get(pk=debtor_import_id)
-
-    def report_progress(counts: ImportCounts) -> None:
-        progress_publish(debtor_import_id=debtor_import_id, counts=counts)
-        if on_progress is not None:
-            on_progress(counts)
-
-    options = {} if progress_every is None else {"progress_every": progress_every}
-    try:
-        with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as report_file:
-            report = ErrorReport(report_file)
-            with transaction.atomic():
-                counts = import_file(
-                    path=Path(debtor_import.file.path),
-                    info=debtor_import_file_info(debtor_import=debtor_import),
-                    mapping=Mapping.from_json(debtor_import.mapping),
-                    region=debtor_import.region,
-                    update_existing=debtor_import.update_existing,
-                    report=report,
-                    on_progress=report_progress,
-                    **options,
-                )
-                for name, value in vars(counts).items():
-                    setattr(debtor_import, name, value)
-                if report.lines:
-                    report_file.seek(0)
-                    debtor_import.error_report.save(
-                        f"{uuid.uuid4().hex}.csv", File(report_file), save=False
-                    )
-                debtor_import.status = ImportStatus.COMPLETED
-                debtor_import.finished_at = timezone.now()
-                debtor_import.save()
-    except ImportFileError as exc:
-        _debtor_import_fail(debtor_import, str(exc))
-    except Exception:
-        logger.exception("Debtor import %s crashed", debtor_import_id)
-        _debtor_import_fail(debtor_import, "The import stopped on an unexpected error.")
-    finally:
-        progress_clear(debtor_import_id=debtor_import_id)
-    logger.info(
-        "Debtor import %s %s: rows_read=%s imported=%s updated=%s duplicates=%s invalid=%s",
-        debtor_import.pk,
-        debtor_import.status,
-        debtor_import.rows_read,
-        debtor_import.imported,
-        debtor_import.updated,
-        debtor_import.duplicates,
-        debtor_import.invalid,
+    debtor: Debtor,
+    kind: DispositionKind,
+    by: Actor,
+    at: datetime.datetime,
+    amount: Decimal | None = None,
+    date: datetime.date | None = None,
+    note: str = "",
+) -> Disposition:
+    """Store the disposition as the (locked) debtor's current one and apply what it means
+    for the debtor's status: a closing kind closes it and skips its unsent messages, any
+    other kind reopens a closed debtor at the status its messages say."""
+    disposition = Disposition.objects.create(
+        debtor=debtor,
+        kind=kind,
+        amount=amount,
+        date=date,
+        note=note,
+        by=by if isinstance(by, User) else None,
+        at=at,
     )
-    return debtor_import
+    status = DISPOSITION_CLOSES.get(kind)
+    if status is None and debtor.status in CLOSED_STATUSES:
+        status = debtor_outreach_status(debtor=debtor)
+    fields: dict[str, object] = {"current_disposition": disposition, "updated_at": at}
+    if status is not None:
+        fields["status"] = status
+    Debtor.objects.filter(pk=debtor.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(debtor, name, value)
+    if kind in CLOSED_REASONS:
+        _messages_skip_unsent(debtor_ids=[debtor.pk], reason=CLOSED_REASONS[kind], now=at)
+    return disposition
 
 
-def _debtor_import_fail(debtor_import: DebtorImport, message: str) -> None:
-    # The import's transaction rolled back: nothing was written, so the counters say so,
-    # and the upload (personal data nobody will import now) goes.
-    DebtorImport.objects.filter(pk=debtor_import.pk).update(
-        status=ImportStatus.FAILED,
-        error_message=message,
-        finished_at=timezone.now(),
-        rows_read=0,
-        imported=0,
-        updated=0,
-        duplicates=0,
-        invalid=0,
-        file="",
-        error_report="",
-    )
-    _delete_files([debtor_import.file, debtor_import.error_report])
-    debtor_import.refresh_from_db()
-
-
-def _delete_files(files: list[FieldFile]) -> None:
-    for field_file in files:
-        if field_file.name:
-            field_file.storage.delete(field_file.name)
+def _disposition_clean(
+    kind: DispositionKind, amount: Decimal | None, date: datetime.date | None
+) -> tuple[Decimal | None, datetime.date | None]:
+    """The amount and date the kind keeps; ValidationError (per field) when they are wrong."""
+    today = clock.today()
+    if kind == DispositionKind.PROMISE:
+        errors: dict[str, str] = {}
+        if amount is None or amount <= 0:
+            errors["amount"] = "A promise to pay needs the amount promised (more than zero)."
+        if date is None:
+            errors["date"] = "A promise to pay needs the day it will be paid."
+        elif date < today:
+            errors["date"] = "The promised day has already passed."
+        if errors:
+            raise ValidationError(errors)
+        return amount, date
+    if kind == DispositionKind.CALL_BACK:
+        if date is None:
+            raise ValidationError({"date": "A call back needs the day to call."})
+        if date < today:
+            raise ValidationError({"date": "The day to call back has already passed."})
+        return None, date
+    return None, None
 
 
 @transaction.atomic
-def debtor_import_delete(*, debtor_imports: QuerySet[DebtorImport]) -> int:
-    """Delete imports with their stored upload and error report (once the delete commits).
+def debtor_disposition_record(
+    *,
+    debtor: Debtor,
+    kind: str,
+    amount: Decimal | None = None,
+    date: datetime.date | None = None,
+    note: str = "",
+    by: Actor,
+) -> Disposition:
+    """Record what came of a conversation; it becomes the debtor's current disposition.
 
-    Admin deletions and the stale-import sweep come through here: a post_delete signal
-    would hide the file deletion from whoever reads the code that deletes.
+    Paid, dispute and wrong number close the debtor: its messages not handed to WhatsApp
+    yet are skipped at once and new campaigns leave it out by default. Raises
+    ValidationError when the kind's amount or date is missing or already past.
     """
-    doomed = list(debtor_imports.select_for_update())
-    files = [f for item in doomed for f in (item.file, item.error_report) if f]
-    DebtorImport.objects.filter(pk__in=[item.pk for item in doomed]).delete()
-    transaction.on_commit(partial(_delete_files, files))
-    return len(doomed)
-
-
-def debtor_import_delete_stale(*, older_than: datetime.timedelta) -> int:
-    """Imports left at the mapping step (never submitted) longer than `older_than`."""
-    stale = DebtorImport.objects.filter(
-        status=ImportStatus.PENDING,
-        submitted_at__isnull=True,
-        created_at__lt=timezone.now() - older_than,
+    require(by, "debtors.add_disposition")
+    try:
+        chosen = DispositionKind(kind)
+    except ValueError:
+        raise ValidationError({"kind": "Choose what came of the conversation."}) from None
+    amount, date = _disposition_clean(chosen, amount, date)
+    locked = Debtor.objects.select_for_update().get(pk=debtor.pk)
+    disposition = _disposition_add(
+        debtor=locked,
+        kind=chosen,
+        amount=amount,
+        date=date,
+        note=note.strip()[:2000],
+        by=by,
+        at=clock.now(),
     )
-    deleted = debtor_import_delete(debtor_imports=stale)
-    if deleted:
-        logger.info("%d import(s) left at the mapping step were deleted", deleted)
-    return deleted
+    logger.info(
+        "Debtor %s: %s recorded by %s",
+        locked.pk,
+        chosen.label,
+        getattr(by, "username", None) or "the system",
+        extra={"debtor_id": locked.pk, "disposition_id": disposition.pk},
+    )
+    return disposition
+
+
+def dispositions_mark_broken(*, by: Actor = None) -> int:
+    """Mark promises whose day has passed (by `clock.today()`) with no later payment or
+    newer promise as broken today; returns how many. Safe to run any number of times."""
+    require(by, "debtors.add_disposition")
+    today = clock.today()
+    kept_or_replaced = Disposition.objects.filter(
+        debtor_id=OuterRef("debtor_id"),
+        kind__in=[DispositionKind.PAID, DispositionKind.PROMISE],
+        at__gt=OuterRef("at"),
+    )
+    broken = (
+        Disposition.objects.filter(
+            kind=DispositionKind.PROMISE, broken_on__isnull=True, date__lt=today
+        )
+        .exclude(Exists(kept_or_replaced))
+        .update(broken_on=today)
+    )
+    if broken:
+        logger.info("%d promise(s) to pay broken", broken)
+    return broken

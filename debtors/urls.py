@@ -7,6 +7,13 @@ urlpatterns = [
     path("debtors/opt-out/", views.debtor_bulk_opt_out, name="debtor_bulk_opt_out"),
     path("debtors/<int:pk>/", views.debtor_detail, name="debtor_detail"),
     path("debtors/<int:pk>/opt-out/", views.debtor_detail_opt_out, name="debtor_opt_out"),
+    path(
+        "debtors/<int:pk>/dispositions/",
+        views.debtor_disposition_list,
+        name="debtor_disposition_list",
+    ),
+    path("debtors/promises/broken/", views.promise_broken_list, name="promise_broken_list"),
+    path("debtors/promises/check/", views.promise_broken_check, name="promise_broken_check"),
     path("debtors/export.<str:fmt>", views.debtor_export, name="debtor_export"),
     path("debtors/imports/new/", views.debtor_import_new, name="debtor_import_new"),
     path("debtors/imports/<int:pk>/", views.debtor_import_detail, name="debtor_import_detail"),

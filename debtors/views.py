@@ -1,10 +1,12 @@
 import csv
+import datetime
 import itertools
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import (
     Http404,
@@ -20,12 +22,20 @@ from django.utils import timezone
 from django.utils.formats import get_format
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
+from django_htmx.http import trigger_client_event
 
 from debtors.exports import debtor_export_response
-from debtors.forms import DebtorFilterForm, DebtorImportMappingForm, DebtorImportUploadForm
+from debtors.forms import (
+    DebtorFilterForm,
+    DebtorImportMappingForm,
+    DebtorImportUploadForm,
+    DispositionForm,
+)
 from debtors.imports.readers import ImportFileError
+from debtors.imports.services import debtor_import_create, debtor_import_submit
 from debtors.models import Debtor, DebtorImport, OptOutSource
 from debtors.selectors import (
+    debtor_dispositions,
     debtor_import_error_report_lines,
     debtor_import_list,
     debtor_import_preview,
@@ -34,8 +44,10 @@ from debtors.selectors import (
     debtor_message_history,
     debtor_page,
     debtor_search,
+    promises_broken_on,
 )
-from debtors.services import debtor_import_create, debtor_import_submit, debtor_opt_out
+from debtors.services import debtor_disposition_record, debtor_opt_out, dispositions_mark_broken
+from whatsmassive import clock
 from whatsmassive.htmx import HtmxHttpRequest, htmx_redirect
 
 
@@ -47,6 +59,7 @@ def _filtered_debtors(request: HttpRequest) -> tuple[DebtorFilterForm, QuerySet[
         status=filters.get("status") or "",
         amount_min=filters.get("amount_min"),
         amount_max=filters.get("amount_max"),
+        disposition=filters.get("disposition") or "",
     )
     return form, debtors
 
@@ -64,15 +77,101 @@ def debtor_list(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-@permission_required("debtors.view_debtor", raise_exception=True)
-def debtor_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    debtor = get_object_or_404(Debtor, pk=pk)
-    context = {
+def _dispositions_context(debtor: Debtor, form: DispositionForm | None = None) -> dict[str, object]:
+    """What `debtors/_dispositions.html` needs: any page showing a debtor can include it."""
+    return {
         "debtor": debtor,
+        "dispositions": debtor_dispositions(debtor=debtor),
+        "disposition_form": form or DispositionForm(),
+    }
+
+
+def _debtor_detail_page(
+    request: HttpRequest, debtor: Debtor, form: DispositionForm | None = None
+) -> HttpResponse:
+    context = {
+        **_dispositions_context(debtor, form),
         "history": debtor_message_history(debtor=debtor),
         "today": timezone.localdate(),
     }
     return render(request, "debtors/debtor_detail.html", context)
+
+
+@permission_required("debtors.view_debtor", raise_exception=True)
+def debtor_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    debtor = get_object_or_404(Debtor.objects.select_related("current_disposition"), pk=pk)
+    return _debtor_detail_page(request, debtor)
+
+
+@permission_required("debtors.view_disposition", raise_exception=True)
+def debtor_disposition_list(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """The dispositions fragment: GET shows it, POST records one and answers with it again.
+
+    Without htmx a recorded disposition redirects to the debtor's page, and a refused one
+    shows that page with the form's errors.
+    """
+    debtor = get_object_or_404(Debtor.objects.select_related("current_disposition"), pk=pk)
+    form = DispositionForm(request.POST or None)
+    recorded = False
+    if request.method == "POST" and form.is_valid():
+        try:
+            disposition = debtor_disposition_record(
+                debtor=debtor,
+                kind=form.cleaned_data["kind"],
+                amount=form.cleaned_data["amount"],
+                date=form.cleaned_data["date"],
+                note=form.cleaned_data["note"],
+                by=request.user,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            recorded = True
+            if not request.htmx:
+                messages.success(request, f"{disposition.get_kind_display()} recorded.")
+                return redirect("debtor_detail", pk=debtor.pk)
+            debtor.refresh_from_db()
+            form = DispositionForm()
+    if request.method == "POST" and not recorded and not request.htmx:
+        return _debtor_detail_page(request, debtor, form)
+    response = render(request, "debtors/_dispositions.html", _dispositions_context(debtor, form))
+    if recorded:
+        # The page around the fragment (the debtor's status) follows.
+        trigger_client_event(response, "disposition-recorded")
+    return response
+
+
+def _day_param(value: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        return clock.today()
+
+
+@permission_required("debtors.view_disposition", raise_exception=True)
+def promise_broken_list(request: HttpRequest) -> HttpResponse:
+    """The day's broken promises (default today): who to call about a missed payment."""
+    day = _day_param(request.GET.get("day", ""))
+    one_day = datetime.timedelta(days=1)
+    context = {
+        "day": day,
+        "promises": promises_broken_on(day=day),
+        "previous_day": day - one_day,
+        "next_day": day + one_day if day < clock.today() else None,
+        "is_today": day == clock.today(),
+    }
+    return render(request, "debtors/broken_promises.html", context)
+
+
+@require_POST
+def promise_broken_check(request: HttpRequest) -> HttpResponse:
+    """Look for broken promises now instead of waiting for the night's run."""
+    broken = dispositions_mark_broken(by=request.user)
+    if broken:
+        messages.success(request, f"{broken} more promise(s) found broken.")
+    else:
+        messages.info(request, "No other promise has broken.")
+    return redirect("promise_broken_list")
 
 
 @require_POST

@@ -38,13 +38,22 @@ def staff_user(db):
     return UserFactory(is_staff=True, is_superuser=True)
 
 
+# The migrations that make the roles, then those that grant them more, in order.
+ROLE_MIGRATIONS = (
+    ("whatsmassive.migrations.0002_roles", "create_roles"),
+    ("whatsmassive.migrations.0004_supervisor_integrations", "grant"),
+    ("debtors.migrations.0008_disposition_permissions", "grant"),
+)
+
+
 def role_user(role: str | None) -> User:
     """A user holding one role (a group of the roles migration), or none at all."""
     user = UserFactory.create()
     if role is not None:
         if not Group.objects.filter(name=role).exists():
-            # A transactional test before this one flushed the tables the migration filled.
-            import_module("whatsmassive.migrations.0002_roles").create_roles(django_apps, None)
+            # A transactional test before this one flushed the tables the migrations filled.
+            for module, function in ROLE_MIGRATIONS:
+                getattr(import_module(module), function)(django_apps, None)
         user.groups.add(Group.objects.get(name=role))
     return user
 

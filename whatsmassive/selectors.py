@@ -9,9 +9,11 @@ from django.utils import timezone
 from django_stubs_ext import WithAnnotations
 
 from campaigns.models import Campaign, Message, MessageStatus
+from campaigns.results import outcomes_since
 from campaigns.selectors import CampaignProgress, campaign_progress_many, campaigns_running
 from sessions_app.models import WhatsAppSession
 from sessions_app.selectors import today_bounds
+from whatsmassive import clock
 from whatsmassive.models import LogLevel, SystemLog
 
 # At most this many rows per live-tail poll; the next poll continues where it stopped.
@@ -77,6 +79,15 @@ def sends_today_by_account(
             "today", filter=Q(today__failed_at__gte=start, today__failed_at__lt=end)
         ),
     ).order_by("name")
+
+
+# The dashboard's results cover the messages sent within this many days.
+RESULTS_DAYS = 7
+
+
+def dashboard_results_context() -> dict[str, Any]:
+    since = clock.now() - datetime.timedelta(days=RESULTS_DAYS)
+    return {"results": outcomes_since(since=since), "results_days": RESULTS_DAYS}
 
 
 def dashboard_today_context(*, now: datetime.datetime | None = None) -> dict[str, Any]:

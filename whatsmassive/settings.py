@@ -8,6 +8,7 @@ from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 import django_stubs_ext
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -399,6 +400,11 @@ CELERY_BEAT_SCHEDULE = {
     "webhooks-sweep": {"task": "webhooks.tasks.webhooks_deliver", "schedule": ENGINE_SWEEP_SECONDS},
     "webhooks-prune": {"task": "webhooks.tasks.webhooks_forget_delivered", "schedule": 3600.0},
     "idempotency-prune": {"task": "api.tasks.idempotent_requests_prune", "schedule": 3600.0},
+    # Just after midnight (TIME_ZONE): yesterday's unkept promises to pay become broken.
+    "mark-broken-promises": {
+        "task": "debtors.tasks.dispositions_mark_broken_task",
+        "schedule": crontab(hour=0, minute=5),
+    },
 }
 
 # The Django cache is Redis: the API's per-key throttling counts there, shared by every
@@ -463,6 +469,8 @@ WEBHOOK_SUBSCRIPTIONS_CACHE_SECONDS = env_float("WEBHOOK_SUBSCRIPTIONS_CACHE_SEC
 
 DEFAULT_PHONE_REGION = env_str("DEFAULT_PHONE_REGION", "CO")
 DEFAULT_CURRENCY = env_str("DEFAULT_CURRENCY", "COP")
+# New campaigns leave out debtors sent a message within this many days (the form may change it).
+CAMPAIGN_RECONTACT_DAYS = env_int("CAMPAIGN_RECONTACT_DAYS", 7)
 
 # Debtor imports: limits that keep a hostile or broken file from exhausting the server.
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024)

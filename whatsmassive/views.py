@@ -22,6 +22,7 @@ from sessions_app.selectors import dashboard_accounts_context
 from whatsmassive.htmx import HtmxHttpRequest
 from whatsmassive.models import LogLevel, SystemLog
 from whatsmassive.selectors import (
+    dashboard_results_context,
     dashboard_running_campaigns,
     dashboard_today_context,
     sends_per_minute_chart,
@@ -41,6 +42,7 @@ DASHBOARD_FRAGMENTS: dict[str, Callable[[], dict[str, Any]]] = {
     "accounts": dashboard_accounts_context,
     "running": lambda: {"running": dashboard_running_campaigns()},
     "chart": lambda: {"chart": sends_per_minute_chart()},
+    "results": dashboard_results_context,
     "today": dashboard_today_context,
     "errors": lambda: {"recent_errors": system_log_recent_errors(), "error_level": LogLevel.ERROR},
 }

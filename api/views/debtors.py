@@ -25,20 +25,18 @@ from api.serializers import (
     DebtorInSerializer,
     DebtorSerializer,
     DebtorUpdateSerializer,
+    DispositionInSerializer,
+    DispositionSerializer,
 )
 from api.views.common import get_or_404, query, valid
 from debtors.bulk import BulkRejected, debtor_bulk_upsert
 from debtors.imports.mapping import Mapping
 from debtors.imports.readers import ImportFileError
+from debtors.imports.services import debtor_import_create, debtor_import_submit
 from debtors.imports.values import parse_phone
-from debtors.models import Debtor, DebtorImport, DebtorStatus, OptOutSource
-from debtors.selectors import debtor_import_list, debtor_search
-from debtors.services import (
-    debtor_import_create,
-    debtor_import_submit,
-    debtor_opt_out,
-    debtor_update,
-)
+from debtors.models import Debtor, DebtorImport, DebtorStatus, DispositionKind, OptOutSource
+from debtors.selectors import debtor_dispositions, debtor_import_list, debtor_search
+from debtors.services import debtor_disposition_record, debtor_opt_out, debtor_update
 
 
 class DebtorQuery(PageQuery):
@@ -49,6 +47,11 @@ class DebtorQuery(PageQuery):
     amount_max = serializers.DecimalField(max_digits=14, decimal_places=2, required=False)
     reference = serializers.CharField(required=False, max_length=100)
     phone = serializers.CharField(required=False, max_length=20, help_text="E.164")
+    disposition = serializers.ChoiceField(
+        choices=[*DispositionKind.choices, ("broken", "broken promise"), ("none", "none")],
+        required=False,
+        help_text="The current disposition's kind, `broken` (a broken promise) or `none`",
+    )
 
 
 def _debtors(filters: dict[str, Any]) -> QuerySet[Debtor]:
@@ -57,6 +60,7 @@ def _debtors(filters: dict[str, Any]) -> QuerySet[Debtor]:
         status=filters.get("status") or "",
         amount_min=filters.get("amount_min"),
         amount_max=filters.get("amount_max"),
+        disposition=filters.get("disposition") or "",
     )
     if filters.get("opted_out") is not None:
         debtors = debtors.filter(opted_out=filters["opted_out"])
@@ -148,6 +152,39 @@ def debtor_detail(request: Request, pk: int) -> Response:
     else:
         require(request, "debtors.view_debtor")
     return Response(DebtorSerializer(debtor).data)
+
+
+@extend_schema(
+    methods=["GET"],
+    operation_id="debtors_dispositions_list",
+    parameters=[PageQuery],
+    responses=page_schema(DispositionSerializer),
+)
+@extend_schema(
+    methods=["POST"],
+    request=DispositionInSerializer,
+    responses={201: DispositionSerializer},
+)
+@api_view(["GET", "POST"])
+@idempotent
+def debtor_disposition_list(request: Request, pk: int) -> Response:
+    """A debtor's dispositions, oldest first; POST records one (it becomes the current one:
+    paid, dispute and wrong number skip the debtor's unsent messages at once)."""
+    debtor = get_or_404(Debtor, pk)
+    if request.method == "POST":
+        require(request, "debtors.add_disposition")
+        data = valid(DispositionInSerializer, request.data)
+        disposition = debtor_disposition_record(
+            debtor=debtor,
+            kind=data["kind"],
+            amount=data.get("amount"),
+            date=data.get("date"),
+            note=data.get("note", ""),
+            by=request.user,
+        )
+        return Response(DispositionSerializer(disposition).data, status=status.HTTP_201_CREATED)
+    require(request, "debtors.view_disposition")
+    return keyset_page(request, debtor_dispositions(debtor=debtor), DispositionSerializer)
 
 
 @extend_schema(request=None, responses=DebtorSerializer)

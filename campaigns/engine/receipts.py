@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from campaigns.engine.statements import run, table
 from campaigns.models import Message, MessageStatus
-from debtors.models import Debtor, DebtorStatus, OptOutSource
+from debtors.models import CLOSED_STATUSES, Debtor, DebtorStatus, OptOutSource
 from debtors.services import debtor_opt_out
 from sessions_app.drivers.base import Ack, AckStatus, IncomingMessage
 from sessions_app.models import WhatsAppSession
@@ -103,11 +103,12 @@ def messages_apply_acks(*, session: WhatsAppSession, acks: list[Ack]) -> int:
                 extra={"session_id": session.pk},
             )
         Message.objects.filter(pk__in=pks, status=status).update(**fields)
-    # The debtor follows its latest message, unless it replied: replies outrank receipts.
+    # The debtor follows its latest message, unless it replied (replies outrank receipts)
+    # or an operator closed it (paid, disputed, wrong number).
     for to, ids in sorted(debtors.items(), key=lambda item: _ACK_ORDER[item[0]]):
-        Debtor.objects.filter(pk__in=ids).exclude(status=DebtorStatus.REPLIED).update(
-            status=_ACK_DEBTOR_STATUS[to], updated_at=now
-        )
+        Debtor.objects.filter(pk__in=ids).exclude(
+            status__in=[DebtorStatus.REPLIED, *CLOSED_STATUSES]
+        ).update(status=_ACK_DEBTOR_STATUS[to], updated_at=now)
     message_events_emit(events)
     realtime.campaigns_progress_changed(campaigns)
     return moved
@@ -166,7 +167,7 @@ def messages_apply_incoming(*, session: WhatsAppSession, incoming: list[Incoming
         )
     message_events_emit((EventType.MESSAGE_REPLY, message_id) for message_id in answered)
     if replied:
-        Debtor.objects.filter(pk__in=replied).update(
+        Debtor.objects.filter(pk__in=replied).exclude(status__in=CLOSED_STATUSES).update(
             status=DebtorStatus.REPLIED, updated_at=timezone.now()
         )
 

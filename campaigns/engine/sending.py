@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -23,7 +23,7 @@ from campaigns.models import (
     MessageStatus,
 )
 from campaigns.selectors import SENT_STATUSES
-from debtors.models import Debtor, DebtorStatus, OnWhatsApp
+from debtors.models import CLOSED_STATUSES, Debtor, DebtorStatus, OnWhatsApp
 from sessions_app.drivers.base import (
     AccountRestricted,
     NotOnWhatsApp,
@@ -142,8 +142,12 @@ def _settle_sent_sql() -> list[str]:
         f" WHERE id = %(message)s AND status = {sending}"
     )
     debtor_sent, yes = literal(DebtorStatus.SENT), literal(OnWhatsApp.YES)
+    # A debtor an operator closed (paid, disputed, wrong number) while this was in flight
+    # keeps that status; what the send taught about the number is still learned.
+    closed = ", ".join(literal(status) for status in CLOSED_STATUSES)
     set_debtor = (
-        f"UPDATE {debtor} SET status = {debtor_sent}, updated_at = %(now)s,"  # noqa: S608
+        f"UPDATE {debtor} SET updated_at = %(now)s,"  # noqa: S608
+        f" status = CASE WHEN status IN ({closed}) THEN status ELSE {debtor_sent} END,"
         f" on_whatsapp = CASE WHEN %(checked)s THEN {yes} ELSE on_whatsapp END,"
         " whatsapp_checked_at = CASE WHEN %(checked)s THEN %(now)s ELSE whatsapp_checked_at END,"
         " whatsapp_lid = COALESCE(NULLIF(%(lid)s, ''), whatsapp_lid)"
@@ -284,7 +288,10 @@ def _settle_failure(
             if isinstance(error, NotOnWhatsApp | NumberUnconfirmed):
                 # Every attempt found no account: later campaigns skip the number.
                 Debtor.objects.filter(pk=claim.debtor_id).update(
-                    status=DebtorStatus.UNREACHABLE,
+                    status=Case(
+                        When(status__in=CLOSED_STATUSES, then=F("status")),
+                        default=Value(DebtorStatus.UNREACHABLE),
+                    ),
                     on_whatsapp=OnWhatsApp.NO,
                     whatsapp_checked_at=now,
                     updated_at=now,

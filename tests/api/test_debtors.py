@@ -1,7 +1,11 @@
+import datetime
+
 import pytest
+from django.utils import timezone
 
 from campaigns.models import MessageStatus
-from debtors.models import Debtor, DebtorStatus
+from debtors.models import Debtor, DebtorStatus, Disposition
+from debtors.services import debtor_disposition_record
 from tests.factories import DebtorFactory, MessageFactory, running_campaign
 
 
@@ -98,3 +102,53 @@ def test_a_bad_cursor_is_a_problem(api):
     response = api.get("/api/v1/debtors/", {"cursor": "garbage!"})
     assert response.status_code == 400
     assert "cursor" in response.json()["errors"]
+
+
+def test_a_disposition_posted_through_the_api_becomes_the_debtors_current_one(api, key_owner):
+    message = MessageFactory(status=MessageStatus.PENDING)
+    due = (timezone.localdate() + datetime.timedelta(days=3)).isoformat()
+    url = f"/api/v1/debtors/{message.debtor_id}/dispositions/"
+    response = api.post_json(url, {"kind": "promise", "amount": "25000.00", "date": due})
+    assert response.status_code == 201, response.content
+    assert response.json() | {"id": 0, "at": ""} == {
+        "id": 0,
+        "kind": "promise",
+        "amount": "25000.00",
+        "date": due,
+        "note": "",
+        "by": key_owner.username,
+        "at": "",
+        "broken": False,
+        "broken_on": None,
+    }
+    debtor = api.get(f"/api/v1/debtors/{message.debtor_id}/").json()
+    assert debtor["disposition"]["kind"] == "promise"
+    paid = api.post_json(url, {"kind": "paid"})
+    assert paid.status_code == 201
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SKIPPED
+    listed = api.get(url).json()["results"]
+    assert [row["kind"] for row in listed] == ["promise", "paid"]
+
+
+def test_a_promise_without_its_date_is_a_problem_and_records_nothing(api):
+    debtor = DebtorFactory()
+    response = api.post_json(
+        f"/api/v1/debtors/{debtor.pk}/dispositions/", {"kind": "promise", "amount": "10"}
+    )
+    assert response.status_code in (400, 422)
+    assert "date" in response.json()["errors"]
+    assert not Disposition.objects.exists()
+
+
+def test_the_debtor_list_carries_dispositions_without_a_query_per_row(
+    api, django_assert_max_num_queries
+):
+    for debtor in DebtorFactory.create_batch(20):
+        debtor_disposition_record(debtor=debtor, kind="no_answer", by=None)
+    with django_assert_max_num_queries(8):
+        rows = api.get("/api/v1/debtors/", {"limit": 20}).json()["results"]
+    assert {row["disposition"]["kind"] for row in rows} == {"no_answer"}
+    untouched = DebtorFactory()
+    listed = api.get("/api/v1/debtors/", {"disposition": "none"}).json()["results"]
+    assert [row["id"] for row in listed] == [untouched.pk]

@@ -21,7 +21,8 @@ from campaigns.engine.claims import claim_next
 from campaigns.models import OPTED_OUT_REASON, CampaignStatus, Message, MessageStatus
 from campaigns.services import campaign_pause, campaign_start
 from campaigns.sweep import messages_mark_orphans_unknown
-from debtors.models import Debtor, DebtorStatus
+from debtors.models import Debtor, DebtorStatus, DispositionKind
+from debtors.services import debtor_disposition_record
 from sessions_app.drivers.base import (
     Ack,
     AckStatus,
@@ -38,6 +39,9 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
+
+# These tests message the same debtors again within days: past the re-contact guard.
+AGAIN = {"include_recent": True}
 
 
 def _running_campaign(*accounts, strategy=PoolStrategy.COMPETITIVE, debtors=5, **fields):
@@ -165,7 +169,7 @@ def test_a_campaign_started_while_the_account_is_busy_is_sent_too(connected_acco
     campaign_start(campaign=CampaignFactory(pool=pool))
     pacer = Pacer.load(session)
     engine_send_next(session=session, driver=driver, pacer=pacer)
-    campaign_start(campaign=CampaignFactory(pool=pool))
+    campaign_start(campaign=CampaignFactory(pool=pool, audience=AGAIN))
     for _ in range(20):
         engine_send_next(session=session, driver=driver, pacer=pacer)
     assert set(Message.objects.values_list("status", flat=True)) == {MessageStatus.SENT}
@@ -495,7 +499,7 @@ def test_a_stop_reply_opts_the_debtor_out_and_skips_other_campaigns(connected_ac
     PoolMemberFactory(pool=pool, session=session)
     first = campaign_start(campaign=CampaignFactory(pool=pool))
     _drain(session, driver)
-    second = campaign_start(campaign=CampaignFactory(pool=pool))
+    second = campaign_start(campaign=CampaignFactory(pool=pool, audience=AGAIN))
     now = timezone.now()
     messages_apply_incoming(
         session=session, incoming=[IncomingMessage("+573005550001", " stop ", now)]
@@ -527,12 +531,12 @@ def test_a_reply_answers_the_latest_message_this_account_sent(connected_account)
     PoolMemberFactory(pool=pool, session=session)
     campaigns = []
     for _ in range(2):
-        campaigns.append(campaign_start(campaign=CampaignFactory(pool=pool)))
+        campaigns.append(campaign_start(campaign=CampaignFactory(pool=pool, audience=AGAIN)))
         _drain(session, driver)
     # A later send from another account is not what this account's chat answers.
     elsewhere = PoolFactory()
     PoolMemberFactory(pool=elsewhere, session=other)
-    campaign_start(campaign=CampaignFactory(pool=elsewhere))
+    campaign_start(campaign=CampaignFactory(pool=elsewhere, audience=AGAIN))
     _drain(other, other_driver)
     messages_apply_incoming(
         session=session, incoming=[IncomingMessage(debtor.phone_e164, "Ya pagué", timezone.now())]
@@ -626,3 +630,39 @@ def test_concurrent_hosts_send_every_message_exactly_once(connected_account, sen
     assert Message.objects.filter(campaign=campaign, status=MessageStatus.SENT).count() == 1500
     senders = Counter(profile for _, profile, _ in send_log())
     assert len(senders) == 6  # every host took part
+
+
+def test_a_send_settled_after_the_debtor_paid_leaves_it_paid(connected_account, send_log):
+    session, driver = connected_account()
+    _running_campaign(session, debtors=1)
+    debtor = Debtor.objects.get()
+    send_text = driver.send_text
+
+    def paid_while_sending(**kwargs):
+        # Recorded while the message is `sending`: too late to skip, but not to keep.
+        debtor_disposition_record(debtor=debtor, kind=DispositionKind.PAID, by=None)
+        return send_text(**kwargs)
+
+    driver.send_text = paid_while_sending
+    _drain(session, driver)
+    assert Message.objects.get().status == MessageStatus.SENT
+    assert Debtor.objects.get().status == DebtorStatus.PAID
+    messages_apply_acks(session=session, acks=driver.poll_acks())
+    messages_apply_incoming(
+        session=session,
+        incoming=[IncomingMessage(debtor.phone_e164, "Ya pagué", timezone.now())],
+    )
+    assert Message.objects.get().status == MessageStatus.READ
+    assert Debtor.objects.get().status == DebtorStatus.PAID
+
+
+def test_a_number_found_missing_leaves_a_closed_debtor_closed(connected_account):
+    session, driver = connected_account()
+    DebtorFactory(phone_e164="+573005550000", status=DebtorStatus.WRONG_NUMBER)
+    pool = PoolFactory()
+    PoolMemberFactory(pool=pool, session=session)
+    campaign_start(campaign=CampaignFactory(pool=pool, audience={"include_closed": True}))
+    _drain(session, driver)
+    assert Message.objects.get().status == MessageStatus.FAILED
+    debtor = Debtor.objects.get()
+    assert (debtor.status, debtor.on_whatsapp) == (DebtorStatus.WRONG_NUMBER, "no")

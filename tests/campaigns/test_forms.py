@@ -1,7 +1,7 @@
 import pytest
 
+from campaigns.audience import audience_debtors
 from campaigns.forms import CampaignForm
-from campaigns.selectors import audience_debtors
 from tests.factories import CampaignFactory, DebtorFactory, PoolFactory
 
 pytestmark = pytest.mark.django_db
@@ -50,8 +50,31 @@ def test_an_unbound_form_previews_its_initial_campaign():
     draft = form.campaign_for_preview()
     assert draft is not None
     assert (draft.pool, draft.template) == (campaign.pool, campaign.template)
-    assert draft.audience == {"amount_max": "900", "search": "Gómez"}
+    # A draft saved before the re-contact guard gets today's default.
+    assert draft.audience == {"amount_max": "900", "search": "Gómez", "recent_days": 7}
     assert draft.pk is None
+
+
+def test_the_guards_are_stored_in_the_audience_as_typed():
+    form = _form(include_closed="on", recent_days="3", include_recent="")
+    assert form.is_valid(), form.errors
+    assert form.audience() == {"include_closed": True, "recent_days": 3}
+    restored = CampaignForm(
+        initial=CampaignForm.initial_for(CampaignFactory(audience=form.audience()))
+    )
+    assert restored.audience() == {"include_closed": True, "recent_days": 3}
+
+
+def test_zero_days_turns_the_re_contact_guard_off_and_is_kept():
+    form = _form(recent_days="0")
+    assert form.is_valid(), form.errors
+    assert form.audience() == {"recent_days": 0}
+
+
+def test_a_negative_number_of_days_is_refused():
+    form = _form(recent_days="-1")
+    assert not form.is_valid()
+    assert "recent_days" in form.errors
 
 
 def test_no_preview_without_a_pool():

@@ -15,6 +15,7 @@ from campaigns.selectors import (
     campaign_progress_many,
     debtor_extra_keys,
 )
+from debtors.models import DebtorStatus
 from sessions_app.models import SessionStatus
 from tests.factories import (
     CampaignFactory,
@@ -286,3 +287,11 @@ def test_preview_renders_for_a_sample_debtor():
     assert preview.body == "Ana Ríos: 1,234,567.50 COP (Cali)"
     assert preview.audience_count == 1
     assert preview.problems == []
+
+
+def test_the_preview_counts_who_the_guards_leave_out():
+    member = PoolMemberFactory()
+    DebtorFactory(status=DebtorStatus.PAID)
+    DebtorFactory()
+    preview = campaign_preview(campaign=CampaignFactory.build(pool=member.pool, audience={}))
+    assert (preview.audience_count, preview.guards.closed, preview.guards.recent) == (1, 1, 0)

@@ -5,9 +5,11 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
+from debtors.models import DebtorStatus
 from tests.factories import (
     CampaignFactory,
     DebtorFactory,
@@ -185,6 +187,23 @@ def test_the_audience_count_follows_the_filter_and_never_counts_opted_out(logged
     data = _form_data(pool, amount_min="500000")
     html = logged_in.post(reverse("campaign_preview"), data, **HTMX).content.decode()
     assert "<strong>3</strong> debtors will receive this" in html
+
+
+def test_the_preview_says_who_the_guards_leave_out_and_the_boxes_bring_them_back(logged_in):
+    pool = PoolFactory()
+    DebtorFactory(status=DebtorStatus.PAID)
+    contacted = DebtorFactory()
+    MessageFactory(debtor=contacted, status=MessageStatus.READ, sent_at=timezone.now())
+    DebtorFactory()
+    data = _form_data(pool, recent_days="7")
+    html = logged_in.post(reverse("campaign_preview"), data, **HTMX).content.decode()
+    assert "<strong>1</strong> debtor will receive this" in html
+    assert "1 paid, disputed or wrong-number debtor left out." in html
+    assert "1 contacted in the last 7 days, left out." in html
+    data.update(include_closed="on", include_recent="on")
+    html = logged_in.post(reverse("campaign_preview"), data, **HTMX).content.decode()
+    assert "<strong>3</strong> debtors will receive this" in html
+    assert "1 contacted in the last 7 days, included." in html
 
 
 def test_editing_a_draft_changes_it(logged_in):
@@ -484,3 +503,25 @@ def test_an_unknown_export_format_is_not_found(client, operator):
     client.force_login(operator)
     url = reverse("campaign_message_export", args=[CampaignFactory().pk, "pdf"])
     assert client.get(url).status_code == 404
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+def test_the_list_and_the_page_show_replies_opt_outs_and_promises(client, viewer):
+    campaign = CampaignFactory(name="Diciembre")
+    for n in range(4):
+        MessageFactory(
+            campaign=campaign,
+            status=MessageStatus.READ,
+            sent_at=timezone.now(),
+            replied_at=timezone.now() if n == 0 else None,
+        )
+    client.force_login(viewer)
+    listing = client.get(reverse("campaign_list")).content.decode()
+    assert '<th scope="col">Results</th>' in listing
+    assert "25.0%" in listing
+    page = client.get(reverse("campaign_detail", args=[campaign.pk])).content.decode()
+    assert 'id="outcomes-heading"' in page
+    assert "Shares of the 4 messages sent." in page
+    assert "25.0%" in page

@@ -1,51 +1,32 @@
-import csv
 import datetime
-import io
-import os
-from pathlib import Path
+from decimal import Decimal
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import override_settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from campaigns.models import CampaignStatus, Message, MessageStatus
-from debtors.imports.mapping import Mapping
-from debtors.imports.readers import ImportFileError
-from debtors.models import Debtor, DebtorImport, ImportStatus, OptOutSource
+from campaigns.services import campaign_start
+from debtors.models import Debtor, DebtorStatus, Disposition, DispositionKind, OptOutSource
 from debtors.services import (
-    debtor_import_create,
-    debtor_import_delete,
-    debtor_import_delete_stale,
-    debtor_import_prepare,
-    debtor_import_run,
-    debtor_import_submit,
+    debtor_disposition_record,
     debtor_opt_out,
+    debtor_update,
+    dispositions_mark_broken,
 )
-from tests.conftest import listen_group, receive_event
-from tests.debtors.imports.conftest import write_sheet
-from tests.factories import CampaignFactory, DebtorFactory, MessageFactory
-from whatsmassive import realtime
+from sessions_app.models import WhatsAppSession
+from sessions_app.services import session_connect, session_simulate_scan
+from tests.conftest import listen_group, receive_event, wait_until
+from tests.factories import (
+    CampaignFactory,
+    DebtorFactory,
+    MessageFactory,
+    PoolMemberFactory,
+    WhatsAppSessionFactory,
+)
+from whatsmassive import clock, realtime
 
 pytestmark = pytest.mark.django_db
-
-MESSY_CSV = (
-    "Nombre;Teléfono;Deuda;Fecha de vencimiento;Ciudad\n"
-    "Lucía;300 123 4567;1.234,56;15/12/2026;Medellín\n"
-    "Iván;310-765-4321;$ 2 000;2026-12-31;Cali\n"
-    "Repetida;+57 300 123 4567;10;;Cali\n"
-    "Sin número;;10;;Cali\n"
-)
-
-
-@pytest.fixture(autouse=True)
-def media_root(tmp_path, settings):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-def upload(content: str | bytes, name: str = "deudores.csv") -> SimpleUploadedFile:
-    data = content.encode("cp1252") if isinstance(content, str) else content
-    return SimpleUploadedFile(name, data, content_type="text/csv")
 
 
 def test_opt_out_marks_debtors_once():
@@ -92,229 +73,205 @@ def test_an_operators_opt_out_skips_unsent_messages_at_once_and_pushes_progress(
         receive_event(quiet_layer, quiet, timeout=1)
 
 
-def test_an_upload_is_inspected_then_prepared_with_its_mapping_guessed(operator):
-    debtor_import = debtor_import_create(
-        upload=upload(MESSY_CSV), region="CO", update_existing=False, by=operator
+def _at(day: datetime.date, hour: int = 10) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
+
+
+TODAY = datetime.date(2026, 12, 2)
+
+
+def test_an_operator_records_a_promise_that_becomes_the_current_disposition(operator):
+    debtor = DebtorFactory()
+    with clock.moved_to(_at(TODAY)):
+        promise = debtor_disposition_record(
+            debtor=debtor,
+            kind=DispositionKind.PROMISE,
+            amount=Decimal("50000"),
+            date=TODAY + datetime.timedelta(days=3),
+            note="  Paga el viernes  ",
+            by=operator,
+        )
+    debtor.refresh_from_db()
+    assert debtor.current_disposition == promise
+    assert (promise.by, promise.note, promise.at.date()) == (operator, "Paga el viernes", TODAY)
+    assert debtor.status == DebtorStatus.NEW  # a promise closes nothing
+
+
+def test_a_viewer_cannot_record_a_disposition(viewer):
+    debtor = DebtorFactory()
+    with pytest.raises(PermissionDenied):
+        debtor_disposition_record(debtor=debtor, kind=DispositionKind.NO_ANSWER, by=viewer)
+    assert not Disposition.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("kind", "amount", "days", "fields"),
+    [
+        (DispositionKind.PROMISE, None, 3, {"amount"}),
+        (DispositionKind.PROMISE, Decimal("0"), None, {"amount", "date"}),
+        (DispositionKind.PROMISE, Decimal("10"), -1, {"date"}),
+        (DispositionKind.CALL_BACK, None, None, {"date"}),
+        (DispositionKind.CALL_BACK, None, -2, {"date"}),
+        ("thanked", None, None, {"kind"}),
+    ],
+)
+def test_a_disposition_missing_its_amount_or_date_is_refused(operator, kind, amount, days, fields):
+    debtor = DebtorFactory()
+    date = None if days is None else TODAY + datetime.timedelta(days=days)
+    with clock.moved_to(_at(TODAY)), pytest.raises(ValidationError) as refused:
+        debtor_disposition_record(debtor=debtor, kind=kind, amount=amount, date=date, by=operator)
+    assert set(refused.value.message_dict) == fields
+    assert not Disposition.objects.exists()
+
+
+def test_a_call_back_keeps_its_day_and_no_amount(operator):
+    with clock.moved_to(_at(TODAY)):
+        call_back = debtor_disposition_record(
+            debtor=DebtorFactory(),
+            kind=DispositionKind.CALL_BACK,
+            amount=Decimal("10"),
+            date=TODAY,
+            by=operator,
+        )
+    assert (call_back.amount, call_back.date) == (None, TODAY)
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "reason"),
+    [
+        (DispositionKind.PAID, DebtorStatus.PAID, "The debtor paid"),
+        (DispositionKind.DISPUTE, DebtorStatus.DISPUTED, "The debtor disputes the debt"),
+        (DispositionKind.WRONG_NUMBER, DebtorStatus.WRONG_NUMBER, "Wrong number"),
+    ],
+)
+def test_a_closing_disposition_skips_the_debtors_unsent_messages_at_once(
+    operator, kind, status, reason
+):
+    debtor = DebtorFactory()
+    running = CampaignFactory(status=CampaignStatus.RUNNING)
+    pending = MessageFactory(campaign=running, debtor=debtor)
+    claimed = MessageFactory(
+        debtor=debtor, status=MessageStatus.CLAIMED, lease_until=timezone.now()
     )
-    assert (debtor_import.format, debtor_import.encoding, debtor_import.delimiter) == (
-        "csv",
-        "cp1252",
-        ";",
-    )
-    assert debtor_import.rows_total == 4
-    assert debtor_import.is_preparing
-    assert debtor_import.mapping == {}
-    debtor_import = debtor_import_prepare(debtor_import_id=debtor_import.pk)
-    assert not debtor_import.is_preparing
-    assert debtor_import.preview["rows"][0] == [
-        "Lucía",
-        "300 123 4567",
-        "1.234,56",
-        "15/12/2026",
-        "Medellín",
-    ]
-    assert debtor_import.mapping == {
-        "headers": ["Nombre", "Teléfono", "Deuda", "Fecha de vencimiento", "Ciudad"],
-        "targets": ["name", "phone", "amount", "due_date", "extra"],
+    sent = MessageFactory(debtor=debtor, status=MessageStatus.SENT)
+    others = MessageFactory(campaign=running)
+
+    debtor_disposition_record(debtor=debtor, kind=kind, by=operator)
+
+    statuses = dict(Message.objects.values_list("pk", "status"))
+    assert statuses == {
+        pending.pk: MessageStatus.SKIPPED,
+        claimed.pk: MessageStatus.SKIPPED,
+        sent.pk: MessageStatus.SENT,
+        others.pk: MessageStatus.PENDING,
     }
-    assert debtor_import.status == ImportStatus.PENDING
-    assert debtor_import.submitted_at is None
-    assert debtor_import.original_filename == "deudores.csv"
-    assert "deudores" not in debtor_import.file.name  # stored under a generated name
-    assert os.stat(debtor_import.file.path).st_mode & 0o777 == 0o600
+    assert Message.objects.get(pk=pending.pk).last_error == reason
+    assert Debtor.objects.get(pk=debtor.pk).status == status
 
 
-@override_settings(IMPORT_MAX_BYTES=50)
-def test_an_oversize_upload_is_refused_and_nothing_kept(operator):
-    with pytest.raises(ImportFileError, match="limit is"):
-        debtor_import_create(upload=upload(MESSY_CSV), region="CO", update_existing=False, by=None)
-    assert not DebtorImport.objects.exists()
+def test_a_later_disposition_reopens_a_closed_debtor_at_its_outreach_status(operator):
+    debtor = DebtorFactory()
+    MessageFactory(debtor=debtor, status=MessageStatus.READ, sent_at=timezone.now())
+    debtor_disposition_record(debtor=debtor, kind=DispositionKind.WRONG_NUMBER, by=operator)
+    debtor_disposition_record(debtor=debtor, kind=DispositionKind.NO_ANSWER, by=operator)
+    assert Debtor.objects.get(pk=debtor.pk).status == DebtorStatus.READ
 
 
-def test_an_empty_upload_is_refused(operator):
-    with pytest.raises(ImportFileError, match="empty"):
-        debtor_import_create(upload=upload(b""), region="CO", update_existing=False, by=None)
-    assert not DebtorImport.objects.exists()
-
-
-def _submitted(operator, content=MESSY_CSV, **mapping_changes):
-    debtor_import = debtor_import_create(
-        upload=upload(content), region="CO", update_existing=False, by=operator
+def test_a_debtor_who_replied_reopens_as_replied(operator):
+    debtor = DebtorFactory(status=DebtorStatus.PAID)
+    MessageFactory(
+        debtor=debtor, status=MessageStatus.READ, sent_at=timezone.now(), replied_at=timezone.now()
     )
-    debtor_import = debtor_import_prepare(debtor_import_id=debtor_import.pk)
-    mapping = Mapping.from_json(debtor_import.mapping)
-    for column, target in mapping_changes.items():
-        mapping.targets[mapping.headers.index(column)] = target
-    assert debtor_import_submit(debtor_import=debtor_import, mapping=mapping, update_existing=False)
-    return debtor_import
-
-
-def test_running_an_import_saves_counters_and_an_error_report(operator):
-    debtor_import = _submitted(operator)
-    events = []
-    result = debtor_import_run(
-        debtor_import_id=debtor_import.pk,
-        progress_every=1,
-        on_progress=lambda counts: events.append(counts.rows_read),
+    debtor_disposition_record(
+        debtor=debtor, kind=DispositionKind.CALL_BACK, date=clock.today(), by=operator
     )
-    assert result is not None
-    assert result.status == ImportStatus.COMPLETED
-    assert (
-        result.rows_read,
-        result.imported,
-        result.updated,
-        result.duplicates,
-        result.invalid,
-    ) == (
-        4,
-        2,
-        0,
-        1,
-        1,
+    assert Debtor.objects.get(pk=debtor.pk).status == DebtorStatus.REPLIED
+
+
+def test_a_status_change_to_paid_skips_unsent_messages_and_records_the_payment(operator):
+    debtor = DebtorFactory()
+    pending = MessageFactory(debtor=debtor, campaign=CampaignFactory(status=CampaignStatus.RUNNING))
+
+    debtor_update(debtor=debtor, changes={"status": DebtorStatus.PAID}, by=operator)
+
+    assert Message.objects.get(pk=pending.pk).status == MessageStatus.SKIPPED
+    debtor.refresh_from_db()
+    assert debtor.current_disposition is not None
+    assert (debtor.current_disposition.kind, debtor.current_disposition.by) == (
+        DispositionKind.PAID,
+        operator,
     )
-    assert events == [1, 2, 3, 4, 4]
-    assert result.percent == 100
-    with result.error_report.open("rb") as report:
-        lines = list(csv.reader(io.StringIO(report.read().decode())))
-    assert lines == [
-        ["row", "name", "column", "value", "reason"],
-        [
-            "4",
-            "Repetida",
-            "Teléfono",
-            "'+57 300 123 4567",
-            "same phone as row 2 (+573001234567): the first row was kept",
-        ],
-        ["5", "Sin número", "Teléfono", "", "phone is blank"],
-    ]
-    assert Debtor.objects.get(phone_e164="+573001234567").extra == {"ciudad": "Medellín"}
+    # Already paid: nothing more is recorded.
+    debtor_update(debtor=debtor, changes={"status": DebtorStatus.PAID}, by=operator)
+    assert debtor.dispositions.count() == 1
 
 
-def test_a_run_is_not_repeated_once_finished(operator):
-    debtor_import = _submitted(operator)
-    assert debtor_import_run(debtor_import_id=debtor_import.pk) is not None
-    assert debtor_import_run(debtor_import_id=debtor_import.pk) is None
-    assert Debtor.objects.count() == 2
+def _promise(debtor, due: datetime.date, *, on: datetime.date) -> Disposition:
+    with clock.moved_to(_at(on)):
+        return debtor_disposition_record(
+            debtor=debtor, kind=DispositionKind.PROMISE, amount=Decimal("1000"), date=due, by=None
+        )
 
 
-def test_an_import_that_was_not_submitted_does_not_run(operator):
-    debtor_import = debtor_import_create(
-        upload=upload(MESSY_CSV), region="CO", update_existing=False, by=operator
-    )
-    assert debtor_import_run(debtor_import_id=debtor_import.pk) is None
+def test_a_promise_breaks_the_day_after_its_date_unless_paid_or_renewed():
+    due = TODAY + datetime.timedelta(days=2)
+    unkept = _promise(DebtorFactory(), due, on=TODAY)
+    kept = _promise(DebtorFactory(), due, on=TODAY)
+    with clock.moved_to(_at(due, 18)):
+        debtor_disposition_record(debtor=kept.debtor, kind=DispositionKind.PAID, by=None)
+    renewed = _promise(DebtorFactory(), due, on=TODAY)
+    _promise(renewed.debtor, due + datetime.timedelta(days=7), on=due)
+
+    with clock.moved_to(_at(due, 23)):
+        assert dispositions_mark_broken() == 0
+    the_day_after = due + datetime.timedelta(days=1)
+    with clock.moved_to(_at(the_day_after, 0)):
+        assert dispositions_mark_broken() == 1
+        assert dispositions_mark_broken() == 0  # once only
+
+    broken = dict(Disposition.objects.values_list("pk", "broken_on"))
+    assert broken[unkept.pk] == the_day_after
+    assert broken[kept.pk] is None
+    assert broken[renewed.pk] is None
 
 
-def test_a_mapping_is_submitted_only_once(operator):
-    debtor_import = _submitted(operator)
-    mapping = Mapping.from_json(debtor_import.mapping)
-    assert not debtor_import_submit(
-        debtor_import=debtor_import, mapping=mapping, update_existing=True
-    )
-
-
-def stored_files(settings) -> list[Path]:
-    return [path for path in Path(settings.MEDIA_ROOT).rglob("*") if path.is_file()]
-
-
-def test_a_file_level_error_mid_import_fails_it_keeps_nothing_and_deletes_the_file(
-    operator, settings
+@pytest.mark.django_db(transaction=True)
+def test_a_paid_debtors_pending_message_in_a_running_campaign_is_never_sent(
+    celery_worker, send_log
 ):
-    rows = "".join(f"Fila {n};310{n:07d};10;;Cali\n" for n in range(10))
-    unclosed = MESSY_CSV + rows + '"Bea;' + "x" * 200_000 + "\n"
-    debtor_import = _submitted(operator, content=unclosed)
-    assert stored_files(settings)
-    result = debtor_import_run(debtor_import_id=debtor_import.pk)
-    assert result is not None
-    assert result.status == ImportStatus.FAILED
-    assert "cannot be read after line 15" in result.error_message
-    assert (result.rows_read, result.imported) == (0, 0)
-    assert not Debtor.objects.exists()
-    assert not result.file
-    assert stored_files(settings) == []
+    """Through a real worker: a payment recorded while the campaign runs skips the debtor's
+    pending message, and a debtor closed while its message was already on its way stays
+    closed whatever the send and its receipts say."""
+    account = WhatsAppSessionFactory()
+    pool = PoolMemberFactory(session=account).pool
+    paying, closed_in_flight, *others = DebtorFactory.create_batch(5)
+    campaign = campaign_start(campaign=CampaignFactory(pool=pool))
+    debtor_disposition_record(debtor=paying, kind=DispositionKind.PAID, by=None)
+    # As if paid after its message had been handed to WhatsApp: no skip can reach it.
+    Debtor.objects.filter(pk=closed_in_flight.pk).update(status=DebtorStatus.PAID)
 
-
-def test_a_crash_mid_import_deletes_the_stored_file(operator, settings, monkeypatch):
-    debtor_import = _submitted(operator)
-
-    def crash(**kwargs):  # stands for any bug below the service
-        raise RuntimeError("boom")
-
-    monkeypatch.setattr("debtors.services.import_file", crash)
-    result = debtor_import_run(debtor_import_id=debtor_import.pk)
-    assert result.status == ImportStatus.FAILED
-    assert result.error_message == "The import stopped on an unexpected error."
-    assert stored_files(settings) == []
-
-
-@override_settings(IMPORT_MAX_ROWS=3)
-def test_a_file_over_the_row_cap_is_refused_at_upload_and_nothing_kept(settings):
-    with pytest.raises(ImportFileError, match="has 4 rows; the limit is 3"):
-        debtor_import_create(upload=upload(MESSY_CSV), region="CO", update_existing=False, by=None)
-    assert not DebtorImport.objects.exists()
-    assert stored_files(settings) == []
-
-
-def test_an_upload_that_fails_on_anything_leaves_no_file(settings, monkeypatch):
-    def crash(path):  # stands for any surprise while inspecting
-        raise UnicodeDecodeError("utf-8", b"", 0, 1, "boom")
-
-    monkeypatch.setattr("debtors.services.inspect_file", crash)
-    with pytest.raises(UnicodeDecodeError):
-        debtor_import_create(upload=upload(MESSY_CSV), region="CO", update_existing=False, by=None)
-    assert not DebtorImport.objects.exists()
-    assert stored_files(settings) == []
-
-
-def test_a_spreadsheet_the_worker_cannot_read_fails_at_preparation_and_is_deleted(
-    operator, settings
-):
-    broken = '<worksheet><sheetData><row r="1"><c><v>1</v></row><row r="2"><c><v>2</v></row>'
-    path = write_sheet(settings.MEDIA_ROOT.parent / "broken.xlsx", broken)
-    debtor_import = debtor_import_create(
-        upload=upload(path.read_bytes(), name="broken.xlsx"),
-        region="CO",
-        update_existing=False,
-        by=operator,
+    session_connect(session=account)
+    wait_until(lambda: WhatsAppSession.objects.get(pk=account.pk).qr_payload, message="no QR")
+    session_simulate_scan(session=WhatsAppSession.objects.get(pk=account.pk))
+    messages = Message.objects.filter(campaign=campaign)
+    try:
+        wait_until(
+            lambda: messages.filter(status=MessageStatus.READ).count() == 4,
+            timeout=90,
+            message="the other debtors' messages were not all read",
+        )
+    finally:
+        WhatsAppSession.objects.update(should_run=False)
+        wait_until(
+            lambda: not WhatsAppSession.objects.exclude(host_token="").exists(),
+            message="the session host did not stop",
+        )
+    skipped = messages.get(debtor=paying)
+    assert (skipped.status, skipped.last_error) == (MessageStatus.SKIPPED, "The debtor paid")
+    assert sorted(phone for _, _, phone in send_log()) == sorted(
+        debtor.phone_e164 for debtor in [closed_in_flight, *others]
     )
-    result = debtor_import_prepare(debtor_import_id=debtor_import.pk)
-    assert result.status == ImportStatus.FAILED
-    assert "cannot be read" in result.error_message
-    assert stored_files(settings) == []
-
-
-def test_deleting_imports_deletes_their_files(
-    operator, settings, django_capture_on_commit_callbacks
-):
-    finished = _submitted(operator)
-    debtor_import_run(debtor_import_id=finished.pk)
-    other = _submitted(operator, content=MESSY_CSV.replace("Lucía", "Otra"))
-    assert len(stored_files(settings)) == 3  # two uploads, one error report
-    with django_capture_on_commit_callbacks(execute=True):
-        deleted = debtor_import_delete(debtor_imports=DebtorImport.objects.filter(pk=finished.pk))
-    assert deleted == 1
-    assert stored_files(settings) == [Path(other.file.path)]
-
-
-def test_imports_left_at_the_mapping_step_for_a_day_are_deleted(
-    operator, settings, django_capture_on_commit_callbacks
-):
-    stale = debtor_import_create(
-        upload=upload(MESSY_CSV), region="CO", update_existing=False, by=operator
-    )
-    fresh = debtor_import_create(
-        upload=upload(MESSY_CSV), region="CO", update_existing=False, by=operator
-    )
-    submitted = _submitted(operator)
-    day_ago = timezone.now() - datetime.timedelta(days=1, minutes=1)
-    DebtorImport.objects.exclude(pk=fresh.pk).update(created_at=day_ago)
-    with django_capture_on_commit_callbacks(execute=True):
-        assert debtor_import_delete_stale(older_than=datetime.timedelta(days=1)) == 1
-    assert set(DebtorImport.objects.values_list("pk", flat=True)) == {fresh.pk, submitted.pk}
-    assert Path(stale.file.path) not in stored_files(settings)
-    assert len(stored_files(settings)) == 2
-
-
-def test_extra_columns_can_be_ignored_and_fields_remapped(operator):
-    debtor_import = _submitted(operator, Ciudad="ignore", Deuda="extra")
-    debtor_import_run(debtor_import_id=debtor_import.pk)
-    assert Debtor.objects.get(phone_e164="+573001234567").extra == {"deuda": "1.234,56"}
+    statuses = dict(Debtor.objects.values_list("pk", "status"))
+    assert statuses[paying.pk] == statuses[closed_in_flight.pk] == DebtorStatus.PAID
+    # The sandbox answers a few messages: those debtors replied.
+    assert {statuses[debtor.pk] for debtor in others} <= {DebtorStatus.READ, DebtorStatus.REPLIED}

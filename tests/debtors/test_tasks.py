@@ -1,16 +1,20 @@
 import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from celery.schedules import crontab
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from debtors.imports.mapping import Mapping
-from debtors.models import Debtor, DebtorImport, ImportStatus
+from debtors.imports.services import debtor_import_create, debtor_import_submit
+from debtors.models import Debtor, DebtorImport, Disposition, DispositionKind, ImportStatus
 from debtors.selectors import debtor_import_with_progress
-from debtors.services import debtor_import_create, debtor_import_submit
+from debtors.services import debtor_disposition_record
 from tests.conftest import role_user, wait_until
-from whatsmassive import roles
+from tests.factories import DebtorFactory
+from whatsmassive import clock, roles
 
 
 @pytest.mark.django_db(transaction=True)
@@ -92,3 +96,46 @@ def test_the_beat_task_deletes_imports_left_at_the_mapping_step(celery_worker, s
     debtor_import_delete_stale_task.delay().get(timeout=60)
     assert not DebtorImport.objects.filter(pk=debtor_import.pk).exists()
     assert not stored.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_daily_task_marks_unkept_promises_broken_on_the_worker(celery_worker, settings):
+    from debtors.tasks import dispositions_mark_broken_task
+
+    schedule = {
+        entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
+    }
+    assert schedule["debtors.tasks.dispositions_mark_broken_task"] == crontab(hour=0, minute=5)
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    promise = Disposition.objects.create(
+        debtor=DebtorFactory(),
+        kind=DispositionKind.PROMISE,
+        amount=Decimal("1000"),
+        date=yesterday,
+        at=timezone.now() - datetime.timedelta(days=3),
+    )
+    dispositions_mark_broken_task.delay().get(timeout=60)
+    promise.refresh_from_db()
+    assert promise.broken_on == timezone.localdate()
+
+
+@pytest.mark.django_db
+def test_the_task_reads_the_day_from_the_clock():
+    from debtors.tasks import dispositions_mark_broken_task
+
+    today = timezone.localdate()
+    promise = debtor_disposition_record(
+        debtor=DebtorFactory(),
+        kind=DispositionKind.PROMISE,
+        amount=Decimal("1000"),
+        date=today,
+        by=None,
+    )
+    dispositions_mark_broken_task()
+    promise.refresh_from_db()
+    assert promise.broken_on is None
+    later = timezone.now() + datetime.timedelta(days=2)
+    with clock.moved_to(later):
+        dispositions_mark_broken_task()
+    promise.refresh_from_db()
+    assert promise.broken_on == timezone.localdate(later)

@@ -1,6 +1,7 @@
 import csv
 import datetime
 import io
+import json
 import os
 import threading
 import time
@@ -18,8 +19,9 @@ from openpyxl import load_workbook
 
 from campaigns.models import MessageStatus
 from debtors import views
-from debtors.models import Debtor, DebtorImport, ImportStatus
-from debtors.services import debtor_import_prepare, debtor_import_run
+from debtors.imports.services import debtor_import_prepare, debtor_import_run
+from debtors.models import Debtor, DebtorImport, Disposition, DispositionKind, ImportStatus
+from debtors.services import debtor_disposition_record
 from tests.conftest import role_user
 from tests.debtors.imports.conftest import sheet_xml, write_sheet
 from tests.factories import (
@@ -545,3 +547,133 @@ def test_starting_before_the_preview_is_ready_goes_back_to_the_preparing_page(cl
     assert response["Location"] == reverse("debtor_import_detail", args=[debtor_import.pk])
     debtor_import.refresh_from_db()
     assert debtor_import.submitted_at is None
+
+
+# --- dispositions -----------------------------------------------------------------------------
+
+
+def test_recording_a_promise_with_htmx_answers_with_the_fragment_and_a_trigger(client, operator):
+    debtor = DebtorFactory(name="Lucía Gómez")
+    client.force_login(operator)
+    due = timezone.localdate() + datetime.timedelta(days=4)
+    response = client.post(
+        reverse("debtor_disposition_list", args=[debtor.pk]),
+        {"kind": "promise", "amount": "50000", "date": due.isoformat(), "note": "Paga el viernes"},
+        HTTP_HX_REQUEST="true",
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert json.loads(response["HX-Trigger"]) == {"disposition-recorded": {}}
+    assert html.lstrip().startswith("<section")
+    assert f'id="debtor-{debtor.pk}-dispositions"' in html
+    assert "50,000" in html
+    assert due.isoformat() in html
+    assert "Paga el viernes" in html
+    assert Debtor.objects.get(pk=debtor.pk).current_disposition.kind == DispositionKind.PROMISE
+
+
+def test_a_promise_without_amount_re_renders_the_fragment_with_the_error(client, operator):
+    debtor = DebtorFactory()
+    client.force_login(operator)
+    response = client.post(
+        reverse("debtor_disposition_list", args=[debtor.pk]),
+        {"kind": "promise", "note": "kept"},
+        HTTP_HX_REQUEST="true",
+    )
+    html = response.content.decode()
+    assert "HX-Trigger" not in response
+    assert "A promise to pay needs the amount promised" in html
+    assert "kept" in html  # what was typed stays
+    assert not Disposition.objects.exists()
+
+
+def test_recording_without_javascript_redirects_to_the_debtor_page(client, operator):
+    debtor = DebtorFactory()
+    client.force_login(operator)
+    response = client.post(
+        reverse("debtor_disposition_list", args=[debtor.pk]), {"kind": "paid"}, follow=True
+    )
+    assert response.redirect_chain == [(reverse("debtor_detail", args=[debtor.pk]), 302)]
+    html = response.content.decode()
+    assert "paid recorded." in html
+    assert "New campaigns leave" in html
+
+
+def test_a_refused_disposition_without_javascript_shows_the_page_with_the_errors(client, operator):
+    debtor = DebtorFactory(name="Iván")
+    client.force_login(operator)
+    response = client.post(
+        reverse("debtor_disposition_list", args=[debtor.pk]), {"kind": "call_back"}
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<h1>Iván</h1>" in html
+    assert "A call back needs the day to call." in html
+
+
+def test_a_viewer_sees_dispositions_but_cannot_record_one(client, viewer):
+    debtor = DebtorFactory()
+    client.force_login(viewer)
+    page = client.get(reverse("debtor_detail", args=[debtor.pk])).content.decode()
+    assert "Dispositions" in page
+    assert 'class="disposition-form"' not in page
+    response = client.post(reverse("debtor_disposition_list", args=[debtor.pk]), {"kind": "paid"})
+    assert response.status_code == 403
+    assert not Disposition.objects.exists()
+
+
+def test_the_list_filters_by_current_disposition(client, operator):
+    promised, paid, broken, untouched = DebtorFactory.create_batch(4)
+    debtor_disposition_record(
+        debtor=promised,
+        kind="promise",
+        amount=Decimal("10"),
+        date=timezone.localdate(),
+        by=None,
+    )
+    debtor_disposition_record(debtor=paid, kind="paid", by=None)
+    Disposition.objects.filter(
+        pk=debtor_disposition_record(
+            debtor=broken, kind="promise", amount=Decimal("5"), date=timezone.localdate(), by=None
+        ).pk
+    ).update(broken_on=timezone.localdate())
+    client.force_login(operator)
+
+    def listed(value):
+        html = client.get(reverse("debtor_list"), {"disposition": value}).content.decode()
+        return {d.pk for d in (promised, paid, broken, untouched) if f"/debtors/{d.pk}/" in html}
+
+    assert listed("promise") == {promised.pk, broken.pk}
+    assert listed("broken") == {broken.pk}
+    assert listed("paid") == {paid.pk}
+    assert listed("none") == {untouched.pk}
+
+
+def test_the_broken_promises_page_lists_the_days_promises(client, operator):
+    debtor = DebtorFactory(name="Ana Ruiz", reference="REF-77")
+    today = timezone.localdate()
+    promise = Disposition.objects.create(
+        debtor=debtor,
+        kind="promise",
+        amount=Decimal("70000"),
+        date=today - datetime.timedelta(days=1),
+        at=timezone.now() - datetime.timedelta(days=2),
+    )
+    client.force_login(operator)
+    response = client.post(reverse("promise_broken_check"), follow=True)
+    html = response.content.decode()
+    assert "1 more promise(s) found broken." in html
+    assert "Ana Ruiz" in html
+    assert "REF-77" in html
+    assert "70,000" in html
+    promise.refresh_from_db()
+    assert promise.broken_on == today
+    yesterday = client.get(reverse("promise_broken_list"), {"day": promise.date.isoformat()})
+    assert "No promise was found broken on this day." in yesterday.content.decode()
+    nonsense = client.get(reverse("promise_broken_list"), {"day": "soon"})
+    assert "Ana Ruiz" in nonsense.content.decode()  # an unreadable day means today
+
+
+def test_a_viewer_cannot_check_promises(client, viewer):
+    client.force_login(viewer)
+    assert client.post(reverse("promise_broken_check")).status_code == 403

@@ -7,6 +7,7 @@ from api.models import IdempotentRequest
 from api.services import api_key_create
 from campaigns.models import Campaign, CampaignStatus, MessageStatus
 from debtors.models import Debtor, DebtorImport
+from debtors.services import debtor_disposition_record
 from tests.factories import (
     CampaignFactory,
     DebtorFactory,
@@ -137,3 +138,14 @@ def test_opt_out_action_marks_the_selected_debtors(client, staff_user):
     )
     assert Debtor.objects.get(pk=chosen.pk).opted_out
     assert not Debtor.objects.get(pk=other.pk).opted_out
+
+
+def test_a_debtors_admin_page_shows_its_dispositions_without_editing_them(client, staff_user):
+    debtor = DebtorFactory()
+    debtor_disposition_record(debtor=debtor, kind="dispute", note="No reconoce la deuda", by=None)
+    client.force_login(staff_user)
+    page = client.get(reverse("admin:debtors_debtor_change", args=[debtor.pk])).content.decode()
+    assert "No reconoce la deuda" in page
+    # Read-only: no field to change it, no form to add one.
+    assert 'name="dispositions-0-note"' not in page
+    assert 'name="dispositions-__prefix__-kind"' not in page

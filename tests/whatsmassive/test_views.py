@@ -1,3 +1,5 @@
+import datetime
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -73,7 +75,7 @@ def test_dashboard_shows_accounts_by_state_todays_sends_and_the_chart(client, op
     assert "1 sent, 1 failed." in text  # the chart's text summary
 
 
-DASHBOARD_FRAGMENTS = ["accounts", "running", "chart", "today", "errors"]
+DASHBOARD_FRAGMENTS = ["accounts", "running", "results", "chart", "today", "errors"]
 
 
 @pytest.mark.parametrize("fragment", DASHBOARD_FRAGMENTS)
@@ -93,6 +95,17 @@ def test_dashboard_polling_fragments_ask_for_themselves(client, operator):
     for fragment in DASHBOARD_FRAGMENTS:
         assert f'hx-get="{reverse("dashboard")}?fragment={fragment}"' in text
     assert text.count('hx-trigger="every 30s"') == 3  # chart, today, errors
+
+
+def test_dashboard_shows_the_results_of_the_last_week(client, operator):
+    now = timezone.now()
+    for n in range(4):
+        MessageFactory(status="read", sent_at=now, replied_at=now if n < 2 else None)
+    MessageFactory(status="read", sent_at=now - datetime.timedelta(days=8), replied_at=now)
+    client.force_login(operator)
+    text = client.get(reverse("dashboard"), {"fragment": "results"}).content.decode()
+    assert '<strong>2</strong> <span class="muted">50.0%</span>' in text
+    assert "Of 4 messages sent, every campaign." in text
 
 
 def test_a_fragment_url_answers_with_the_fragment_without_htmx_too(client, operator):

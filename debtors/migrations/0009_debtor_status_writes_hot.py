@@ -14,7 +14,7 @@ def _set_fillfactor(value: str):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("debtors", "0006_debtor_status_paid"),
+        ("debtors", "0008_disposition_permissions"),
     ]
 
     operations = [

@@ -1,0 +1,44 @@
+import csv
+import datetime
+import io
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from campaigns.exports import MESSAGE_EXPORT_HEADER, campaign_message_export
+from campaigns.models import MessageStatus
+from debtors.services import debtor_disposition_record
+from tests.factories import CampaignFactory, DebtorFactory, MessageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_campaign_messages_export_the_debt_the_reply_and_the_promise(supervisor):
+    campaign = CampaignFactory()
+    debtor = DebtorFactory(reference="REF-9", amount=Decimal("120000"))
+    MessageFactory(
+        campaign=campaign,
+        debtor=debtor,
+        status=MessageStatus.READ,
+        sent_at=timezone.now(),
+        reply_text="Pago el viernes",
+        replied_at=timezone.now(),
+    )
+    due = timezone.localdate() + datetime.timedelta(days=3)
+    debtor_disposition_record(
+        debtor=debtor, kind="promise", amount=Decimal("60000"), date=due, by=None
+    )
+    response = campaign_message_export(campaign=campaign, fmt="csv", by=supervisor)
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    header, row = csv.reader(io.StringIO(text))
+    assert header == MESSAGE_EXPORT_HEADER
+    cells = dict(zip(header, row, strict=True))
+    assert (cells["reference"], cells["amount"], cells["currency"]) == ("REF-9", "120000.00", "COP")
+    assert cells["last_reply"] == "Pago el viernes"
+    assert (cells["disposition"], cells["promise_amount"], cells["promise_date"]) == (
+        "promise",
+        "60000.00",
+        due.isoformat(),
+    )
+    assert cells["promise_broken"] == "no"

@@ -1,0 +1,71 @@
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from campaigns.models import MessageStatus
+from campaigns.results import Outcomes, campaign_outcomes_many, outcomes_since
+from debtors.models import Disposition, DispositionKind
+from tests.factories import CampaignFactory, DebtorFactory, MessageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _sent(campaign, *, at, **fields):
+    return MessageFactory(campaign=campaign, status=MessageStatus.READ, sent_at=at, **fields)
+
+
+def _promise(debtor, *, at):
+    return Disposition.objects.create(
+        debtor=debtor,
+        kind=DispositionKind.PROMISE,
+        amount=Decimal("100"),
+        date=timezone.localdate(),
+        at=at,
+    )
+
+
+def test_outcomes_count_replies_opt_outs_and_promises_after_the_send():
+    now = timezone.now()
+    hour = datetime.timedelta(hours=1)
+    campaign, other = CampaignFactory(), CampaignFactory()
+    _sent(campaign, at=now - hour, replied_at=now, reply_text="Hola")
+    _sent(campaign, at=now - hour, debtor=DebtorFactory(opted_out=True))
+    promised = _sent(campaign, at=now - hour)
+    _promise(promised.debtor, at=now)
+    promised_before = _sent(campaign, at=now - hour)
+    _promise(promised_before.debtor, at=now - 2 * hour)  # not this campaign's doing
+    MessageFactory(campaign=campaign, status=MessageStatus.PENDING)
+    _sent(other, at=now - hour, replied_at=now, reply_text="Otra")
+
+    outcomes = campaign_outcomes_many(campaign_ids=[campaign.pk, other.pk])
+    assert outcomes[campaign.pk] == Outcomes(reached=4, replied=1, opted_out=1, promised=1)
+    assert outcomes[campaign.pk].replied_percent == 25.0
+    assert outcomes[other.pk] == Outcomes(reached=1, replied=1)
+
+
+def test_a_campaign_without_sends_has_no_rates():
+    campaign = CampaignFactory()
+    MessageFactory(campaign=campaign)
+    outcomes = campaign_outcomes_many(campaign_ids=[campaign.pk])[campaign.pk]
+    assert (outcomes.reached, outcomes.replied_percent, outcomes.promised_percent) == (
+        0,
+        None,
+        None,
+    )
+
+
+def test_outcomes_of_a_page_of_campaigns_take_one_query(django_assert_num_queries):
+    campaigns = CampaignFactory.create_batch(5)
+    for campaign in campaigns:
+        _sent(campaign, at=timezone.now(), replied_at=timezone.now())
+    with django_assert_num_queries(1):
+        campaign_outcomes_many(campaign_ids=[campaign.pk for campaign in campaigns])
+
+
+def test_outcomes_since_cover_every_campaign_sent_within_the_window():
+    now = timezone.now()
+    _sent(CampaignFactory(), at=now - datetime.timedelta(days=1), replied_at=now)
+    _sent(CampaignFactory(), at=now - datetime.timedelta(days=9), replied_at=now)
+    assert outcomes_since(since=now - datetime.timedelta(days=7)) == Outcomes(reached=1, replied=1)
