@@ -1,14 +1,18 @@
 """Engine throughput: N sandbox accounts with zero delay send M messages through real workers.
 
     python bench/engine.py --accounts 20 --messages 100000 [--workers 2] [--autovacuum]
+        [--webhook]
 
 Uses the PostgreSQL of DATABASE_URL (a throwaway database, recreated; by default one named
 after the run) and a Redis database of REDIS_URL's server claimed for the run, as a test
 run claims one. Before the campaign it measures the machine's own limit: as many connections as
 the hosts hold (workers x threads) each update their own row and commit, for a few seconds.
-Ends with one line:
-    messages_per_second=X duplicates=N lost=N commits_per_message=Y commit_rate=Z
+Each variant (`plain`, then those asked for: `--webhook`) runs its own campaign of M
+messages to the same debtors through the same connected accounts, one after another in the
+same run, and ends with one line:
+    variant=V messages_per_second=X duplicates=N lost=N commits_per_message=Y commit_rate=Z
     limit_ratio=R slowdown=S
+followed, for every variant after the first, by its rate over plain's (`V_over_plain=Q`).
 limit_ratio = X / (Z / Y): the share of the commit rate the engine turns into messages.
 slowdown is the send rate of the last tenth of the campaign (by send time) over the first.
 duplicates come from the sandbox network's own send log; lost counts debtors of the
@@ -17,18 +21,29 @@ campaign whose message has no final status.
 With --autovacuum the messages and debtors tables are vacuumed as PostgreSQL's autovacuum
 would (their storage parameters turned on; when the server runs the daemon off, the bench
 applies the daemon's own thresholds every autovacuum_naptime itself).
+
+--webhook: one endpoint takes every message event in batches of 100, delivered by the
+default-queue worker (which runs in every variant, as in production) to bench/receiver.py;
+the variant waits for the outbox to drain and adds `webhook_events`, `undelivered`,
+`delivered_events_per_second` (outbox row written to request answered) and `drain_seconds`
+(last message outcome to last event delivered).
 """
 
 import argparse
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from common import (
@@ -55,31 +70,6 @@ def _commits(url: str) -> int:
         ).fetchone()
     assert row is not None
     return int(row[0])
-
-
-def _webhook_setup(env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
-    """A receiver on 127.0.0.1, one endpoint taking every message event (batches of 100)
-    and a default-queue worker delivering them; the caller ends the processes."""
-    from webhooks.models import EventType
-    from webhooks.services import endpoint_create
-
-    env["WEBHOOK_ALLOW_PRIVATE"] = "1"
-    os.environ["WEBHOOK_ALLOW_PRIVATE"] = "1"
-    port = 18765
-    receiver = subprocess.Popen([sys.executable, str(ROOT / "bench" / "receiver.py"), str(port)])
-    endpoint_create(
-        url=f"http://127.0.0.1:{port}/",
-        event_types=[t for t in EventType.values if t.startswith("message.")],
-        batch_size=100,
-        by=None,
-    )
-    worker = [sys.executable, "-m", "celery", "-A", "whatsmassive", "worker", "-Q", "default"]
-    delivery = subprocess.Popen(
-        [*worker, "-P", "threads", "-c", "2", "--loglevel", "ERROR", "-n", "benchhooks@%h"],
-        cwd=ROOT,
-        env=env,
-    )
-    return [receiver, delivery]
 
 
 def _cpu_seconds(pids: list[int]) -> float:
@@ -243,6 +233,217 @@ def _slowdown(sent_at: list[float]) -> float:
     return first / last if last > 0 else float("inf")
 
 
+# What a variant adds to its result line, asked once its campaign is over.
+Report = Callable[[], str]
+Variant = Callable[[], contextlib.AbstractContextManager[Report]]
+
+
+@contextlib.contextmanager
+def _plain() -> Iterator[Report]:
+    yield lambda: ""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _webhook() -> Iterator[Report]:
+    """A receiver on 127.0.0.1 and one endpoint taking every message event (batches of 100)."""
+    from django.conf import settings
+    from django.db.models import Count, Max, Min, Q
+
+    from webhooks.models import DeliveryStatus, EventType, WebhookEndpoint, WebhookEvent
+    from webhooks.services import endpoint_create
+
+    port = _free_port()
+    receiver = subprocess.Popen([sys.executable, str(ROOT / "bench" / "receiver.py"), str(port)])
+    endpoint = endpoint_create(
+        url=f"http://127.0.0.1:{port}/",
+        event_types=[t for t in EventType.values if t.startswith("message.")],
+        batch_size=100,
+        by=None,
+    )
+    # The hosts re-read which event types are taken this often.
+    settle = settings.WEBHOOK_SUBSCRIPTIONS_CACHE_SECONDS + 1
+    time.sleep(settle)
+
+    def report() -> str:
+        events = WebhookEvent.objects.filter(endpoint=endpoint)
+        waiting = Q(delivery=None) | ~Q(delivery__status=DeliveryStatus.SUCCEEDED)
+        deadline = time.monotonic() + 600
+        while events.filter(waiting).exists() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        figures = events.aggregate(
+            n=Count("id"),
+            undelivered=Count("id", filter=waiting),
+            first=Min("created_at"),
+            last=Max("delivery__delivered_at"),
+        )
+        seconds = (figures["last"] - figures["first"]).total_seconds() if figures["last"] else 0
+        drain = figures["last"].timestamp() - _last_outcome() if figures["last"] else 0
+        return (
+            f" webhook_events={figures['n']} undelivered={figures['undelivered']}"
+            f" delivered_events_per_second={figures['n'] / max(seconds, 1e-9):.0f}"
+            f" drain_seconds={drain:.1f}"
+        )
+
+    try:
+        yield report
+    finally:
+        # Disabled, not deleted: the delivery worker may still be creating a delivery for it.
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(enabled=False)
+        receiver.terminate()
+        receiver.wait()
+        time.sleep(settle)
+
+
+VARIANTS: dict[str, Variant] = {"plain": _plain, "webhook": _webhook}
+
+
+def _last_outcome(campaign_id: int | None = None) -> float:
+    """When the last message (of the campaign, or of any) reached its outcome."""
+    from django.db.models import Max
+    from django.db.models.functions import Coalesce
+
+    from campaigns.models import Message
+
+    messages = Message.objects.all()
+    if campaign_id is not None:
+        messages = messages.filter(campaign_id=campaign_id)
+    at = messages.aggregate(at=Max(Coalesce("sent_at", "failed_at", "updated_at")))["at"]
+    return float(at.timestamp()) if at is not None else float("nan")
+
+
+@dataclass
+class Bench:
+    url: str
+    pool: Any
+    connections: int
+    autovacuum: Autovacuum
+    worker_pids: list[int]
+    default_worker_pid: int
+
+    def run(self, name: str) -> float:
+        """One campaign to every debtor; prints its line and returns its messages/s."""
+        from django.db.models import Count
+
+        from campaigns.models import Campaign, Message
+        from campaigns.selectors import FINAL_STATUSES
+        from campaigns.services import campaign_start
+        from campaigns.sweep import engine_sweep
+        from sessions_app.drivers.sandbox import read_send_log
+
+        rate = commit_rate(self.url, self.connections)
+        print(
+            f"[{name}] commit_rate={rate:.0f} ({self.connections} connections,"
+            f" {PROBE_SECONDS:.0f} s) autovacuum={self.autovacuum.describe()}"
+            f" load average: {_load()}",
+            file=sys.stderr,
+        )
+        sends_before = len(read_send_log())
+        sweeps: list[float] = []
+        with VARIANTS[name]() as report:
+            campaign = Campaign.objects.create(
+                name=f"Bench {name}", template="Hola {name}", pool=self.pool
+            )
+            fan_out_started = time.monotonic()
+            campaign_start(campaign=campaign)
+            fan_out = time.monotonic() - fan_out_started
+            # Debtors who answered STOP to an earlier variant are no longer messaged.
+            total = Message.objects.filter(campaign=campaign).count()
+            commits_before = _commits(self.url)
+            buffers_before = _buffers(self.url)
+            # Where the CPU goes, less sensitive to a busy machine than the wall clock: the
+            # workers, and the database connections they hold (kept open: DB_CONN_MAX_AGE).
+            backends = _backends(self.url)
+            cpu_before = (
+                _cpu_seconds(self.worker_pids),
+                _cpu_seconds([self.default_worker_pid]),
+                _cpu_seconds(backends),
+            )
+            started_at = time.time()
+            started = time.monotonic()
+            sweep_due = started + SWEEP_SECONDS
+            while True:
+                counts = dict(
+                    Message.objects.filter(campaign=campaign)
+                    .values_list("status")
+                    .annotate(n=Count("id"))
+                )
+                done = int(sum(n for status, n in counts.items() if status in FINAL_STATUSES))
+                elapsed = time.monotonic() - started
+                print(f"  {elapsed:6.1f}s {done:>8}/{total} {counts}", file=sys.stderr)
+                if done >= total or elapsed > 1800:
+                    break
+                if time.monotonic() >= sweep_due:
+                    # What beat runs every ENGINE_SWEEP_SECONDS, here in the bench's process.
+                    sweep_started = time.monotonic()
+                    engine_sweep()
+                    sweeps.append(time.monotonic() - sweep_started)
+                    sweep_due = time.monotonic() + SWEEP_SECONDS
+                time.sleep(WATCH_SECONDS)
+            commits = _commits(self.url) - commits_before
+            buffers = _buffers(self.url) - buffers_before
+            cpu = (
+                _cpu_seconds(self.worker_pids) - cpu_before[0],
+                _cpu_seconds([self.default_worker_pid]) - cpu_before[1],
+                _cpu_seconds(backends) - cpu_before[2],
+            )
+            extra = report()
+
+        phones = Counter(phone for _, _, phone in read_send_log()[sends_before:])
+        duplicates = sum(n - 1 for n in phones.values() if n > 1)
+        per_account = Counter(
+            Message.objects.filter(campaign=campaign).values_list("session", flat=True)
+        )
+        sent_at = [
+            at.timestamp()
+            for at in Message.objects.filter(campaign=campaign)
+            .exclude(sent_at=None)
+            .order_by("sent_at")
+            .values_list("sent_at", flat=True)
+            if at is not None
+        ]
+        # Timed to the last outcome, not to when the watcher noticed it.
+        elapsed = _last_outcome(campaign.pk) - started_at
+        per_done = 1000 / max(done, 1)
+        print(
+            f"[{name}] fan-out of {total} messages: {fan_out:.2f} s; "
+            f"per account min/max: {min(per_account.values())}/{max(per_account.values())}; "
+            f"sweeps: {len(sweeps)}, longest {max(sweeps, default=0) * 1000:.0f} ms; "
+            f"vacuums by the stand-in so far: {self.autovacuum.vacuums}; "
+            f"load average after: {_load()}",
+            file=sys.stderr,
+        )
+        print(
+            f"[{name}] per message: {buffers / max(done, 1):.0f} buffer accesses, CPU ms"
+            f" browser workers {cpu[0] * per_done:.2f} default worker {cpu[1] * per_done:.2f}"
+            f" database {cpu[2] * per_done:.2f}"
+            f" (the {len(backends)} connections open when the campaign started)",
+            file=sys.stderr,
+        )
+        per_second = done / elapsed
+        per_message = commits / max(done, 1)
+        print(
+            f"variant={name} messages_per_second={per_second:.1f} duplicates={duplicates}"
+            f" lost={total - done} commits_per_message={per_message:.2f}"
+            f" commit_rate={rate:.0f} limit_ratio={per_second / (rate / per_message):.2f}"
+            f" slowdown={_slowdown(sent_at):.2f}{extra}",
+            flush=True,
+        )
+        return per_second
+
+
+def _vacuum(url: str) -> None:
+    """Between variants: the next campaign starts without the last one's dead rows."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        for name in VACUUMED_TABLES:
+            conn.execute(f"VACUUM (ANALYZE) {name}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--accounts", type=int, default=20)
@@ -253,9 +454,12 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     parser.add_argument(
-        "--webhook", action="store_true", help="one endpoint takes every message event"
+        "--webhook",
+        action="store_true",
+        help="also run a campaign with one endpoint taking every message event",
     )
     args = parser.parse_args()
+    variants = ["plain", *(["webhook"] if args.webhook else [])]
 
     url = database_url()
     state = Path(tempfile.mkdtemp(prefix="whatsmassive-bench-"))
@@ -267,6 +471,8 @@ def main() -> None:
         REDIS_URL=redis_url(),
         HOST_HEARTBEAT_SECONDS="2",
         DB_CONN_MAX_AGE="600",
+        # The receiver of --webhook listens on 127.0.0.1.
+        WEBHOOK_ALLOW_PRIVATE="1",
     )
     print(f"load average before: {_load()}", file=sys.stderr)
     recreate_database(url)
@@ -275,16 +481,9 @@ def main() -> None:
 
     import datetime
 
-    from django.db.models import Count, Max
-    from django.db.models.functions import Coalesce
-
-    from campaigns.models import Campaign, Message
-    from campaigns.selectors import FINAL_STATUSES
-    from campaigns.services import campaign_start
-    from campaigns.sweep import engine_sweep
     from debtors.models import Debtor
     from sessions_app.drivers import profile_dir_for
-    from sessions_app.drivers.sandbox import LINKED_MARKER, read_send_log
+    from sessions_app.drivers.sandbox import LINKED_MARKER
     from sessions_app.models import Pool, PoolMember, SessionStatus, WhatsAppSession
     from sessions_app.services import session_connect
 
@@ -315,22 +514,26 @@ def main() -> None:
     autovacuum = Autovacuum(url, on=args.autovacuum)
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    webhook_processes = _webhook_setup(env) if args.webhook else []
     threads = max(1, -(-args.accounts // args.workers)) + 1
-    connections = threads * args.workers
-    rate = commit_rate(url, connections)
-    print(
-        f"commit_rate={rate:.0f} ({connections} connections, {PROBE_SECONDS:.0f} s)"
-        f" autovacuum={autovacuum.describe()}",
-        file=sys.stderr,
-    )
-    command = [sys.executable, "-m", "celery", "-A", "whatsmassive", "worker", "-Q", "browser"]
-    options = ["-P", "threads", "-c", str(threads), "--loglevel", "ERROR", "--without-gossip"]
+    command = [sys.executable, "-m", "celery", "-A", "whatsmassive", "worker"]
+    options = ["-P", "threads", "--loglevel", "ERROR", "--without-gossip"]
     workers = [
-        subprocess.Popen([*command, *options, "-n", f"bench{i}@%h"], cwd=ROOT, env=env)
+        subprocess.Popen(
+            [*command, "-Q", "browser", *options, "-c", str(threads), "-n", f"bench{i}@%h"],
+            cwd=ROOT,
+            env=env,
+            stdout=sys.stderr,
+        )
         for i in range(args.workers)
     ]
-    sweeps: list[float] = []
+    # Live-progress pushes and webhook deliveries, as the default queue's worker in production.
+    default_worker = subprocess.Popen(
+        [*command, "-Q", "default", *options, "-c", "2", "-n", "benchdefault@%h"],
+        cwd=ROOT,
+        env=env,
+        stdout=sys.stderr,
+    )
+    rates: dict[str, float] = {}
     try:
         for account in accounts:
             session_connect(session=account)
@@ -338,99 +541,35 @@ def main() -> None:
             accounts
         ):
             time.sleep(0.2)
-        campaign = Campaign.objects.create(name="Bench", template="Hola {name}", pool=pool)
-        fan_out_started = time.monotonic()
-        campaign_start(campaign=campaign)
-        fan_out = time.monotonic() - fan_out_started
+        bench = Bench(
+            url=url,
+            pool=pool,
+            connections=threads * args.workers,
+            autovacuum=autovacuum,
+            worker_pids=[worker.pid for worker in workers],
+            default_worker_pid=default_worker.pid,
+        )
         autovacuum.start()
-        commits_before = _commits(url)
-        buffers_before = _buffers(url)
-        # Where the CPU goes, less sensitive to a busy machine than the wall clock: the
-        # workers, and the database connections they hold (kept open: DB_CONN_MAX_AGE).
-        backends = _backends(url)
-        worker_pids = [worker.pid for worker in workers]
-        cpu_before = _cpu_seconds(worker_pids), _cpu_seconds(backends)
-        started_at = time.time()
-        started = time.monotonic()
-        sweep_due = started + SWEEP_SECONDS
-        while True:
-            counts = dict(
-                Message.objects.filter(campaign=campaign)
-                .values_list("status")
-                .annotate(n=Count("id"))
-            )
-            done = sum(n for status, n in counts.items() if status in FINAL_STATUSES)
-            elapsed = time.monotonic() - started
-            print(f"  {elapsed:6.1f}s {done:>8}/{args.messages} {counts}", file=sys.stderr)
-            if done >= args.messages or elapsed > 1800:
-                break
-            if time.monotonic() >= sweep_due:
-                # What beat runs every ENGINE_SWEEP_SECONDS, here in the bench's own process.
-                sweep_started = time.monotonic()
-                engine_sweep()
-                sweeps.append(time.monotonic() - sweep_started)
-                sweep_due = time.monotonic() + SWEEP_SECONDS
-            time.sleep(WATCH_SECONDS)
-        commits = _commits(url) - commits_before
-        buffers = _buffers(url) - buffers_before
-        workers_cpu = _cpu_seconds(worker_pids) - cpu_before[0]
-        database_cpu = _cpu_seconds(backends) - cpu_before[1]
+        for index, name in enumerate(variants):
+            if index:
+                _vacuum(url)
+            rates[name] = bench.run(name)
     finally:
         autovacuum.close()
         WhatsAppSession.objects.update(should_run=False)
         time.sleep(3)
-        for worker in workers:
+        for worker in [*workers, default_worker]:
             worker.send_signal(signal.SIGTERM)
-        for worker in workers:
+        for worker in [*workers, default_worker]:
             worker.wait(timeout=60)
-        for process in webhook_processes:
-            process.terminate()
 
-    phones = Counter(phone for _, _, phone in read_send_log())
-    duplicates = sum(n - 1 for n in phones.values() if n > 1)
-    lost = args.messages - done
-    per_account = Counter(
-        Message.objects.filter(campaign=campaign).values_list("session", flat=True)
-    )
-    sent_at = [
-        at.timestamp()
-        for at in Message.objects.filter(campaign=campaign)
-        .exclude(sent_at=None)
-        .order_by("sent_at")
-        .values_list("sent_at", flat=True)
-        if at is not None
-    ]
-    # Timed to the last outcome, not to when the watcher noticed it.
-    finished = Message.objects.filter(campaign=campaign).aggregate(
-        at=Max(Coalesce("sent_at", "failed_at", "updated_at"))
-    )["at"]
-    elapsed = finished.timestamp() - started_at
-    print(
-        f"fan-out of {args.messages} messages: {fan_out:.2f} s; "
-        f"per account min/max: {min(per_account.values())}/{max(per_account.values())}; "
-        f"sweeps: {len(sweeps)}, longest {max(sweeps, default=0) * 1000:.0f} ms; "
-        f"vacuums by the stand-in: {autovacuum.vacuums}; load average after: {_load()}",
-        file=sys.stderr,
-    )
-    print(
-        f"per message: {buffers / max(done, 1):.0f} buffer accesses, CPU ms"
-        f" workers {workers_cpu * 1000 / max(done, 1):.2f}"
-        f" database {database_cpu * 1000 / max(done, 1):.2f}"
-        f" (the {len(backends)} connections open when the campaign started)",
-        file=sys.stderr,
-    )
     if not args.keep:
         from django.db import connections as django_connections
 
         django_connections.close_all()
         drop_database(url)
-    per_second = done / elapsed
-    per_message = commits / max(done, 1)
-    print(
-        f"messages_per_second={per_second:.1f} duplicates={duplicates} lost={lost} "
-        f"commits_per_message={per_message:.2f} commit_rate={rate:.0f} "
-        f"limit_ratio={per_second / (rate / per_message):.2f} slowdown={_slowdown(sent_at):.2f}"
-    )
+    for name in variants[1:]:
+        print(f"{name}_over_plain={rates[name] / rates['plain']:.2f}")
 
 
 if __name__ == "__main__":

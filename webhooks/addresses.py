@@ -2,7 +2,9 @@
 
 Every address the host name resolves to is checked (a name with one private address among
 public ones is refused), at registration and again before each delivery, so a name later
-pointed at an internal service is caught then.
+pointed at an internal service is caught then. The delivery connects to the address that
+was checked, never to a second lookup of the name: a name that answers a public address to
+the check and an internal one a moment later (DNS rebinding) still reaches only the first.
 """
 
 import ipaddress
@@ -22,8 +24,9 @@ def _address_is_public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def endpoint_url_check(url: str) -> None:
-    """Raise ValidationError unless `url` may receive webhooks."""
+def endpoint_url_check(url: str) -> str:
+    """Raise ValidationError unless `url` may receive webhooks; else return the address its
+    host name resolved to, the one to connect to."""
     parts = urlsplit(url)
     allow_private = settings.WEBHOOK_ALLOW_PRIVATE
     if parts.scheme != "https" and not (allow_private and parts.scheme == "http"):
@@ -32,16 +35,15 @@ def endpoint_url_check(url: str) -> None:
         raise ValidationError("The address has no host name.")
     if parts.username or parts.password:
         raise ValidationError("Put no user name or password in the address.")
-    if allow_private:
-        return
     try:
-        port = parts.port or 443
+        port = parts.port or (443 if parts.scheme == "https" else 80)
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (OSError, ValueError) as exc:
         raise ValidationError(f"The host name {parts.hostname} does not resolve.") from exc
-    for info in infos:
-        address = str(info[4][0])
-        if not _address_is_public(address):
+    addresses = [str(info[4][0]) for info in infos]
+    for address in addresses:
+        if not allow_private and not _address_is_public(address):
             raise ValidationError(
                 f"{parts.hostname} resolves to {address}, which is not a public address."
             )
+    return addresses[0]

@@ -11,6 +11,7 @@ import logging
 import time
 import uuid
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import urllib3
 from django.conf import settings
@@ -110,19 +111,29 @@ def signed_headers(
 def _post(delivery: WebhookDelivery, body: str, now: datetime.datetime) -> tuple[int | None, str]:
     endpoint = delivery.endpoint
     try:
-        endpoint_url_check(endpoint.url)
+        address = endpoint_url_check(endpoint.url)
     except ValidationError as exc:
         return None, " ".join(exc.messages)
+    url = urlsplit(endpoint.url)
     headers = signed_headers(
         secret=endpoint.secret, webhook_id=delivery.webhook_id, body=body, at=now
     )
+    # Connected to the address just checked, not to the name: the name's next answer could
+    # be another. The name stays in the Host header and, for https, in SNI and in the
+    # certificate's hostname check.
+    headers["host"] = url.netloc
+    pinned = {"server_hostname": url.hostname} if url.scheme == "https" else {}
     try:
-        response = _pool.request(
+        pool = _pool.connection_from_host(
+            address, port=url.port, scheme=url.scheme, pool_kwargs=pinned
+        )
+        response = pool.urlopen(
             "POST",
-            endpoint.url,
+            urlunsplit(("", "", url.path or "/", url.query, "")),
             body=body.encode(),
             headers=headers,
             timeout=urllib3.Timeout(total=settings.WEBHOOK_TIMEOUT_SECONDS),
+            retries=False,
             redirect=False,
             preload_content=False,
         )

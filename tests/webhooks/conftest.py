@@ -13,6 +13,8 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 class Received:
     webhook_id: str
     body: dict[str, Any]
+    host: str = ""
+    path: str = ""
 
 
 @dataclass
@@ -66,7 +68,11 @@ def receiver() -> Iterator[Receiver]:
             else:
                 if answer == 204:
                     with state.lock:
-                        state.received.append(Received(self.headers["webhook-id"], payload))
+                        state.received.append(
+                            Received(
+                                self.headers["webhook-id"], payload, self.headers["Host"], self.path
+                            )
+                        )
             self.send_response(int(answer))
             self.end_headers()
 

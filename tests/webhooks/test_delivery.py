@@ -1,6 +1,14 @@
 import datetime
+import socket
+import ssl
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from django.utils import timezone
 
 from tests.factories import UserFactory
@@ -140,3 +148,200 @@ def test_old_succeeded_deliveries_are_pruned_with_their_events(endpoint, receive
     WebhookDelivery.objects.update(delivered_at=timezone.now() - datetime.timedelta(days=8))
     assert webhooks_prune(keep=datetime.timedelta(days=7)) == 2
     assert not WebhookEvent.objects.exists()
+
+
+class Resolver:
+    """`socket.getaddrinfo` for one made-up host name: each lookup takes the next answer
+    (the last one repeats); every other name resolves as usual."""
+
+    def __init__(self, monkeypatch, name, *answers):
+        self.name, self.answers, self.lookups = name, list(answers), 0
+        self._real = socket.getaddrinfo
+        monkeypatch.setattr(socket, "getaddrinfo", self)
+
+    def __call__(self, host, port, *args, **kwargs):
+        if host != self.name:
+            return self._real(host, port, *args, **kwargs)
+        address = self.answers[min(self.lookups, len(self.answers) - 1)]
+        self.lookups += 1
+        return self._real(address, port, *args, **kwargs)
+
+
+@pytest.fixture
+def internal_service():
+    """Something on 127.0.0.1 a rebound name could be pointed at: counts who connects."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    yield listener
+    listener.close()
+
+
+def _connections(listener):
+    try:
+        connection, _ = listener.accept()
+    except TimeoutError:
+        return 0
+    connection.close()
+    return 1
+
+
+def test_a_name_rebound_to_an_internal_address_after_the_check_is_not_reached(
+    settings, monkeypatch, internal_service
+):
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.5
+    port = internal_service.getsockname()[1]
+    resolver = Resolver(monkeypatch, "hooks.example.test", "93.184.216.34")
+    endpoint_create(
+        url=f"https://hooks.example.test:{port}/hooks",
+        event_types=[EventType.CAMPAIGN_PAUSED],
+        by=UserFactory(),
+    )
+    # Public to the check before the request, internal to any lookup after it.
+    resolver.answers = ["93.184.216.34", "127.0.0.1"]
+    resolver.lookups = 0
+    _emit()
+    webhooks_deliver_pending()
+    assert resolver.lookups == 1
+    assert _connections(internal_service) == 0
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.response_status) == (
+        DeliveryStatus.PENDING,
+        1,
+        None,
+    )
+
+
+def test_the_request_keeps_the_host_name_in_its_host_header(endpoint, receiver, monkeypatch):
+    port = receiver.url.split(":")[2].split("/")[0]
+    receiver.url = f"http://hooks.example.test:{port}/hooks?tenant=7"
+    # Checked at 127.0.0.1, where the receiver listens; nothing listens on 127.0.0.2.
+    Resolver(monkeypatch, "hooks.example.test", "127.0.0.1", "127.0.0.1", "127.0.0.2")
+    endpoint()
+    _emit()
+    webhooks_deliver_pending()
+    assert [item.host for item in receiver.received] == [f"hooks.example.test:{port}"]
+    assert [item.path for item in receiver.received] == ["/hooks?tenant=7"]
+
+
+def _certificate(tmp_path, name):
+    """A CA (its PEM file) and a certificate it signed for `name` (PEM with its key)."""
+    now = datetime.datetime.now(datetime.UTC)
+
+    def signed(subject, issuer, public_key, signer, extensions):
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+        )
+        for extension, critical in extensions:
+            builder = builder.add_extension(extension, critical=critical)
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = signed(
+        "Test CA",
+        "Test CA",
+        ca_key.public_key(),
+        ca_key,
+        [
+            (x509.BasicConstraints(ca=True, path_length=None), True),
+            (x509.KeyUsage(True, False, False, False, False, True, True, False, False), True),
+            (x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False),
+        ],
+    )
+    leaf = signed(
+        name,
+        "Test CA",
+        key.public_key(),
+        ca_key,
+        [
+            (x509.SubjectAlternativeName([x509.DNSName(name)]), False),
+            (x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False),
+            (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
+        ],
+    )
+    ca_file, leaf_file = tmp_path / "ca.pem", tmp_path / "leaf.pem"
+    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    leaf_file.write_bytes(
+        leaf.public_bytes(serialization.Encoding.PEM)
+        + key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return ca_file, leaf_file
+
+
+@pytest.fixture
+def tls_receiver(tmp_path, monkeypatch):
+    """An https receiver on 127.0.0.1 whose certificate names `certified` (set by the test),
+    trusted through a test CA; records the SNI name and Host header of each request."""
+    seen = {"sni": [], "host": [], "port": 0}
+
+    def serve(certified):
+        ca_file, leaf_file = _certificate(tmp_path, certified)
+        monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(leaf_file)
+        context.sni_callback = lambda _socket, name, _context: seen["sni"].append(name)
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers["Content-Length"]))
+                seen["host"].append(self.headers["Host"])
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, format, *args):
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        seen["port"] = server.server_address[1]
+        return seen
+
+    servers = []
+    yield serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def _https_endpoint(monkeypatch, port):
+    Resolver(monkeypatch, "hooks.example.test", "127.0.0.1")
+    endpoint_create(
+        url=f"https://hooks.example.test:{port}/hooks",
+        event_types=[EventType.CAMPAIGN_PAUSED],
+        by=UserFactory(),
+    )
+
+
+def test_https_to_the_checked_address_still_sends_and_verifies_the_host_name(
+    tls_receiver, monkeypatch
+):
+    seen = tls_receiver("hooks.example.test")
+    _https_endpoint(monkeypatch, seen["port"])
+    _emit()
+    webhooks_deliver_pending()
+    assert WebhookDelivery.objects.get().status == DeliveryStatus.SUCCEEDED
+    assert seen["sni"] == ["hooks.example.test"]
+    assert seen["host"] == [f"hooks.example.test:{seen['port']}"]
+
+
+def test_https_refuses_a_certificate_for_another_name(tls_receiver, monkeypatch):
+    seen = tls_receiver("elsewhere.example.test")
+    _https_endpoint(monkeypatch, seen["port"])
+    _emit()
+    webhooks_deliver_pending()
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.response_status) == (DeliveryStatus.PENDING, None)
+    assert "certificate" in delivery.response_excerpt.lower()
+    assert seen["host"] == []
