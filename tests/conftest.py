@@ -43,10 +43,24 @@ def role_user(role: str | None) -> User:
     user = UserFactory.create()
     if role is not None:
         if not Group.objects.filter(name=role).exists():
-            # A transactional test before this one flushed the tables the migration filled.
+            # A transactional test before this one flushed the tables the migrations filled.
             import_module("whatsmassive.migrations.0002_roles").create_roles(django_apps, None)
+            for later in ("0004_supervisor_integrations", "0007_roles_registry_and_audit"):
+                import_module(f"whatsmassive.migrations.{later}").grant(django_apps, None)
         user.groups.add(Group.objects.get(name=role))
     return user
+
+
+@pytest.fixture
+def stop_words(db):
+    """The default STOP words, as the data migration seeds them (a transactional test
+    before this one may have flushed them)."""
+    from debtors.models import StopWord
+
+    if not StopWord.objects.exists():
+        import_module("debtors.migrations.0008_stop_words_defaults").create_defaults(
+            django_apps, None
+        )
 
 
 @pytest.fixture
