@@ -20,6 +20,8 @@ class CampaignStatus(models.TextChoices):
 
 # Why a message to an opted-out debtor was skipped.
 OPTED_OUT_REASON = "The debtor opted out"
+# The phone opted out, whichever debtor it belonged to then: checked by every claim.
+DO_NOT_CONTACT_REASON = "The phone is on the do-not-contact registry"
 
 
 class MessageStatus(models.TextChoices):

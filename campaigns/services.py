@@ -16,7 +16,9 @@ from campaigns.templating import MessageTemplate, template_check
 from sessions_app.models import Pool, PoolMember, PoolStrategy
 from webhooks.services import campaign_transition_emit
 from whatsmassive import realtime
+from whatsmassive.models import AuditKind
 from whatsmassive.roles import require
+from whatsmassive.services import audit_record_add
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +40,7 @@ def _campaign_transition(
 ) -> Campaign:
     # A conditional UPDATE: of two concurrent requests (double click, two tabs) exactly one
     # changes the row; the other sees 0 rows and is refused.
+    was = campaign.status
     changed = Campaign.objects.filter(pk=campaign.pk, status__in=list(allowed_from)).update(
         status=to, updated_at=timezone.now(), **fields
     )
@@ -48,6 +51,13 @@ def _campaign_transition(
         )
     campaign.refresh_from_db()
     campaign_transition_emit(campaign=campaign, was=allowed_from)
+    audit_record_add(
+        kind=AuditKind.CAMPAIGN,
+        action=to,
+        by=by,
+        campaign_id=campaign.pk,
+        detail={"from": was, "detail": campaign.status_detail},
+    )
     # Every page showing the campaign follows its status, whoever changed it.
     realtime.campaign_progress_changed(campaign.pk)
     logger.info(

@@ -13,6 +13,8 @@ from sessions_app.models import PoolMember, SessionStatus
 from webhooks.models import EventType
 from webhooks.services import campaign_events_emit, message_events_emit
 from whatsmassive import realtime
+from whatsmassive.models import AuditKind
+from whatsmassive.services import audit_record_build, audit_records_add
 
 logger = logging.getLogger(__name__)
 
@@ -65,10 +67,11 @@ def messages_mark_orphans_unknown(*, session_id: int | None = None) -> int:
     orphans = _left_behind(MessageStatus.SENDING, session_id=session_id)
     left = list(orphans.values_list("pk", "campaign_id"))
     campaigns = [campaign_id for _, campaign_id in left]
+    reason = f"The sender stopped mid-send: {UNKNOWN_ADVICE}"
     marked = orphans.update(
         status=MessageStatus.UNKNOWN,
         lease_until=None,
-        last_error=f"The sender stopped mid-send: {UNKNOWN_ADVICE}",
+        last_error=reason,
         updated_at=now,
     )
     if marked:
@@ -77,6 +80,26 @@ def messages_mark_orphans_unknown(*, session_id: int | None = None) -> int:
         )
         message_events_emit(
             (EventType.MESSAGE_UNKNOWN, pk) for pk in now_unknown.values_list("pk", flat=True)
+        )
+        # The attempt's outcome was never recorded by its host: this is it.
+        audit_records_add(
+            [
+                audit_record_build(
+                    kind=AuditKind.SEND,
+                    action=MessageStatus.UNKNOWN,
+                    at=now,
+                    message_id=pk,
+                    campaign_id=campaign_id,
+                    session_id=session,
+                    phone_e164=phone,
+                    wa_message_id=wa_message_id,
+                    text=body,
+                    detail={"error": reason},
+                )
+                for pk, campaign_id, session, phone, wa_message_id, body in now_unknown.values_list(
+                    "pk", "campaign_id", "session_id", "debtor__phone_e164", "wa_message_id", "body"
+                )
+            ]
         )
         logger.error(
             "%d message(s) left mid-send are now unknown: an operator must check them",
@@ -121,11 +144,19 @@ def campaigns_complete_finished() -> int:
         status_detail="",
         updated_at=timezone.now(),
     )
-    campaign_events_emit(
-        type=EventType.CAMPAIGN_COMPLETED,
-        campaign_ids=Campaign.objects.filter(pk__in=ids, finished_at=now).values_list(
-            "pk", flat=True
-        ),
+    done = list(Campaign.objects.filter(pk__in=ids, finished_at=now).values_list("pk", flat=True))
+    campaign_events_emit(type=EventType.CAMPAIGN_COMPLETED, campaign_ids=done)
+    audit_records_add(
+        [
+            audit_record_build(
+                kind=AuditKind.CAMPAIGN,
+                action=CampaignStatus.COMPLETED,
+                at=now,
+                campaign_id=campaign_id,
+                detail={"from": CampaignStatus.RUNNING},
+            )
+            for campaign_id in done
+        ]
     )
     for campaign_id in ids:
         logger.info("Campaign %s completed", campaign_id, extra={"campaign_id": campaign_id})

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from debtors.imports.services import debtor_import_delete
-from debtors.models import Debtor, DebtorImport, Disposition, OptOutSource
+from debtors.models import Debtor, DebtorImport, Disposition, DoNotContact, OptOutSource, StopWord
 from debtors.services import debtor_opt_out
 from whatsmassive.roles import require
 
@@ -106,3 +106,34 @@ class DebtorImportAdmin(admin.ModelAdmin[DebtorImport]):
             *(field.name for field in DebtorImport._meta.fields if field.name not in self.exclude),
             "error_report_link",
         ]
+
+
+@admin.register(StopWord)
+class StopWordAdmin(admin.ModelAdmin[StopWord]):
+    """The words that opt a debtor out when they reply with them; a change counts at once."""
+
+    list_display = ["phrase", "language", "match", "enabled", "updated_at"]
+    list_filter = ["language", "match", "enabled"]
+    list_editable = ["match", "enabled"]
+    search_fields = ["phrase"]
+
+
+@admin.register(DoNotContact)
+class DoNotContactAdmin(admin.ModelAdmin[DoNotContact]):
+    """Read-only: phones go on the registry by opting out, and come off it from the console
+    (a Supervisor, with a reason, recorded in the audit trail)."""
+
+    list_display = ["phone_e164", "reason", "source", "added_at", "added_by"]
+    list_filter = ["source"]
+    search_fields = ["=phone_e164", "reason"]
+    list_select_related = ["added_by"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

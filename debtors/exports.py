@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpResponseBase
 
 from campaigns.results import debtor_last_reply
-from debtors.models import Debtor, DispositionKind
+from debtors.models import Debtor, DispositionKind, DoNotContact, OptOutSource
 from whatsmassive.exports import ExportCell, csv_response, export_record, xlsx_response
 from whatsmassive.roles import Actor, require
 
@@ -91,3 +91,32 @@ def debtor_export_response(
     if fmt == "xlsx":
         return xlsx_response(filename=filename, header=DEBTOR_EXPORT_HEADER, rows=rows)
     return csv_response(filename=filename, header=DEBTOR_EXPORT_HEADER, rows=rows)
+
+
+DO_NOT_CONTACT_EXPORT_HEADER = ["phone", "reason", "source", "since", "added_by"]
+
+
+def _do_not_contact_rows(entries: QuerySet[DoNotContact]) -> Iterator[list[ExportCell]]:
+    labels = dict(OptOutSource.choices)
+    for phone, reason, source, since, username in (
+        entries.order_by("-id")
+        .values_list("phone_e164", "reason", "source", "added_at", "added_by__username")
+        .iterator(chunk_size=2000)
+    ):
+        yield [phone, reason, str(labels.get(source, source)), since, username or ""]
+
+
+def do_not_contact_export_response(
+    *, entries: QuerySet[DoNotContact], filename: str, filters: dict[str, object], by: Actor
+) -> HttpResponseBase:
+    """Stream the registry as CSV (its columns are what an import takes back)."""
+    require(by, "debtors.export_debtors")
+    export_record(
+        by=by,
+        what="do-not-contact registry",
+        filters={**filters, "format": "csv"},
+        rows=entries.count(),
+    )
+    return csv_response(
+        filename=filename, header=DO_NOT_CONTACT_EXPORT_HEADER, rows=_do_not_contact_rows(entries)
+    )

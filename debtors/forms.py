@@ -7,12 +7,23 @@ from django.core.files.uploadedfile import UploadedFile
 
 from debtors.imports.mapping import TARGET_CHOICES, Mapping
 from debtors.imports.readers import ImportFileError, check_filename, check_size
+from debtors.imports.values import CellError, parse_phone
 from debtors.models import DebtorStatus, DispositionKind
 
 REGION_CHOICES = sorted(
     (region, f"{region} (+{phonenumbers.country_code_for_region(region)})")
     for region in phonenumbers.SUPPORTED_REGIONS
 )
+
+
+def _checked_upload(upload: UploadedFile[bytes]) -> UploadedFile[bytes]:
+    try:
+        check_filename(upload.name or "")
+        if upload.size is not None:
+            check_size(upload.size)
+    except ImportFileError as exc:
+        raise forms.ValidationError(str(exc)) from exc
+    return upload
 
 
 class DebtorImportUploadForm(forms.Form):
@@ -30,14 +41,7 @@ class DebtorImportUploadForm(forms.Form):
     )
 
     def clean_file(self) -> UploadedFile[bytes]:
-        upload: UploadedFile[bytes] = self.cleaned_data["file"]
-        try:
-            check_filename(upload.name or "")
-            if upload.size is not None:
-                check_size(upload.size)
-        except ImportFileError as exc:
-            raise forms.ValidationError(str(exc)) from exc
-        return upload
+        return _checked_upload(self.cleaned_data["file"])
 
 
 class DebtorImportMappingForm(forms.Form):
@@ -119,3 +123,40 @@ class DispositionForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+
+
+class DoNotContactAddForm(forms.Form):
+    phone = forms.CharField(
+        max_length=64, help_text="With its country code, or a number of the default country"
+    )
+    reason = forms.CharField(max_length=500, required=False)
+
+    def clean_phone(self) -> str:
+        try:
+            return parse_phone(self.cleaned_data["phone"], region=settings.DEFAULT_PHONE_REGION)
+        except CellError as exc:
+            raise forms.ValidationError(f"This is not a phone number: {exc}.") from exc
+
+
+class DoNotContactRemoveForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500,
+        label="Why may this phone be contacted again?",
+        help_text="For example: written consent received on 2026-12-01 (kept in the audit trail)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class DoNotContactImportForm(forms.Form):
+    file = forms.FileField(
+        label="CSV, XLSX, ODS or XLS file with a phone column (and optionally a reason column)",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.xlsx,.ods,.xls"}),
+    )
+    region = forms.ChoiceField(
+        label="Country for phones without a country code",
+        choices=REGION_CHOICES,
+        initial=lambda: settings.DEFAULT_PHONE_REGION,
+    )
+
+    def clean_file(self) -> UploadedFile[bytes]:
+        return _checked_upload(self.cleaned_data["file"])

@@ -45,6 +45,10 @@ class OptOutSource(models.TextChoices):
 
     REPLY = "reply", "Debtor's reply"
     OPERATOR = "operator", "Operator"
+    IMPORT = "import", "Imported list"
+    API = "api", "HTTP API"
+    # Debtors opted out before the registry existed: their source was not recorded.
+    EARLIER = "earlier", "Before the registry"
 
 
 class Debtor(models.Model):
@@ -284,3 +288,68 @@ class DebtorImport(models.Model):
         if not self.rows_total:
             return 0
         return min(99, 100 * self.rows_read // self.rows_total)
+
+
+class DoNotContact(models.Model):
+    """A phone that gets no message, whichever debtor carries it now or later.
+
+    The claim checks it for every message, so a number that opted out stays out when it
+    comes back in a new import under another name. Removing a row (consent given again)
+    is a Supervisor's decision, recorded in the audit trail.
+    """
+
+    phone_e164 = models.CharField("phone (E.164)", max_length=20, unique=True)
+    reason = models.CharField(max_length=500, blank=True)
+    source = models.CharField(max_length=10, choices=OptOutSource.choices)
+    added_at = models.DateTimeField("since", help_text="When the phone opted out")
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "do-not-contact phone"
+        verbose_name_plural = "do-not-contact registry"
+        ordering = ["-added_at", "-id"]
+        permissions = [("restore_contact", "Can remove phones from the do-not-contact registry")]
+        constraints = [
+            choices_check("source", OptOutSource, name="donotcontact_source_valid"),
+            models.CheckConstraint(
+                condition=Q(phone_e164__startswith="+"), name="donotcontact_phone_is_e164"
+            ),
+        ]
+        indexes = [models.Index(fields=["-added_at", "-id"], name="donotcontact_recent")]
+
+    def __str__(self) -> str:
+        return self.phone_e164
+
+
+class StopMatch(models.TextChoices):
+    ANYWHERE = "anywhere", "anywhere in the reply"
+    ALONE = "alone", "the whole reply (courtesy words aside)"
+
+
+class StopWord(models.Model):
+    """A word or phrase that, in a debtor's reply, opts the debtor out.
+
+    Matched on the reply normalised (case, accents, punctuation and spacing ignored); an
+    `alone` phrase only when it is all the reply says, apart from courtesy words ("por
+    favor", "please"): "no más" opts out, "no más tarde del viernes" does not.
+    """
+
+    phrase = models.CharField(max_length=60, unique=True)
+    language = models.CharField(max_length=8, help_text="ISO 639-1 code: en, es, pt")
+    match = models.CharField(max_length=8, choices=StopMatch.choices, default=StopMatch.ANYWHERE)
+    enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "STOP word"
+        ordering = ["language", "phrase"]
+        constraints = [choices_check("match", StopMatch, name="stopword_match_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.phrase} ({self.language})"

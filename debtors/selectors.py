@@ -24,6 +24,7 @@ from debtors.models import (
     DebtorStatus,
     Disposition,
     DispositionKind,
+    DoNotContact,
     ImportStatus,
     OnWhatsApp,
 )
@@ -238,3 +239,34 @@ def debtor_import_error_report_lines(*, debtor_import: DebtorImport) -> Iterator
     """Every line of the error report, header first, read as it streams."""
     with debtor_import.error_report.open("rb") as handle:
         yield from csv.reader(io.TextIOWrapper(handle, encoding="utf-8", newline=""))
+
+
+def do_not_contact_search(*, q: str = "") -> QuerySet[DoNotContact]:
+    """Registry entries whose phone holds the digits typed (or whose reason holds `q`)."""
+    entries = DoNotContact.objects.select_related("added_by")
+    q = q.strip()
+    if not q:
+        return entries
+    digits = "".join(char for char in q if char.isdigit())
+    condition = Q(reason__icontains=q)
+    if len(digits) >= 4:
+        condition |= Q(phone_e164__contains=digits)
+    return entries.filter(condition)
+
+
+@dataclass(frozen=True)
+class DoNotContactPage:
+    entries: list[DoNotContact]
+    next_cursor: int | None
+    is_first: bool
+
+
+def do_not_contact_page(
+    *, entries: QuerySet[DoNotContact], before: int | None = None, size: int = PAGE_SIZE
+) -> DoNotContactPage:
+    """Newest entries first, continuing before id `before` (keyset: no OFFSET, no COUNT)."""
+    if before is not None:
+        entries = entries.filter(id__lt=before)
+    rows = list(entries.order_by("-id")[: size + 1])
+    next_cursor = rows[size - 1].pk if len(rows) > size else None
+    return DoNotContactPage(entries=rows[:size], next_cursor=next_cursor, is_first=before is None)

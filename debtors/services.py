@@ -1,5 +1,6 @@
 import datetime
 import logging
+from collections.abc import Mapping as PhoneReasons
 from decimal import Decimal
 from typing import Any
 
@@ -17,13 +18,16 @@ from debtors.models import (
     DebtorStatus,
     Disposition,
     DispositionKind,
+    DoNotContact,
     OptOutSource,
 )
 from debtors.selectors import debtor_outreach_status
 from webhooks.models import EventType
 from webhooks.services import debtor_events_emit
 from whatsmassive import clock, realtime
+from whatsmassive.models import AuditKind
 from whatsmassive.roles import Actor, require
+from whatsmassive.services import audit_record_build, audit_records_add
 
 logger = logging.getLogger(__name__)
 
@@ -46,35 +50,105 @@ def _messages_skip_unsent(*, debtor_ids: list[int], reason: str, now: datetime.d
 @transaction.atomic
 def debtor_opt_out(
     *,
-    debtors: QuerySet[Debtor],
+    debtors: QuerySet[Debtor] | None = None,
+    phones: PhoneReasons[str, str] | None = None,
     at: datetime.datetime,
     source: OptOutSource,
+    reason: str = "",
     by: Actor = None,
 ) -> int:
-    """Opt debtors out: no message is sent to them again.
+    """Opt debtors out, and their phones (with `phones`: E.164 numbers, debtors or not, each
+    with its own reason or blank for `reason`) onto the do-not-contact registry.
 
     Their messages not handed to WhatsApp yet (pending, or claimed and not yet sending) are
-    skipped at once, and the pages of those messages' campaigns are told. Returns how many
-    debtors changed; those already opted out keep their first opt-out time.
+    skipped at once, and the pages of those messages' campaigns are told. Each phone newly
+    on the registry, and each debtor newly opted out, gets an audit record. Returns how many
+    debtors changed; those already opted out keep their first opt-out time, and phones
+    already on the registry keep their first entry.
     """
     require(by, "debtors.opt_out_debtor")
-    ids = list(debtors.values_list("pk", flat=True))
+    phones = phones or {}
+    chosen = Debtor.objects.none() if debtors is None else debtors
+    if phones:
+        chosen = chosen | Debtor.objects.filter(phone_e164__in=list(phones))
+    ids = list(chosen.values_list("pk", flat=True))
     now = timezone.now()
-    changed = Debtor.objects.filter(pk__in=ids, opted_out=False).update(
+    newly = dict(
+        Debtor.objects.select_for_update()
+        .filter(pk__in=ids, opted_out=False)
+        .values_list("pk", "phone_e164")
+    )
+    changed = Debtor.objects.filter(pk__in=list(newly)).update(
         opted_out=True, opted_out_at=at, updated_at=now
     )
     debtor_events_emit(
         type=EventType.DEBTOR_OPTED_OUT,
-        debtors=Debtor.objects.filter(pk__in=ids, opted_out_at=at, updated_at=now),
+        debtors=Debtor.objects.filter(pk__in=list(newly), opted_out_at=at, updated_at=now),
+    )
+    debtor_phones = Debtor.objects.filter(pk__in=ids).values_list("phone_e164", flat=True)
+    reasons = {
+        **dict.fromkeys(debtor_phones, reason),
+        **{phone: given or reason for phone, given in phones.items()},
+    }
+    added = _registry_add(reasons=reasons, at=at, source=source, by=by)
+    debtor_ids = {phone: pk for pk, phone in newly.items()}
+    audit_records_add(
+        [
+            audit_record_build(
+                kind=AuditKind.OPT_OUT,
+                action=source,
+                by=by,
+                at=now,
+                phone_e164=phone,
+                detail={
+                    "reason": reasons[phone],
+                    "source": source.label,
+                    "debtor_id": debtor_ids.get(phone),
+                    "opted_out_at": at.isoformat(),
+                },
+            )
+            for phone in sorted(added | set(debtor_ids))
+        ]
     )
     skipped = _messages_skip_unsent(debtor_ids=ids, reason=OPTED_OUT_REASON, now=now)
     logger.info(
-        "%d debtor(s) opted out (%s), %d unsent message(s) skipped",
+        "%d debtor(s) opted out (%s), %d phone(s) added to the do-not-contact registry, "
+        "%d unsent message(s) skipped",
         changed,
         source.label,
+        len(added),
         skipped,
     )
     return changed
+
+
+def _registry_add(
+    *, reasons: PhoneReasons[str, str], at: datetime.datetime, source: OptOutSource, by: Actor
+) -> set[str]:
+    """Put phones on the do-not-contact registry; returns those that were not on it."""
+    known = set(
+        DoNotContact.objects.filter(phone_e164__in=list(reasons)).values_list(
+            "phone_e164", flat=True
+        )
+    )
+    added_by = by if isinstance(by, User) else None
+    DoNotContact.objects.bulk_create(
+        [
+            DoNotContact(
+                phone_e164=phone,
+                reason=reason[:500],
+                source=source,
+                added_at=at,
+                added_by=added_by,
+            )
+            for phone, reason in reasons.items()
+            if phone not in known
+        ],
+        batch_size=2000,
+        # A concurrent opt-out of the same phone keeps its own, earlier, entry.
+        ignore_conflicts=True,
+    )
+    return set(reasons) - known
 
 
 # What an operator or the API may change on a debtor; the phone is its identity.

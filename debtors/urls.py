@@ -23,4 +23,13 @@ urlpatterns = [
         views.debtor_import_errors,
         name="debtor_import_errors",
     ),
+    path("do-not-contact/", views.do_not_contact_list, name="do_not_contact_list"),
+    path("do-not-contact/add/", views.do_not_contact_new, name="do_not_contact_new"),
+    path(
+        "do-not-contact/<int:pk>/remove/",
+        views.do_not_contact_remove_view,
+        name="do_not_contact_remove",
+    ),
+    path("do-not-contact/import/", views.do_not_contact_import_view, name="do_not_contact_import"),
+    path("do-not-contact/export.csv", views.do_not_contact_export, name="do_not_contact_export"),
 ]

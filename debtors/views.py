@@ -1,5 +1,6 @@
 import csv
 import datetime
+import io
 import itertools
 from pathlib import Path
 
@@ -24,16 +25,25 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
-from debtors.exports import debtor_export_response
+from debtors.exports import debtor_export_response, do_not_contact_export_response
 from debtors.forms import (
     DebtorFilterForm,
     DebtorImportMappingForm,
     DebtorImportUploadForm,
     DispositionForm,
+    DoNotContactAddForm,
+    DoNotContactImportForm,
+    DoNotContactRemoveForm,
 )
 from debtors.imports.readers import ImportFileError
 from debtors.imports.services import debtor_import_create, debtor_import_submit
-from debtors.models import Debtor, DebtorImport, OptOutSource
+from debtors.models import Debtor, DebtorImport, DoNotContact, OptOutSource
+from debtors.registry import (
+    ReasonRequired,
+    do_not_contact_add,
+    do_not_contact_import,
+    do_not_contact_remove,
+)
 from debtors.selectors import (
     debtor_dispositions,
     debtor_import_error_report_lines,
@@ -44,6 +54,8 @@ from debtors.selectors import (
     debtor_message_history,
     debtor_page,
     debtor_search,
+    do_not_contact_page,
+    do_not_contact_search,
     promises_broken_on,
 )
 from debtors.services import debtor_disposition_record, debtor_opt_out, dispositions_mark_broken
@@ -229,6 +241,8 @@ def _get_import_for_user(request: HttpRequest, pk: int) -> DebtorImport:
     return get_object_or_404(debtor_import_list(user=request.user), pk=pk)
 
 
+# Rows of a registry import's error report shown on its result page.
+REJECTED_SHOWN = 100
 # Room for the multipart envelope and the other form fields around the file.
 UPLOAD_OVERHEAD_BYTES = 64 * 1024
 
@@ -348,3 +362,91 @@ def debtor_import_errors(request: HttpRequest, pk: int) -> StreamingHttpResponse
         as_attachment=True, filename=f"{name}-errors.csv"
     )
     return response
+
+
+def _registry_context(request: HttpRequest, form: DoNotContactAddForm) -> dict[str, object]:
+    q = request.GET.get("q", "")
+    before = request.GET.get("before", "")
+    page = do_not_contact_page(
+        entries=do_not_contact_search(q=q), before=int(before) if before.isdigit() else None
+    )
+    return {"q": q, "page": page, "add_form": form}
+
+
+@permission_required("debtors.view_donotcontact", raise_exception=True)
+def do_not_contact_list(request: HtmxHttpRequest) -> HttpResponse:
+    context = _registry_context(request, DoNotContactAddForm())
+    template = "debtors/do_not_contact_list.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#results"
+    return render(request, template, context)
+
+
+@require_POST
+@permission_required("debtors.view_donotcontact", raise_exception=True)
+def do_not_contact_new(request: HtmxHttpRequest) -> HttpResponse:
+    form = DoNotContactAddForm(request.POST)
+    if not form.is_valid():
+        template = "debtors/do_not_contact_list.html"
+        context = _registry_context(request, form)
+        return render(request, template + "#add" if request.htmx else template, context)
+    phone = form.cleaned_data["phone"]
+    if do_not_contact_add(phone_e164=phone, reason=form.cleaned_data["reason"], by=request.user):
+        messages.success(request, f"{phone} is on the do-not-contact registry: no more messages.")
+    else:
+        messages.info(request, f"{phone} was already on the do-not-contact registry.")
+    return htmx_redirect(request, reverse("do_not_contact_list"))
+
+
+@permission_required("debtors.restore_contact", raise_exception=True)
+def do_not_contact_remove_view(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    entry = get_object_or_404(DoNotContact, pk=pk)
+    form = DoNotContactRemoveForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            do_not_contact_remove(entry=entry, reason=form.cleaned_data["reason"], by=request.user)
+        except ReasonRequired as exc:
+            form.add_error("reason", str(exc))
+        else:
+            messages.success(
+                request, f"{entry.phone_e164} was removed from the do-not-contact registry."
+            )
+            return htmx_redirect(request, reverse("do_not_contact_list"))
+    return render(request, "debtors/do_not_contact_remove.html", {"entry": entry, "form": form})
+
+
+@permission_required("debtors.opt_out_debtor", raise_exception=True)
+def do_not_contact_import_view(request: HttpRequest) -> HttpResponse:
+    form = DoNotContactImportForm(request.POST or None, request.FILES or None)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = do_not_contact_import(
+                upload=form.cleaned_data["file"],
+                region=form.cleaned_data["region"],
+                by=request.user,
+            )
+        except ImportFileError as exc:
+            form.add_error("file", str(exc))
+    rejected = (
+        list(csv.DictReader(io.StringIO(result.error_report)))[:REJECTED_SHOWN] if result else []
+    )
+    context = {
+        "form": form,
+        "result": result,
+        "rejected": rejected,
+        "rejected_shown": REJECTED_SHOWN,
+        "max_mb": settings.IMPORT_MAX_BYTES // (1024 * 1024),
+    }
+    return render(request, "debtors/do_not_contact_import.html", context)
+
+
+def do_not_contact_export(request: HttpRequest) -> HttpResponseBase:
+    q = request.GET.get("q", "")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    return do_not_contact_export_response(
+        entries=do_not_contact_search(q=q),
+        filename=f"do-not-contact-{stamp}.csv",
+        filters={"q": q} if q else {},
+        by=request.user,
+    )

@@ -43,6 +43,7 @@ ROLE_MIGRATIONS = (
     ("whatsmassive.migrations.0002_roles", "create_roles"),
     ("whatsmassive.migrations.0004_supervisor_integrations", "grant"),
     ("debtors.migrations.0008_disposition_permissions", "grant"),
+    ("whatsmassive.migrations.0007_roles_registry_and_audit", "grant"),
 )
 
 
@@ -56,6 +57,18 @@ def role_user(role: str | None) -> User:
                 getattr(import_module(module), function)(django_apps, None)
         user.groups.add(Group.objects.get(name=role))
     return user
+
+
+@pytest.fixture
+def stop_words(db):
+    """The default STOP words, as the data migration seeds them (a transactional test
+    before this one may have flushed them)."""
+    from debtors.models import StopWord
+
+    if not StopWord.objects.exists():
+        import_module("debtors.migrations.0011_stop_words_defaults").create_defaults(
+            django_apps, None
+        )
 
 
 @pytest.fixture

@@ -7,18 +7,22 @@ only) cannot carry a formula and is written unchanged, as a text cell.
 
 import csv
 import datetime
+import json
 import logging
 import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
+from django.db.models import QuerySet
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
-from whatsmassive.roles import Actor
+from whatsmassive.models import AuditKind, AuditRecord
+from whatsmassive.roles import Actor, require
+from whatsmassive.services import audit_record_add
 
 ExportCell = str | int | Decimal | datetime.date | datetime.datetime | bool | None
 
@@ -30,11 +34,17 @@ logger = logging.getLogger(__name__)
 
 
 def export_record(*, by: Actor, what: str, filters: dict[str, object], rows: int) -> None:
-    """Record an export of debtor data as a SystemLog row: who, what, which filter, how many.
+    """Record an export of debtor data in the audit trail: who, what, which filter, how many.
 
-    Logged as a warning so it is stored even where SYSTEM_LOG_LEVEL keeps routine INFO out:
-    personal data left the system.
+    Also logged as a warning, so it shows on the logs page even where SYSTEM_LOG_LEVEL keeps
+    routine INFO out: personal data left the system.
     """
+    audit_record_add(
+        kind=AuditKind.EXPORT,
+        action=what,
+        by=by,
+        detail={"filters": filters, "rows": rows},
+    )
     username = getattr(by, "username", None) or "system"
     logger.warning(
         "%s exported %d row(s) of %s",
@@ -127,3 +137,48 @@ def xlsx_response(
     return FileResponse(
         spool, as_attachment=True, filename=filename, content_type=XLSX_CONTENT_TYPE
     )
+
+
+AUDIT_EXPORT_HEADER = [
+    "id",
+    "at",
+    "kind",
+    "action",
+    "by",
+    "debtor_phone",
+    "campaign_id",
+    "account_id",
+    "message_id",
+    "whatsapp_id",
+    "text",
+    "detail",
+]
+
+
+def _audit_rows(records: QuerySet[AuditRecord]) -> Iterator[list[ExportCell]]:
+    columns = [
+        "id",
+        "at",
+        "kind",
+        "action",
+        "by_name",
+        "phone_e164",
+        "campaign_id",
+        "session_id",
+        "message_id",
+        "wa_message_id",
+        "text",
+    ]
+    for *values, detail in (
+        records.order_by("-id").values_list(*columns, "detail").iterator(chunk_size=2000)
+    ):
+        yield [*values, json.dumps(detail, ensure_ascii=False, sort_keys=True)]
+
+
+def audit_export_response(
+    *, records: QuerySet[AuditRecord], filename: str, filters: dict[str, object], by: Actor
+) -> StreamingHttpResponse:
+    """Stream the audit records as CSV; the export is itself an audit record."""
+    require(by, "whatsmassive.export_audit")
+    export_record(by=by, what="audit trail", filters=filters, rows=records.count())
+    return csv_response(filename=filename, header=AUDIT_EXPORT_HEADER, rows=_audit_rows(records))

@@ -60,3 +60,89 @@ class APIKey(AbstractAPIKey):
         verbose_name_plural = "API keys"
         constraints = [choices_check("scope", APIKeyScope, name="apikey_scope_valid")]
         permissions = [("manage_integrations", "Can manage API keys and webhooks")]
+
+
+class AuditKind(models.TextChoices):
+    SEND = "send", "send attempt"
+    OPT_OUT = "opt_out", "opt-out"
+    CONSENT = "consent", "consent given again"
+    CAMPAIGN = "campaign", "campaign transition"
+    EXPORT = "export", "export of debtor data"
+
+
+class AuditRecord(models.Model):
+    """One thing the law asks us to be able to show later: append-only.
+
+    A PostgreSQL trigger refuses UPDATE and DELETE on the table; only `manage.py
+    audit_purge` removes rows, and only those older than AUDIT_RETENTION_DAYS. The related
+    rows are referenced without database constraints: a campaign, message or user deleted
+    later must not take its records with it (nor be refused because of them).
+    """
+
+    at = models.DateTimeField()
+    kind = models.CharField(max_length=10, choices=AuditKind.choices)
+    # What happened: the send's result, the campaign's new status, what was exported.
+    action = models.CharField(max_length=40)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    by_name = models.CharField(
+        max_length=150, blank=True, help_text="The user's name at the time; blank: the system"
+    )
+    phone_e164 = models.CharField("debtor phone", max_length=20, blank=True)
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    session = models.ForeignKey(
+        "sessions_app.WhatsAppSession",
+        verbose_name="account",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    message_id = models.BigIntegerField(null=True, blank=True)
+    wa_message_id = models.CharField("WhatsApp id", max_length=128, blank=True)
+    text = models.TextField(blank=True, help_text="The exact text sent")
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        permissions = [("export_audit", "Can export the audit trail")]
+        constraints = [choices_check("kind", AuditKind, name="auditrecord_kind_valid")]
+        # Each filter of the audit page walks its index backwards by id (keyset pages).
+        indexes = [
+            models.Index(fields=["at"], name="auditrecord_at"),
+            models.Index(
+                fields=["phone_e164", "-id"],
+                condition=~models.Q(phone_e164=""),
+                name="auditrecord_phone",
+            ),
+            models.Index(
+                fields=["campaign", "-id"],
+                condition=models.Q(campaign__isnull=False),
+                name="auditrecord_campaign",
+            ),
+            models.Index(
+                fields=["session", "-id"],
+                condition=models.Q(session__isnull=False),
+                name="auditrecord_account",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.action} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -14,7 +14,7 @@ from campaigns.selectors import CampaignProgress, campaign_progress_many, campai
 from sessions_app.models import WhatsAppSession
 from sessions_app.selectors import today_bounds
 from whatsmassive import clock
-from whatsmassive.models import LogLevel, SystemLog
+from whatsmassive.models import AuditRecord, LogLevel, SystemLog
 
 # At most this many rows per live-tail poll; the next poll continues where it stopped.
 LOG_TAIL_LIMIT = 100
@@ -285,3 +285,50 @@ def sends_per_minute_chart(
     current = (now or timezone.now()).replace(second=0, microsecond=0)
     start = current - datetime.timedelta(minutes=minutes - 1)
     return sends_chart(counts=sends_per_minute(start=start), start=start, minutes=minutes)
+
+
+AUDIT_PAGE_SIZE = 100
+
+
+def audit_search(
+    *,
+    phone_e164: str = "",
+    session: WhatsAppSession | None = None,
+    campaign: Campaign | None = None,
+    kind: str = "",
+    since: datetime.datetime | None = None,
+    until: datetime.datetime | None = None,
+) -> QuerySet[AuditRecord]:
+    """Audit records matching every filter given; `until` is exclusive."""
+    records = AuditRecord.objects.all()
+    if phone_e164:
+        records = records.filter(phone_e164=phone_e164)
+    if session is not None:
+        records = records.filter(session=session)
+    if campaign is not None:
+        records = records.filter(campaign=campaign)
+    if kind:
+        records = records.filter(kind=kind)
+    if since is not None:
+        records = records.filter(at__gte=since)
+    if until is not None:
+        records = records.filter(at__lt=until)
+    return records
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    records: list[AuditRecord]
+    next_cursor: int | None
+    is_first: bool
+
+
+def audit_page(
+    *, records: QuerySet[AuditRecord], before: int | None = None, size: int = AUDIT_PAGE_SIZE
+) -> AuditPage:
+    """Newest first, continuing before id `before` (keyset: page 1,000 costs what page 1 costs)."""
+    if before is not None:
+        records = records.filter(id__lt=before)
+    rows = list(records.select_related("campaign", "session").order_by("-id")[: size + 1])
+    next_cursor = rows[size - 1].pk if len(rows) > size else None
+    return AuditPage(records=rows[:size], next_cursor=next_cursor, is_first=before is None)

@@ -483,6 +483,9 @@ IMPORT_XLSX_MAX_RATIO = env_int("IMPORT_XLSX_MAX_RATIO", 200)
 
 # Application logs at or above this level are also stored as SystemLog rows.
 SYSTEM_LOG_LEVEL = env_str("SYSTEM_LOG_LEVEL", "INFO").upper()
+# Audit records are kept this long (Reg F §1006.100: three years); `manage.py audit_purge`
+# refuses to remove anything younger.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 3 * 365 + 1)
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,

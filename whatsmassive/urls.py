@@ -13,6 +13,8 @@ handler403 = "whatsmassive.views.permission_denied"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.dashboard, name="dashboard"),
     path("logs/", views.log_list, name="log_list"),
+    path("audit/", views.audit_list, name="audit_list"),
+    path("audit/export.csv", views.audit_export, name="audit_export"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(

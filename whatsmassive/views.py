@@ -1,3 +1,4 @@
+import datetime
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -8,9 +9,11 @@ from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.models import User
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Model
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
 from django_htmx.http import reswap, retarget
@@ -19,9 +22,13 @@ from django_otp import match_token, user_has_device
 
 from sessions_app.qr import qr_svg
 from sessions_app.selectors import dashboard_accounts_context
+from whatsmassive.exports import audit_export_response
+from whatsmassive.forms import AuditFilterForm
 from whatsmassive.htmx import HtmxHttpRequest
 from whatsmassive.models import LogLevel, SystemLog
 from whatsmassive.selectors import (
+    audit_page,
+    audit_search,
     dashboard_results_context,
     dashboard_running_campaigns,
     dashboard_today_context,
@@ -220,3 +227,46 @@ def second_factor_enrol(request: HttpRequest) -> HttpResponse:
         "next": _next_url(request),
     }
     return render(request, "registration/second_factor_enrol.html", context)
+
+
+def _audit_filtered(request: HttpRequest) -> tuple[AuditFilterForm, dict[str, Any]]:
+    form = AuditFilterForm(request.GET)
+    return form, (form.filters() if form.is_valid() else {})
+
+
+@permission_required("whatsmassive.view_auditrecord", raise_exception=True)
+def audit_list(request: HtmxHttpRequest) -> HttpResponse:
+    form, filters = _audit_filtered(request)
+    before = request.GET.get("before", "")
+    page = audit_page(
+        records=audit_search(**filters), before=int(before) if before.isdigit() else None
+    )
+    query = request.GET.copy()
+    query.pop("before", None)
+    context = {"form": form, "page": page, "query": query.urlencode()}
+    template = "whatsmassive/audit.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#results"
+    return render(request, template, context)
+
+
+def _as_recorded(value: object) -> object:
+    if isinstance(value, Model):
+        return value.pk
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    return value
+
+
+def audit_export(request: HttpRequest) -> StreamingHttpResponse:
+    _, filters = _audit_filtered(request)
+    recorded = {
+        key: _as_recorded(value) for key, value in filters.items() if value not in ("", None)
+    }
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    return audit_export_response(
+        records=audit_search(**filters),
+        filename=f"audit-{stamp}.csv",
+        filters=recorded,
+        by=request.user,
+    )

@@ -194,7 +194,10 @@ def debtor_opt_out_view(request: Request, pk: int) -> Response:
     require(request, "debtors.opt_out_debtor")
     debtor = get_or_404(Debtor, pk)
     debtor_opt_out(
-        debtors=Debtor.objects.filter(pk=debtor.pk), at=timezone.now(), source=OptOutSource.OPERATOR
+        debtors=Debtor.objects.filter(pk=debtor.pk),
+        at=timezone.now(),
+        source=OptOutSource.API,
+        by=request.user,
     )
     debtor.refresh_from_db()
     return Response(DebtorSerializer(debtor).data)

@@ -11,7 +11,7 @@ from django.db import connection
 
 from campaigns.engine.statements import literal, run, table
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
-from debtors.models import Debtor
+from debtors.models import Debtor, DoNotContact
 from sessions_app.models import PoolMember, WhatsAppSession
 
 CAMPAIGNS_TTL_SECONDS = 1.0
@@ -80,6 +80,7 @@ def _claim_sql(campaigns: int) -> str:
     (competitive); SKIP LOCKED lets many hosts claim side by side without waiting.
     """
     message, debtor, campaign = table(Message), table(Debtor), table(Campaign)
+    registry = table(DoNotContact)
     pending, claimed = literal(MessageStatus.PENDING), literal(MessageStatus.CLAIMED)
     running = literal(CampaignStatus.RUNNING)
     if connection.vendor == "postgresql":
@@ -118,7 +119,9 @@ def _claim_sql(campaigns: int) -> str:
         f" AND EXISTS (SELECT 1 FROM {campaign} WHERE {campaign}.id = {message}.campaign_id"
         f" AND {campaign}.status = {running})"
         f" RETURNING id, campaign_id, debtor_id, body, attempts, {debtors('phone_e164')},"
-        f" {debtors('opted_out')}, {debtors('on_whatsapp')}"
+        f" {debtors('opted_out')}, {debtors('on_whatsapp')},"
+        # The phone, not the debtor: a number that opted out stays out under any name.
+        f" EXISTS (SELECT 1 FROM {registry} WHERE {registry}.phone_e164 = {debtors('phone_e164')})"
     )
 
 
@@ -134,6 +137,7 @@ class Claim:
     phone_e164: str
     opted_out: bool
     on_whatsapp: str
+    do_not_contact: bool
 
 
 def claim_next(

@@ -11,6 +11,7 @@ from campaigns.engine.statements import run, table
 from campaigns.models import Message, MessageStatus
 from debtors.models import CLOSED_STATUSES, Debtor, DebtorStatus, OptOutSource
 from debtors.services import debtor_opt_out
+from debtors.stop_words import stop_matcher
 from sessions_app.drivers.base import Ack, AckStatus, IncomingMessage
 from sessions_app.models import WhatsAppSession
 from webhooks.models import EventType
@@ -18,9 +19,6 @@ from webhooks.services import message_events_emit
 from whatsmassive import realtime
 
 logger = logging.getLogger(__name__)
-
-STOP_WORDS = frozenset({"STOP", "BAJA", "PARAR", "NO MAS", "NO MÁS", "UNSUBSCRIBE"})
-
 
 _ACK_ORDER: dict[str, int] = {
     # A receipt for a message in doubt proves it went out: it moves on like a sent one.
@@ -143,18 +141,20 @@ def messages_apply_incoming(*, session: WhatsAppSession, incoming: list[Incoming
     latest = {debtor_id: pk for _, pk, debtor_id in sorted(sent)}
     answered: dict[int, IncomingMessage] = {}
     replied: set[int] = set()
+    stop = stop_matcher()
     for reply in incoming:
         debtor_id = debtors.get(reply)
         if debtor_id is None:
             continue
         if debtor_id in latest:
             answered[latest[debtor_id]] = reply
-        if reply.text.strip().upper() in STOP_WORDS:
-            logger.info("%s replied STOP", reply.phone_e164)
+        if stop.matches(reply.text):
+            logger.info("%s replied STOP: %s", reply.phone_e164, reply.text[:200])
             debtor_opt_out(
                 debtors=Debtor.objects.filter(pk=debtor_id),
                 at=reply.received_at,
                 source=OptOutSource.REPLY,
+                reason=f"Replied: {reply.text}"[:500],
             )
         else:
             replied.add(debtor_id)

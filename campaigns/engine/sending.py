@@ -16,6 +16,7 @@ from campaigns.engine.claims import Claim, claim_next
 from campaigns.engine.pacing import Pacer
 from campaigns.engine.statements import literal, run, table
 from campaigns.models import (
+    DO_NOT_CONTACT_REASON,
     OPTED_OUT_REASON,
     Campaign,
     CampaignStatus,
@@ -38,6 +39,8 @@ from sessions_app.models import WhatsAppSession
 from webhooks.models import EventType
 from webhooks.services import campaign_events_emit, events_subscribed, message_events_emit
 from whatsmassive import realtime
+from whatsmassive.models import AuditKind, AuditRecord
+from whatsmassive.services import audit_record_add
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +97,9 @@ def _begin_sending(claim: Claim, session: WhatsAppSession, driver: WhatsAppDrive
         # opted out any other way (a data fix, a script).
         _skip(claim, OPTED_OUT_REASON)
         return None
+    if claim.do_not_contact:
+        _skip(claim, DO_NOT_CONTACT_REASON)
+        return None
     if claim.on_whatsapp == OnWhatsApp.NO:
         _skip(claim, "Not on WhatsApp (WhatsApp said so for an earlier message)")
         return None
@@ -127,12 +133,13 @@ def _after_send(session: WhatsAppSession, pacer: Pacer, now: datetime.datetime) 
 
 @functools.cache
 def _settle_sent_sql() -> list[str]:
-    """sending -> sent, then the debtor and the account's pacing and counter.
+    """sending -> sent, then the debtor, the account's pacing and counter, and the send's
+    audit record.
 
-    The last two follow only if the message was still sending. The debtor learns in the
+    The last three follow only if the message was still sending. The debtor learns in the
     same write what the send taught about the number (on WhatsApp, its LID): with neither
     its status nor those columns changing an index, the update can be HOT. PostgreSQL runs
-    all three as one statement; elsewhere they are three, in one transaction.
+    all four as one statement; elsewhere they are four, in one transaction.
     """
     message, debtor, account = table(Message), table(Debtor), table(WhatsAppSession)
     sending, sent = literal(MessageStatus.SENDING), literal(MessageStatus.SENT)
@@ -156,14 +163,26 @@ def _settle_sent_sql() -> list[str]:
         f"UPDATE {account} SET next_send_at = %(next_send_at)s,"  # noqa: S608
         " sent_count = sent_count + 1 WHERE id = %(session)s"
     )
+    audit = (
+        f"INSERT INTO {table(AuditRecord)} (at, kind, action, by_id, by_name, phone_e164,"
+        " campaign_id, session_id, message_id, wa_message_id, text, detail)"
+        f" SELECT %(now)s, {literal(AuditKind.SEND)}, {sent}, NULL, '', %(phone)s,"
+        " campaign_id, %(session)s, id, %(wa_message_id)s, body, '{}'"
+    )
     if connection.vendor == "postgresql":
         return [
-            f"WITH sent AS ({set_message} RETURNING debtor_id),"  # noqa: S608
+            f"WITH sent AS ({set_message} RETURNING id, campaign_id, debtor_id, body),"  # noqa: S608
             f" debtor AS ({set_debtor} WHERE id = (SELECT debtor_id FROM sent)),"
-            f" account AS ({set_account} AND EXISTS (SELECT 1 FROM sent))"
+            f" account AS ({set_account} AND EXISTS (SELECT 1 FROM sent)),"
+            f" audit AS ({audit} FROM sent)"
             " SELECT count(*) FROM sent"
         ]
-    return [set_message, f"{set_debtor} WHERE id = %(debtor)s", set_account]
+    return [
+        set_message,
+        f"{set_debtor} WHERE id = %(debtor)s",
+        set_account,
+        f"{audit} FROM {message} WHERE id = %(message)s",
+    ]
 
 
 def _settle_sent(
@@ -184,6 +203,7 @@ def _settle_sent(
         "checked": check is not None,
         # The DOM strategy learns the LID from the chat's message ids: replies may use it.
         "lid": result.lid or (check.lid if check else ""),
+        "phone": claim.phone_e164,
     }
     first, *rest = _settle_sent_sql()
     # On PostgreSQL the settle is one statement and so its own transaction: no BEGIN and
@@ -256,6 +276,7 @@ def _settle_failure(
         if isinstance(error, AccountRestricted) and not error.sent:
             # WhatsApp refused it before its server took it: another account may send it,
             # and this attempt does not count against the message.
+            result = "refused"
             sending.update(
                 status=MessageStatus.PENDING,
                 session=None,
@@ -266,7 +287,7 @@ def _settle_failure(
                 updated_at=now,
             )
         elif isinstance(error, SendOutcomeUnknown | AccountRestricted):
-            event = EventType.MESSAGE_UNKNOWN
+            event, result = EventType.MESSAGE_UNKNOWN, MessageStatus.UNKNOWN
             changed = sending.update(
                 status=MessageStatus.UNKNOWN,
                 wa_message_id=error.wa_message_id,  # a later receipt settles it
@@ -276,7 +297,7 @@ def _settle_failure(
             )
             _auto_pause_if_failing(claim.campaign_id)
         elif final:
-            event = EventType.MESSAGE_FAILED
+            event, result = EventType.MESSAGE_FAILED, MessageStatus.FAILED
             changed = sending.update(
                 status=MessageStatus.FAILED,
                 last_error=error.reason[:500],
@@ -299,6 +320,7 @@ def _settle_failure(
             _auto_pause_if_failing(claim.campaign_id)
         else:
             # The driver says nothing left the compose box: safe to try again later.
+            result = "retry"
             sending.update(
                 status=MessageStatus.PENDING,
                 session=None,
@@ -308,6 +330,18 @@ def _settle_failure(
                 updated_at=now,
             )
         WhatsAppSession.objects.filter(pk=session.pk).update(**account)
+        audit_record_add(
+            kind=AuditKind.SEND,
+            action=result,
+            at=now,
+            phone_e164=claim.phone_e164,
+            campaign_id=claim.campaign_id,
+            session_id=session.pk,
+            message_id=claim.pk,
+            wa_message_id=getattr(error, "wa_message_id", ""),
+            text=claim.body,
+            detail={"error": error.reason[:500]},
+        )
         if event is not None and changed:
             message_events_emit([(event, claim.pk)])
         realtime.campaign_progress_changed(claim.campaign_id)
@@ -375,6 +409,12 @@ def _auto_pause_if_failing(campaign_id: int) -> None:
     )
     if paused:
         campaign_events_emit(type=EventType.CAMPAIGN_PAUSED, campaign_ids=[campaign_id])
+        audit_record_add(
+            kind=AuditKind.CAMPAIGN,
+            action=CampaignStatus.PAUSED,
+            campaign_id=campaign_id,
+            detail={"from": CampaignStatus.RUNNING, "why": "too many failed sends"},
+        )
         logger.error(
             "Campaign %s paused automatically: %d of the last %d sends went wrong",
             campaign_id,

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from django.conf import settings
 from django.db import connection
@@ -74,6 +74,18 @@ class ErrorReport:
 ProgressCallback = Callable[[ImportCounts], None]
 
 
+class BatchWriter(Protocol):
+    """Where clean rows go: the debtors table, or the do-not-contact registry."""
+
+    def write(self, batch: list[CleanRow]) -> tuple[set[str], set[str]]:
+        """Write a batch; returns the phones inserted and the phones updated."""
+        ...
+
+    def refusal(self, row: CleanRow) -> str:
+        """The error report's reason for a row neither inserted nor updated."""
+        ...
+
+
 class _Importer:
     def __init__(
         self,
@@ -85,6 +97,7 @@ class _Importer:
         report: ErrorReport,
         on_progress: ProgressCallback | None,
         progress_every: int,
+        writer: BatchWriter | None,
     ) -> None:
         self.table = table
         self.mapping = mapping
@@ -102,7 +115,7 @@ class _Importer:
             for name in ("name", "amount", "currency", "due_date", "reference")
         }
         self.extra_columns = mapping.extra_columns()
-        self.writer = _PostgresWriter(mapping=mapping, update_existing=update_existing)
+        self.writer = writer or _PostgresWriter(mapping=mapping, update_existing=update_existing)
 
     def run(self) -> ImportCounts:
         batch: list[CleanRow] = []
@@ -232,7 +245,7 @@ class _Importer:
                     row.name,
                     self.mapping.headers[self.phone_column or 0],
                     str(row.values["phone_raw"]),
-                    f"{row.phone_e164} is already a debtor (update existing is off)",
+                    self.writer.refusal(row),
                 )
 
 
@@ -293,6 +306,9 @@ class _PostgresWriter:
         updated = {phone for phone, was_inserted in results if not was_inserted}
         return inserted, updated
 
+    def refusal(self, row: CleanRow) -> str:
+        return f"{row.phone_e164} is already a debtor (update existing is off)"
+
     def _row_values(self, row: CleanRow) -> list[object]:
         values = {**self.defaults, **row.values, "phone_e164": row.phone_e164}
         return [values[column] for column in _COLUMNS]
@@ -341,11 +357,12 @@ def import_file(
     report: ErrorReport,
     on_progress: ProgressCallback | None = None,
     progress_every: int = PROGRESS_EVERY,
+    writer: BatchWriter | None = None,
 ) -> ImportCounts:
     """Import every row of `path`; rows that are not taken go to `report` with a reason.
 
     Raises ImportFileError for a problem with the whole file. Without a mapping, columns
-    are guessed from the headers.
+    are guessed from the headers. Rows go to the debtors table unless `writer` says where.
     """
     with open_table(path, info) as table:
         if mapping is None:
@@ -363,4 +380,5 @@ def import_file(
             report=report,
             on_progress=on_progress,
             progress_every=progress_every,
+            writer=writer,
         ).run()

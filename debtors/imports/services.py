@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.files import File
@@ -153,7 +154,7 @@ def debtor_import_run(
         if on_progress is not None:
             on_progress(counts)
 
-    options = {} if progress_every is None else {"progress_every": progress_every}
+    options: dict[str, Any] = {} if progress_every is None else {"progress_every": progress_every}
     try:
         with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as report_file:
             report = ErrorReport(report_file)

@@ -38,6 +38,7 @@ QR_ROTATION_SECONDS = 20
 LINKED_MARKER = "sandbox-linked"
 SCAN_MARKER = "sandbox-scan"
 REMOTE_LOGOUT_MARKER = "sandbox-remote-logout"
+REPLIES_FILE = "sandbox-replies"
 # Ack and reply delays in seconds, scaled by WHATSAPP_SANDBOX_LATENCY like send latency.
 DELIVERED_AFTER = (1.0, 4.0)
 READ_AFTER = (3.0, 30.0)
@@ -71,6 +72,12 @@ def simulate_scan(profile_dir: Path) -> None:
 def simulate_remote_logout(profile_dir: Path, reason: str = "") -> None:
     """What happens when the phone removes this linked device (WhatsApp may say why)."""
     (profile_dir / REMOTE_LOGOUT_MARKER).write_text(reason)
+
+
+def simulate_reply(profile_dir: Path, *, phone_e164: str, text: str) -> None:
+    """What a debtor's phone does when it writes to the account (one line per reply)."""
+    with (profile_dir / REPLIES_FILE).open("a", encoding="utf-8") as replies:
+        replies.write(f"{phone_e164}\t{text}\n")
 
 
 def _fraction(*parts: str) -> float:
@@ -225,7 +232,7 @@ class SandboxDriver:
 
     def poll_incoming(self) -> list[IncomingMessage]:
         now = time.monotonic()
-        incoming = []
+        incoming = self._simulated_replies()
         for sent in self._sent.values():
             wa_id = sent.wa_message_id
             if sent.replied or _fraction(wa_id, "reply") >= REPLY_SHARE:
@@ -239,6 +246,18 @@ class SandboxDriver:
                 incoming.append(IncomingMessage(sent.phone_e164, text, timezone.now()))
         self._forget_settled()
         return incoming
+
+    def _simulated_replies(self) -> list[IncomingMessage]:
+        replies = self.profile_dir / REPLIES_FILE
+        try:
+            lines = replies.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        replies.unlink()
+        return [
+            IncomingMessage(phone, text, timezone.now())
+            for phone, text in (line.split("\t", 1) for line in lines if "\t" in line)
+        ]
 
     def _forget_settled(self) -> None:
         settled = [

@@ -18,10 +18,16 @@ from campaigns.engine import (
     sending,
 )
 from campaigns.engine.claims import claim_next
-from campaigns.models import OPTED_OUT_REASON, CampaignStatus, Message, MessageStatus
+from campaigns.models import (
+    DO_NOT_CONTACT_REASON,
+    OPTED_OUT_REASON,
+    CampaignStatus,
+    Message,
+    MessageStatus,
+)
 from campaigns.services import campaign_pause, campaign_start
 from campaigns.sweep import messages_mark_orphans_unknown
-from debtors.models import Debtor, DebtorStatus, DispositionKind
+from debtors.models import Debtor, DebtorStatus, DispositionKind, DoNotContact, OptOutSource
 from debtors.services import debtor_disposition_record
 from sessions_app.drivers.base import (
     Ack,
@@ -37,6 +43,7 @@ from tests.factories import (
     PoolFactory,
     PoolMemberFactory,
 )
+from whatsmassive.models import AuditKind, AuditRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -666,3 +673,70 @@ def test_a_number_found_missing_leaves_a_closed_debtor_closed(connected_account)
     assert Message.objects.get().status == MessageStatus.FAILED
     debtor = Debtor.objects.get()
     assert (debtor.status, debtor.on_whatsapp) == (DebtorStatus.WRONG_NUMBER, "no")
+
+
+def test_a_phone_on_the_registry_gets_no_message_under_a_new_debtor_name(
+    connected_account, send_log
+):
+    session, driver = connected_account()
+    DoNotContact.objects.create(
+        phone_e164="+573007770001", source=OptOutSource.REPLY, added_at=timezone.now()
+    )
+    # Came back in a new import under another name: the debtor row itself is not opted out.
+    DebtorFactory(name="Otro Nombre", phone_e164="+573007770001", opted_out=False)
+    campaign = _running_campaign(session, debtors=2)
+    _drain(session, driver)
+    skipped = Message.objects.get(campaign=campaign, debtor__phone_e164="+573007770001")
+    assert skipped.status == MessageStatus.SKIPPED
+    assert skipped.last_error == DO_NOT_CONTACT_REASON
+    assert "+573007770001" not in [phone for _, _, phone in send_log()]
+    assert len(send_log()) == 2
+
+
+def test_every_send_attempt_is_audited_with_its_exact_text(connected_account):
+    session, driver = connected_account()
+    campaign = _running_campaign(session, debtors=2)
+    _drain(session, driver)
+    records = AuditRecord.objects.filter(kind=AuditKind.SEND).order_by("message_id")
+    messages = Message.objects.filter(campaign=campaign).select_related("debtor").order_by("pk")
+    assert [
+        (r.message_id, r.text, r.phone_e164, r.session_id, r.campaign_id, r.wa_message_id, r.action)
+        for r in records
+    ] == [
+        (m.pk, m.body, m.debtor.phone_e164, session.pk, campaign.pk, m.wa_message_id, "sent")
+        for m in messages
+    ]
+    started = AuditRecord.objects.get(kind=AuditKind.CAMPAIGN)
+    assert (started.action, started.detail["from"]) == (CampaignStatus.RUNNING, "draft")
+
+
+def test_a_failed_send_is_audited_with_its_error(connected_account):
+    session, driver = connected_account()
+    DebtorFactory(phone_e164="+573001234000")  # the sandbox: not on WhatsApp
+    pool = PoolFactory()
+    PoolMemberFactory(pool=pool, session=session)
+    campaign_start(campaign=CampaignFactory(pool=pool))
+    _drain(session, driver)
+    record = AuditRecord.objects.get(kind=AuditKind.SEND)
+    assert record.action == MessageStatus.FAILED
+    assert record.phone_e164 == "+573001234000"
+    assert record.detail["error"]
+
+
+def test_a_spanish_stop_reply_opts_out_and_puts_the_phone_on_the_registry(
+    connected_account, stop_words
+):
+    session, driver = connected_account()
+    DebtorFactory(phone_e164="+573005550002")
+    pool = PoolFactory()
+    PoolMemberFactory(pool=pool, session=session)
+    campaign_start(campaign=CampaignFactory(pool=pool))
+    _drain(session, driver)
+    messages_apply_incoming(
+        session=session,
+        incoming=[IncomingMessage("+573005550002", "Ya pagué, no me escriban más", timezone.now())],
+    )
+    entry = DoNotContact.objects.get()
+    assert (entry.phone_e164, entry.source) == ("+573005550002", OptOutSource.REPLY)
+    assert "no me escriban" in entry.reason
+    assert Debtor.objects.get().opted_out

@@ -5,13 +5,15 @@ import signal
 from collections import Counter
 
 import pytest
+from django.db import transaction
 from django.db.models import Count
 
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
 from campaigns.selectors import FINAL_STATUSES
-from campaigns.services import campaign_start
+from campaigns.services import campaign_pause, campaign_resume, campaign_start
 from campaigns.sweep import engine_sweep
-from sessions_app.drivers.sandbox import simulate_remote_logout
+from debtors.models import DoNotContact, OptOutSource
+from sessions_app.drivers.sandbox import simulate_remote_logout, simulate_reply
 from sessions_app.models import PoolStrategy, SessionStatus, WhatsAppSession
 from sessions_app.services import (
     session_connect,
@@ -248,3 +250,36 @@ def test_a_worker_told_to_shut_down_stops_its_hosts_and_exits(how):
             pytest.fail(f"the worker told to shut down by {how} kept running its host")
     # The host handed the account back on its way out: the supervisor may restart it.
     assert _fresh(account).host_token == ""
+
+
+@pytest.mark.usefixtures("hosts_stop_after_test", "stop_words")
+def test_a_spanish_stop_reply_stops_the_next_message_to_that_debtor(send_log):
+    account = _linked()
+    debtor = DebtorFactory(phone_e164="+573004440001")
+    pool = PoolFactory()
+    PoolMemberFactory(pool=pool, session=account)
+    first = campaign_start(campaign=CampaignFactory(pool=pool))
+    wait_until(lambda: _finished(first), timeout=60, message="the first campaign did not finish")
+    # The next campaign already holds a message for the debtor, waiting (paused).
+    others = DebtorFactory.create_batch(3)
+    with transaction.atomic():
+        second = campaign_start(campaign=CampaignFactory(pool=pool))
+        campaign_pause(campaign=second)
+
+    simulate_reply(
+        _fresh(account).profile_dir_path,
+        phone_e164=debtor.phone_e164,
+        text="Ya pagué, no me escriban más 🙏",
+    )
+    wait_until(
+        lambda: DoNotContact.objects.filter(phone_e164=debtor.phone_e164).exists(),
+        message="the reply did not put the phone on the registry",
+    )
+    campaign_resume(campaign=second)
+    wait_until(lambda: _finished(second), timeout=60, message="the second campaign did not finish")
+
+    assert Message.objects.get(campaign=second, debtor=debtor).status == MessageStatus.SKIPPED
+    sent_to = [phone for _, _, phone in send_log()]
+    assert sent_to.count(debtor.phone_e164) == 1
+    assert {other.phone_e164 for other in others} <= set(sent_to)
+    assert DoNotContact.objects.get(phone_e164=debtor.phone_e164).source == OptOutSource.REPLY

@@ -6,7 +6,7 @@ from django.urls import reverse
 from api.models import IdempotentRequest
 from api.services import api_key_create
 from campaigns.models import Campaign, CampaignStatus, MessageStatus
-from debtors.models import Debtor, DebtorImport
+from debtors.models import Debtor, DebtorImport, DoNotContact, OptOutSource, StopWord
 from debtors.services import debtor_disposition_record
 from tests.factories import (
     CampaignFactory,
@@ -59,6 +59,10 @@ def one_of_each():
         message.debtor,
         log,
         debtor_import,
+        DoNotContact.objects.create(
+            phone_e164="+573001112233", source=OptOutSource.REPLY, added_at=message.created_at
+        ),
+        StopWord.objects.get_or_create(phrase="basta", defaults={"language": "es"})[0],
     ]
 
 
@@ -70,11 +74,13 @@ def test_every_admin_page_loads_for_staff(client, staff_user, one_of_each, model
     assert changelist.status_code == 200
 
     add = client.get(reverse("admin:{}_{}_add".format(*info)))
-    # Logs, import history, idempotency answers and webhooks are written by the
-    # application only (endpoints are registered where their secret is shown once).
+    # Logs, import history, idempotency answers, webhooks and the do-not-contact registry
+    # are written by the application only (endpoints are registered where their secret is
+    # shown once; phones go on the registry by opting out).
     written_by_the_app = {
         SystemLog,
         DebtorImport,
+        DoNotContact,
         IdempotentRequest,
         WebhookEndpoint,
         WebhookDelivery,
