@@ -20,6 +20,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import connection
 
+from campaigns.models import ContactPolicy, always_open_windows
 from tests.factories import UserFactory
 from whatsmassive import roles
 
@@ -31,6 +32,27 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
     """Each test run creates its own PostgreSQL database, so parallel runs never collide."""
     test_settings = settings.DATABASES["default"].setdefault("TEST", {})
     test_settings["NAME"] = f"test_{settings.DATABASES['default']['NAME']}_{os.getpid()}"
+
+
+ALWAYS_OPEN = "Always open (tests)"
+
+
+@pytest.fixture(autouse=True)
+def contact_policy_always_open(request: pytest.FixtureRequest) -> None:
+    """Tests send at any hour of any day: the default contact policy is open all the time,
+    without caps. Tests of windows and caps give their campaigns a policy of their own."""
+    uses_database = request.node.get_closest_marker("django_db") is not None or bool(
+        {"db", "transactional_db", "django_db_setup"} & set(request.fixturenames)
+    )
+    if not uses_database:
+        return
+    request.getfixturevalue("_django_db_helper")
+    ContactPolicy.objects.filter(is_default=True).exclude(name=ALWAYS_OPEN).update(
+        is_default=False
+    )
+    ContactPolicy.objects.update_or_create(
+        name=ALWAYS_OPEN, defaults={"windows": always_open_windows(), "is_default": True}
+    )
 
 
 @pytest.fixture
@@ -45,6 +67,8 @@ def role_user(role: str | None) -> User:
         if not Group.objects.filter(name=role).exists():
             # A transactional test before this one flushed the tables the migration filled.
             import_module("whatsmassive.migrations.0002_roles").create_roles(django_apps, None)
+            policy_roles = import_module("whatsmassive.migrations.0005_roles_contact_policies")
+            policy_roles.grant(django_apps, None)
         user.groups.add(Group.objects.get(name=role))
     return user
 
