@@ -136,16 +136,17 @@ def _policy_condition(*, caps: bool) -> str:
     cap with it. SQLite has one writer at a time and takes the windows as JSON.
     """
     if connection.vendor == "postgresql":
-        membership = f"{_WINDOW} = ANY(%(windows)s)"
+        membership = f"{_WINDOW} = ANY(%(windows)s::bigint[])"
         if not caps:
             return membership
         return (
-            f"{membership} AND EXISTS (SELECT 1 FROM unnest(%(windows)s, %(day_starts)s,"  # noqa: S608
-            " %(day_caps)s, %(period_starts)s, %(period_caps)s)"
+            f"{membership} AND EXISTS (SELECT 1 FROM unnest(%(windows)s::bigint[],"  # noqa: S608
+            " %(day_starts)s::timestamptz[], %(day_caps)s::int[],"
+            " %(period_starts)s::timestamptz[], %(period_caps)s::int[])"
             " AS open_window(key, day_start, day_cap, period_start, period_cap)"
             f" WHERE open_window.key = {_WINDOW} AND (open_window.day_cap = 0"
             " AND open_window.period_cap = 0 OR"
-            f" pg_try_advisory_xact_lock({CONTACT_LOCK}, (candidate.debtor_id % 2147483647)::int)"
+            f" pg_try_advisory_xact_lock({CONTACT_LOCK}, (candidate.debtor_id %% 2147483647)::int)"
             " AND (open_window.day_cap = 0"
             f" OR {_contacts_since('open_window.day_start')} < open_window.day_cap)"
             " AND (open_window.period_cap = 0"
