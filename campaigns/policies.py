@@ -21,6 +21,7 @@ import holidays
 import phonenumbers
 from django.conf import settings
 from phonenumbers import timezone as phone_timezones
+from phonenumbers.tzdata import TIMEZONE_LONGEST_PREFIX
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 DAY_SECONDS = 24 * 3600
@@ -205,7 +206,7 @@ _PHONE_ZONES: dict[tuple[str, int], tuple[str, ...]] = {}
 
 
 def _phone_zones(phone_e164: str) -> tuple[str, ...]:
-    key = (phone_e164[: phone_timezones.TIMEZONE_LONGEST_PREFIX + 1], len(phone_e164))
+    key = (phone_e164[: TIMEZONE_LONGEST_PREFIX + 1], len(phone_e164))
     zones = _PHONE_ZONES.get(key)
     if zones is None:
         try:

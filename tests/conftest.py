@@ -47,9 +47,7 @@ def contact_policy_always_open(request: pytest.FixtureRequest) -> None:
     if not uses_database:
         return
     request.getfixturevalue("_django_db_helper")
-    ContactPolicy.objects.filter(is_default=True).exclude(name=ALWAYS_OPEN).update(
-        is_default=False
-    )
+    ContactPolicy.objects.filter(is_default=True).exclude(name=ALWAYS_OPEN).update(is_default=False)
     ContactPolicy.objects.update_or_create(
         name=ALWAYS_OPEN, defaults={"windows": always_open_windows(), "is_default": True}
     )
