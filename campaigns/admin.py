@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
-from campaigns.models import Campaign, Message, MessageStatus
+from campaigns.models import Campaign, ContactPolicy, Message, MessageStatus
 from campaigns.selectors import FINAL_STATUSES
 from campaigns.services import (
     CampaignStartRefused,
@@ -166,3 +166,14 @@ class MessageAdmin(admin.ModelAdmin[Message]):
     @admin.action(description="Unknown messages: not on the phone — send again")
     def resend(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
         self._resolve(request, queryset, sent=False)
+
+
+@admin.register(ContactPolicy)
+class ContactPolicyAdmin(admin.ModelAdmin[ContactPolicy]):
+    """Windows are checked by the model (no overlaps, from before until, 00:00-24:00); the
+    database keeps a single default."""
+
+    list_display = ["name", "is_default", "holiday_country", "max_per_day", "opt_out_mode"]
+    list_filter = ["is_default", "opt_out_mode"]
+    search_fields = ["name"]
+    readonly_fields = ["created_at", "updated_at"]

@@ -1,9 +1,13 @@
+from typing import Any
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 
+from campaigns.policies import WEEKDAYS, Rules, WindowsError, windows_check
 from campaigns.templating import TEMPLATE_MAX_CHARS
 from debtors.models import Debtor
 from sessions_app.models import Pool, WhatsAppSession
@@ -38,6 +42,108 @@ class MessageStatus(models.TextChoices):
     SKIPPED = "skipped", "skipped"
 
 
+class OptOutMode(models.TextChoices):
+    """Whether every message must tell the debtor how to stop them (Reg F §1006.6(e))."""
+
+    NOT_REQUIRED = "not_required", "not required"
+    REQUIRED = "required", "required: refuse to start without it"
+    APPEND = "append", "appended to every message"
+
+
+def always_open_windows() -> list[list[list[str]]]:
+    return [[["00:00", "24:00"]] for _ in WEEKDAYS]
+
+
+class ContactPolicy(models.Model):
+    """When and how often a debtor may be written to, in the debtor's local time.
+
+    Windows per weekday (see campaigns.policies), closed all day on the holiday country's
+    public holidays, and caps across every campaign and account.
+    """
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True, help_text="Where the rules come from")
+    windows = models.JSONField(
+        default=always_open_windows,
+        help_text="Per weekday, Monday first: [from, until] ranges in the debtor's local time",
+    )
+    holiday_country = models.CharField(
+        max_length=2, blank=True, help_text="ISO country code: closed on its public holidays"
+    )
+    max_per_day = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Messages per debtor per local day, all campaigns"
+    )
+    max_per_period = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Messages per debtor within the period below"
+    )
+    period_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The period's length in local days, today included"
+    )
+    opt_out_mode = models.CharField(
+        "opt-out instruction",
+        max_length=20,
+        choices=OptOutMode.choices,
+        default=OptOutMode.NOT_REQUIRED,
+    )
+    opt_out_instruction = models.CharField(
+        max_length=300, blank=True, help_text="How to stop the messages, e.g. “Reply STOP to…”"
+    )
+    opt_out_confirmation = models.CharField(
+        max_length=300, blank=True, help_text="The one reply sent after a debtor opts out"
+    )
+    is_default = models.BooleanField(
+        "default", default=False, help_text="New campaigns follow it unless they pick another"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "contact policies"
+        constraints = [
+            choices_check("opt_out_mode", OptOutMode, name="contact_policy_opt_out_mode_valid"),
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=Q(is_default=True),
+                name="contact_policy_one_default",
+                violation_error_message="Only one contact policy can be the default.",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_per_period__isnull=True) | Q(period_days__gte=1),
+                name="contact_policy_period_has_days",
+                violation_error_message="A cap over a period needs the period's days.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(opt_out_mode="not_required") & ~Q(opt_out_instruction="")
+                | Q(opt_out_mode="not_required"),
+                name="contact_policy_opt_out_has_text",
+                violation_error_message="Say what the opt-out instruction is.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        try:
+            self.windows = windows_check(self.windows)
+        except WindowsError as exc:
+            raise ValidationError({"windows": str(exc)}) from exc
+
+    @property
+    def rules(self) -> Rules:
+        return Rules.of(self.windows, self.holiday_country)
+
+    @property
+    def has_caps(self) -> bool:
+        return bool(self.max_per_day) or bool(self.max_per_period and self.period_days)
+
+
+def default_policy() -> Any:
+    """The default policy's id for a new campaign (None when there is none)."""
+    return ContactPolicy.objects.filter(is_default=True).values_list("pk", flat=True).first()
+
+
 class Campaign(models.Model):
     name = models.CharField(max_length=200)
     template = models.TextField(
@@ -45,6 +151,21 @@ class Campaign(models.Model):
         help_text="Placeholders: {name}, {amount}, {due_date}, {reference} and extra fields",
     )
     pool = models.ForeignKey(Pool, on_delete=models.PROTECT, related_name="campaigns")
+    policy = models.ForeignKey(
+        ContactPolicy,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        default=default_policy,
+        related_name="campaigns",
+        verbose_name="contact policy",
+    )
+    time_zones = models.JSONField(
+        default=list,
+        blank=True,
+        editable=False,
+        help_text="Its debtors' zone keys at start; a message's zone group is a position here",
+    )
     audience = models.JSONField(
         default=dict, blank=True, help_text="Filter over debtors (status, amount range, due dates)"
     )
@@ -91,6 +212,11 @@ class Campaign(models.Model):
         return self.status in {CampaignStatus.RUNNING, CampaignStatus.PAUSED}
 
 
+# A message's zone group across campaigns: campaign id x ZONE_GROUPS + its zone group.
+ZONE_GROUPS = 10_000
+ZONE_WINDOW = F("campaign_id") * ZONE_GROUPS + F("zone_group")
+
+
 class Message(models.Model):
     """One personalised message to one debtor within one campaign."""
 
@@ -123,6 +249,9 @@ class Message(models.Model):
     status = models.CharField(
         max_length=20, choices=MessageStatus.choices, default=MessageStatus.PENDING
     )
+    # The debtor's time zones, set at start: a position in Campaign.time_zones (the claim
+    # picks only messages whose group the campaign's policy opens now).
+    zone_group = models.PositiveSmallIntegerField(default=0, db_default=0)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
     wa_message_id = models.CharField("WhatsApp message id", max_length=128, blank=True)
@@ -148,16 +277,22 @@ class Message(models.Model):
             ),
         ]
         indexes = [
-            # The claim query: the next pending message of a running campaign.
+            # The claim: the next pending message, pre-assigned to the account or open to the
+            # pool, among the open zone groups of its running campaigns. The group is one
+            # number across campaigns, so the array of open ones leads the index and the
+            # scan stops at the first row (an array on a later column loses the order).
+            models.Index(
+                ZONE_WINDOW,
+                F("assigned_session"),
+                F("id"),
+                condition=Q(status="pending"),
+                name="message_pending_window",
+            ),
+            # The sweep: a campaign's newest pending message.
             models.Index(
                 fields=["campaign", "id"],
                 condition=Q(status="pending"),
                 name="message_pending",
-            ),
-            models.Index(
-                fields=["assigned_session", "id"],
-                condition=Q(status="pending"),
-                name="message_pending_assigned",
             ),
             # Hand-over and deleting an account; competitive pools assign no one, so their
             # messages' updates leave this index alone.

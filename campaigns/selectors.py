@@ -8,7 +8,7 @@ from django.db.models import Count, Func, Max, Q, QuerySet
 from django.utils import timezone
 
 from campaigns.audience import AudienceGuards, audience_debtors, audience_guards
-from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
+from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus, OptOutMode
 from campaigns.templating import MessageTemplate, TemplateError, template_unknown_placeholders
 from debtors.models import Debtor
 from sessions_app.models import PoolMember, WhatsAppSession
@@ -183,7 +183,31 @@ def _campaign_problems(
             "The audience is empty: no debtor matches it (opted-out debtors never do; "
             "closed and recently contacted ones only when included)."
         )
-    return problems, _template_problems(campaign.template, audience)
+    return problems, _template_problems(campaign.template, audience) + _policy_problems(campaign)
+
+
+def _policy_problems(campaign: Campaign) -> list[str]:
+    policy = campaign.policy
+    if policy is None:
+        return ["Choose a contact policy: it says when and how often debtors may be written to."]
+    if policy.opt_out_mode == OptOutMode.REQUIRED and (
+        policy.opt_out_instruction not in campaign.template
+    ):
+        return [
+            f"The contact policy “{policy}” requires the opt-out instruction in every"
+            f" message: add “{policy.opt_out_instruction}” to the text."
+        ]
+    return []
+
+
+def campaign_opt_out_suffix(*, campaign: Campaign) -> str:
+    """What the policy appends to every body ("" unless it says so and the text lacks it)."""
+    policy = campaign.policy
+    if policy is None or policy.opt_out_mode != OptOutMode.APPEND:
+        return ""
+    if policy.opt_out_instruction in campaign.template:
+        return ""
+    return "\n\n" + policy.opt_out_instruction
 
 
 def campaign_problems(*, campaign: Campaign) -> list[str]:
@@ -199,6 +223,7 @@ def campaign_preview(*, campaign: Campaign) -> CampaignPreview:
     body = ""
     if debtor is not None and not template:
         body = MessageTemplate(campaign.template).render(debtor)
+        body += campaign_opt_out_suffix(campaign=campaign)
     return CampaignPreview(
         debtor=debtor,
         body=body,

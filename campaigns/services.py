@@ -10,8 +10,16 @@ from django.utils import timezone
 from campaigns.audience import audience_debtors
 from campaigns.engine import UNUSABLE_STATUSES, assign_members
 from campaigns.engine.statements import table
-from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
-from campaigns.selectors import campaign_problems
+from campaigns.models import (
+    ZONE_GROUPS,
+    Campaign,
+    CampaignStatus,
+    ContactPolicy,
+    Message,
+    MessageStatus,
+)
+from campaigns.policies import debtor_zones
+from campaigns.selectors import campaign_opt_out_suffix, campaign_problems
 from campaigns.templating import MessageTemplate, template_check
 from sessions_app.models import Pool, PoolMember, PoolStrategy
 from webhooks.services import campaign_transition_emit
@@ -127,20 +135,31 @@ class CampaignStartRefused(Exception):
 
 @transaction.atomic
 def campaign_create(
-    *, name: str, template: str, pool: Pool, audience: dict[str, object], by: User = None
+    *,
+    name: str,
+    template: str,
+    pool: Pool,
+    audience: dict[str, object],
+    policy: ContactPolicy | None = None,
+    by: User = None,
 ) -> Campaign:
+    """A draft; without a `policy` it follows the default contact policy."""
     require(by, "campaigns.add_campaign")
     template_check(template)  # too long, or a syntax error: refused at once
     created_by = by if isinstance(by, AuthUser) else None
+    chosen = {"policy": policy} if policy is not None else {}
     campaign = Campaign.objects.create(
-        name=name, template=template, pool=pool, audience=audience, created_by=created_by
+        name=name, template=template, pool=pool, audience=audience, created_by=created_by, **chosen
     )
     logger.info("Campaign %s created", name, extra={"campaign_id": campaign.pk})
     return campaign
 
 
 def _fan_out(campaign: Campaign) -> int:
+    """One pending message per debtor, each in the zone group of the debtor's time zones;
+    the groups are stored on the campaign (the claim opens them by its policy)."""
     template = MessageTemplate(campaign.template)
+    suffix = campaign_opt_out_suffix(campaign=campaign)
     members = list(
         PoolMember.objects.filter(pool_id=campaign.pool_id, enabled=True)
         .select_related("session")
@@ -149,15 +168,24 @@ def _fan_out(campaign: Campaign) -> int:
     usable = [m for m in members if m.session.status not in UNUSABLE_STATUSES] or members
     strategy = campaign.pool.strategy
     debtors = audience_debtors(audience=campaign.audience).order_by("id")
+    groups: dict[str, int] = {}
     total = 0
-    batch: list[tuple[int, str]] = []
+    batch: list[tuple[int, str, int]] = []
     for debtor in debtors.iterator(chunk_size=FAN_OUT_BATCH):
-        batch.append((debtor.pk, template.render(debtor)))
+        zones = debtor_zones(phone_e164=debtor.phone_e164, time_zone=debtor.time_zone)
+        group = groups.setdefault(zones, len(groups))
+        if group >= ZONE_GROUPS:
+            raise CampaignStartRefused(
+                [f"The audience spans more than {ZONE_GROUPS:,} sets of time zones."]
+            )
+        batch.append((debtor.pk, template.render(debtor) + suffix, group))
         if len(batch) == FAN_OUT_BATCH:
             total += _insert_batch(campaign, batch, strategy, usable, start=total)
             batch = []
     if batch:
         total += _insert_batch(campaign, batch, strategy, usable, start=total)
+    campaign.time_zones = list(groups)
+    Campaign.objects.filter(pk=campaign.pk).update(time_zones=campaign.time_zones)
     return total
 
 
@@ -176,13 +204,14 @@ def _refresh_message_statistics(created: int) -> None:
 
 def _insert_batch(
     campaign: Campaign,
-    batch: list[tuple[int, str]],
+    batch: list[tuple[int, str, int]],
     strategy: str,
     members: list[PoolMember],
     *,
     start: int,
 ) -> int:
-    """Insert one pending message per (debtor id, body), pre-assigned unless competitive."""
+    """Insert one pending message per (debtor id, body, zone group), pre-assigned unless
+    competitive."""
     assigned: list[int | None] = [None] * len(batch)
     if strategy != PoolStrategy.COMPETITIVE:
         chunks = assign_members(strategy, members, list(range(len(batch))), start=start)
@@ -190,26 +219,30 @@ def _insert_batch(
             for position in positions:
                 assigned[position] = session_id
     rows = [
-        (debtor_id, session_id, body)
-        for (debtor_id, body), session_id in zip(batch, assigned, strict=True)
+        (debtor_id, session_id, body, group)
+        for (debtor_id, body, group), session_id in zip(batch, assigned, strict=True)
     ]
     if connection.vendor == "postgresql":
         _copy_messages(campaign, rows)
     else:
         Message.objects.bulk_create(
             Message(
-                campaign=campaign, debtor_id=debtor_id, assigned_session_id=session_id, body=body
+                campaign=campaign,
+                debtor_id=debtor_id,
+                assigned_session_id=session_id,
+                body=body,
+                zone_group=group,
             )
-            for debtor_id, session_id, body in rows
+            for debtor_id, session_id, body, group in rows
         )
     return len(rows)
 
 
 # What differs from one fanned-out message to the next; every other column is the same.
-_FAN_OUT_COLUMNS = ("debtor_id", "assigned_session_id", "body")
+_FAN_OUT_COLUMNS = ("debtor_id", "assigned_session_id", "body", "zone_group")
 
 
-def _copy_messages(campaign: Campaign, rows: list[tuple[int, int | None, str]]) -> None:
+def _copy_messages(campaign: Campaign, rows: list[tuple[int, int | None, str, int]]) -> None:
     """COPY new messages in (PostgreSQL): several times faster than bulk_create, whose
     per-field Python cost far more than the insert itself (figures: README, Performance).
 
@@ -244,7 +277,11 @@ def campaign_start(*, campaign: Campaign, by: User = None) -> Campaign:
     UPDATE from draft.
     """
     require(by, RUN)
-    campaign = Campaign.objects.select_for_update().select_related("pool").get(pk=campaign.pk)
+    campaign = (
+        Campaign.objects.select_for_update(of=("self",))
+        .select_related("pool", "policy")
+        .get(pk=campaign.pk)
+    )
     if campaign.status == CampaignStatus.PAUSED:
         return campaign_resume(campaign=campaign, by=by)
     if campaign.status != CampaignStatus.DRAFT:
@@ -317,15 +354,23 @@ def campaign_update(
     template: str,
     pool: Pool,
     audience: dict[str, object],
+    policy: ContactPolicy | None = None,
     by: User = None,
 ) -> Campaign:
-    """Change a draft; once started, a campaign keeps what it was started with."""
+    """Change a draft (`policy` None keeps its policy); once started, a campaign keeps what
+    it was started with."""
     require(by, "campaigns.change_campaign")
     template_check(template)  # too long, or a syntax error: refused at once
+    chosen = {"policy": policy} if policy is not None else {}
     # Conditional on draft: an edit racing a start waits for the start's row lock, then
     # finds the campaign running and changes nothing.
     changed = Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.DRAFT).update(
-        name=name, template=template, pool=pool, audience=audience, updated_at=timezone.now()
+        name=name,
+        template=template,
+        pool=pool,
+        audience=audience,
+        updated_at=timezone.now(),
+        **chosen,
     )
     if changed != 1:
         campaign.refresh_from_db(fields=["status"])

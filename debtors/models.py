@@ -1,10 +1,19 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from campaigns.policies import time_zone_valid
 from whatsmassive.db import choices_check
+
+
+def time_zone_validator(value: str) -> None:
+    if value and not time_zone_valid(value):
+        raise ValidationError(
+            f"“{value}” is not a time zone: use an IANA name such as America/Bogota."
+        )
 
 
 class DebtorStatus(models.TextChoices):
@@ -83,6 +92,13 @@ class Debtor(models.Model):
         blank=True,
         related_name="+",
         editable=False,
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        db_default="",
+        validators=[time_zone_validator],
+        help_text="IANA name, e.g. America/Bogota; blank: from the phone number",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

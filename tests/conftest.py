@@ -20,6 +20,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import connection
 
+from campaigns.models import ContactPolicy, always_open_windows
 from tests.factories import UserFactory
 from whatsmassive import roles
 
@@ -33,6 +34,25 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
     test_settings["NAME"] = f"test_{settings.DATABASES['default']['NAME']}_{os.getpid()}"
 
 
+ALWAYS_OPEN = "Always open (tests)"
+
+
+@pytest.fixture(autouse=True)
+def contact_policy_always_open(request: pytest.FixtureRequest) -> None:
+    """Tests send at any hour of any day: the default contact policy is open all the time,
+    without caps. Tests of windows and caps give their campaigns a policy of their own."""
+    uses_database = request.node.get_closest_marker("django_db") is not None or bool(
+        {"db", "transactional_db", "django_db_setup"} & set(request.fixturenames)
+    )
+    if not uses_database:
+        return
+    request.getfixturevalue("_django_db_helper")
+    ContactPolicy.objects.filter(is_default=True).exclude(name=ALWAYS_OPEN).update(is_default=False)
+    ContactPolicy.objects.update_or_create(
+        name=ALWAYS_OPEN, defaults={"windows": always_open_windows(), "is_default": True}
+    )
+
+
 @pytest.fixture
 def staff_user(db):
     return UserFactory(is_staff=True, is_superuser=True)
@@ -44,6 +64,7 @@ ROLE_MIGRATIONS = (
     ("whatsmassive.migrations.0004_supervisor_integrations", "grant"),
     ("debtors.migrations.0008_disposition_permissions", "grant"),
     ("whatsmassive.migrations.0007_roles_registry_and_audit", "grant"),
+    ("whatsmassive.migrations.0008_roles_contact_policies", "grant"),
 )
 
 

@@ -38,7 +38,7 @@ from sessions_app.drivers.base import (
 from sessions_app.models import WhatsAppSession
 from webhooks.models import EventType
 from webhooks.services import campaign_events_emit, events_subscribed, message_events_emit
-from whatsmassive import realtime
+from whatsmassive import clock, realtime
 from whatsmassive.models import AuditKind, AuditRecord
 from whatsmassive.services import audit_record_add
 
@@ -434,14 +434,17 @@ def engine_send_next(*, session: WhatsAppSession, driver: WhatsAppDriver, pacer:
     if wait > 0:
         return wait
     scope = pacer.scope
-    scope.refresh(session)
-    if not scope.campaign_ids:
+    # Contact windows and caps are decided on the clock tests can move; so is the time a
+    # claim records, which the caps count.
+    now = clock.now()
+    scope.refresh(session, now)
+    if not scope.windows.windows:
+        # No campaign, or every zone group of every campaign waits for its window.
         return IDLE_SECONDS
-    now = timezone.now()
     with transaction.atomic():
-        claim = claim_next(session, scope.campaign_ids, now, after=scope.after)
+        claim = claim_next(session, scope.windows, now, after=scope.after)
         if claim is None and scope.after:
-            claim = claim_next(session, scope.campaign_ids, now)
+            claim = claim_next(session, scope.windows, now)
         wa_message_id = None if claim is None else _begin_sending(claim, session, driver)
     if claim is None or wa_message_id is None:
         # Nothing to do, or its campaign stopped: look at the running campaigns afresh.

@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
+from campaigns.models import Campaign, CampaignStatus, ContactPolicy, Message, MessageStatus
 from tests.factories import CampaignFactory, MessageFactory, PoolFactory
 
 pytestmark = pytest.mark.django_db
@@ -46,3 +46,15 @@ def test_the_admin_refuses_a_template_over_the_limit_and_saves_nothing(client, s
     assert response.status_code == 200
     assert "at most 4000 characters" in response.content.decode().replace(",", "")
     assert not Campaign.objects.filter(name="Huge").exists()
+
+
+def test_the_policy_admin_refuses_overlapping_windows(client, staff_user):
+    client.force_login(staff_user)
+    windows = '[[["08:00", "12:00"], ["11:00", "13:00"]], [], [], [], [], [], []]'
+    response = client.post(
+        "/admin/campaigns/contactpolicy/add/",
+        {"name": "Overlap", "windows": windows, "opt_out_mode": "not_required"},
+    )
+    assert response.status_code == 200
+    assert "overlap" in response.content.decode()
+    assert not ContactPolicy.objects.filter(name="Overlap").exists()

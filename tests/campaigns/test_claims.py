@@ -1,0 +1,157 @@
+import datetime
+import zoneinfo
+
+import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.django import TestCase
+
+from campaigns.engine.claims import claim_next
+from campaigns.engine.windows import open_windows
+from campaigns.models import Campaign, ContactPolicy, Message, MessageStatus, OptOutMode
+from campaigns.policies import day_start, zones_open
+from campaigns.services import CampaignStartRefused, campaign_start
+from tests.factories import CampaignFactory, DebtorFactory, PoolFactory, PoolMemberFactory
+from whatsmassive import clock
+
+pytestmark = pytest.mark.django_db
+BOGOTA = zoneinfo.ZoneInfo("America/Bogota")
+COLOMBIA = [*[[["07:00", "19:00"]]] * 5, [["08:00", "15:00"]], []]
+
+
+def _campaign(policy, debtors, **fields):
+    member = PoolMemberFactory(pool=PoolFactory())
+    campaign = CampaignFactory(pool=member.pool, policy=policy, **fields)
+    return member.session, campaign_start(campaign=campaign)
+
+
+def _claim_all(session, campaign_ids):
+    campaigns = list(Campaign.objects.filter(pk__in=campaign_ids).select_related("policy"))
+    now = clock.now()
+    windows = open_windows(campaigns, now)
+    claimed = []
+    while (claim := claim_next(session, windows, now)) is not None:
+        claimed.append(claim)
+    return claimed
+
+
+def test_a_debtor_in_a_closed_window_waits_while_the_others_are_claimed():
+    policy = ContactPolicy.objects.create(name="Daytime", windows=[[["08:00", "18:00"]]] * 7)
+    bogota = DebtorFactory(phone_e164="+573001234567")
+    madrid = DebtorFactory(phone_e164="+34612345678")
+    # 10:00 in Bogotá is 16:00 in Madrid; at 13:00 in Bogotá Madrid is closed (19:00).
+    with clock.moved_to(datetime.datetime(2026, 12, 1, 13, tzinfo=BOGOTA)):
+        session, campaign = _campaign(policy, [bogota, madrid])
+        claimed = _claim_all(session, [campaign.pk])
+    assert [claim.debtor_id for claim in claimed] == [bogota.pk]
+    waiting = Message.objects.get(debtor=madrid)
+    assert (waiting.status, waiting.attempts) == (MessageStatus.PENDING, 0)
+
+
+def test_a_campaign_waits_whole_on_a_colombian_holiday():
+    policy = ContactPolicy.objects.create(name="CO", windows=COLOMBIA, holiday_country="CO")
+    DebtorFactory(phone_e164="+573001234567")
+    with clock.moved_to(datetime.datetime(2026, 12, 8, 10, tzinfo=BOGOTA)):
+        session, campaign = _campaign(policy, [])
+        assert _claim_all(session, [campaign.pk]) == []
+    with clock.moved_to(datetime.datetime(2026, 12, 9, 10, tzinfo=BOGOTA)):
+        assert len(_claim_all(session, [campaign.pk])) == 1
+
+
+def test_a_daily_cap_holds_across_campaigns_and_accounts():
+    policy = ContactPolicy.objects.create(name="Once a day", max_per_day=1)
+    DebtorFactory.create_batch(3)
+    with clock.moved_to(datetime.datetime(2026, 12, 1, 10, tzinfo=BOGOTA)):
+        first_account, first = _campaign(policy, [])
+        second_account, second = _campaign(policy, [])
+        assert len(_claim_all(first_account, [first.pk])) == 3
+        assert _claim_all(second_account, [second.pk]) == []
+    with clock.moved_to(datetime.datetime(2026, 12, 2, 10, tzinfo=BOGOTA)):
+        assert len(_claim_all(second_account, [second.pk])) == 3
+
+
+def test_start_is_refused_when_the_policy_requires_an_opt_out_instruction_the_text_lacks():
+    policy = ContactPolicy.objects.create(
+        name="Reg F",
+        opt_out_mode=OptOutMode.REQUIRED,
+        opt_out_instruction="Reply STOP to stop these messages.",
+    )
+    DebtorFactory()
+    member = PoolMemberFactory(pool=PoolFactory())
+    campaign = CampaignFactory(pool=member.pool, policy=policy, template="Hola {name}")
+    with pytest.raises(CampaignStartRefused, match="requires the opt-out instruction"):
+        campaign_start(campaign=campaign)
+
+
+def test_the_policy_appends_its_opt_out_instruction_to_every_body():
+    policy = ContactPolicy.objects.create(
+        name="Append", opt_out_mode=OptOutMode.APPEND, opt_out_instruction="Reply STOP."
+    )
+    DebtorFactory(name="Ana")
+    _, campaign = _campaign(policy, [], template="Hola {name}")
+    assert list(campaign.messages.values_list("body", flat=True)) == ["Hola Ana\n\nReply STOP."]
+
+
+def test_a_campaign_without_a_policy_cannot_start():
+    DebtorFactory()
+    member = PoolMemberFactory(pool=PoolFactory())
+    campaign = CampaignFactory(pool=member.pool, policy=None)
+    with pytest.raises(CampaignStartRefused, match="Choose a contact policy"):
+        campaign_start(campaign=campaign)
+
+
+PHONES = ["+573001234567", "+34612345678", "+13125550100", "+12125550100", "+525512345678"]
+
+
+class TestNoClaimBreaksAPolicy(TestCase):
+    """Random windows, clocks (a DST change and holidays in range) and earlier contacts:
+    every claim is inside its debtor's window and under the caps."""
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        start=st.integers(0, 20),
+        end=st.integers(4, 24),
+        day_cap=st.integers(0, 2),
+        earlier=st.lists(st.integers(0, 4), max_size=6),
+        instant=st.datetimes(  # hypothesis bounds are naive; the values get UTC below
+            min_value=datetime.datetime(2026, 3, 6),  # noqa: DTZ001
+            max_value=datetime.datetime(2026, 3, 10),  # noqa: DTZ001 (US DST on the 8th)
+        ).map(lambda at: at.replace(tzinfo=datetime.UTC)),
+        country=st.sampled_from(["", "US", "CO"]),
+    )
+    def test_claims(self, start, end, day_cap, earlier, instant, country):
+        windows = [[[f"{start:02d}:00", f"{max(end, start + 1):02d}:00"]]] * 7
+        policy = ContactPolicy.objects.create(
+            name="Random", windows=windows, holiday_country=country, max_per_day=day_cap or None
+        )
+        debtors = [DebtorFactory(phone_e164=phone) for phone in PHONES]
+        with clock.moved_to(instant):
+            for index in earlier:  # contacts already made today by another campaign
+                other = CampaignFactory(policy=policy)
+                Message.objects.create(
+                    campaign=other,
+                    debtor=debtors[index],
+                    body="x",
+                    status=MessageStatus.SENT,
+                    claimed_at=clock.now(),
+                    sent_at=clock.now(),
+                )
+            session, campaign = _campaign(policy, debtors)
+            with transaction.atomic():
+                claimed = _claim_all(session, [campaign.pk])
+        rules = policy.rules
+        zones = dict(
+            zip(campaign.messages.values_list("debtor_id", flat=True), [None] * 5, strict=True)
+        )
+        campaign.refresh_from_db()
+        groups = dict(campaign.messages.values_list("debtor_id", "zone_group"))
+        for claim in claimed:
+            zones[claim.debtor_id] = campaign.time_zones[groups[claim.debtor_id]].split()
+            assert zones_open(rules, zones[claim.debtor_id], instant)
+            if day_cap:
+                since = day_start(zones[claim.debtor_id], instant)
+                contacts = Message.objects.filter(
+                    debtor_id=claim.debtor_id, claimed_at__gte=since
+                ).exclude(status=MessageStatus.PENDING)
+                assert contacts.count() <= day_cap
