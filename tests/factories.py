@@ -8,6 +8,7 @@ from django.utils import timezone
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
 from campaigns.selectors import IN_FLIGHT_STATUSES, SENT_STATUSES
 from debtors.models import Debtor
+from inbox.models import Conversation, IncomingMessage, QuickReply
 from sessions_app.models import Pool, PoolMember, WhatsAppSession
 from whatsmassive.models import LogLevel, SystemLog
 
@@ -79,6 +80,32 @@ class MessageFactory(factory.django.DjangoModelFactory[Message]):
     campaign = factory.SubFactory(CampaignFactory)
     debtor = factory.SubFactory(DebtorFactory)
     body = "Hola"
+
+
+class ConversationFactory(factory.django.DjangoModelFactory[Conversation]):
+    class Meta:
+        model = Conversation
+
+    debtor = factory.SubFactory(DebtorFactory)
+    last_activity_at = factory.LazyFunction(timezone.now)
+
+
+class IncomingMessageFactory(factory.django.DjangoModelFactory[IncomingMessage]):
+    class Meta:
+        model = IncomingMessage
+
+    conversation = factory.SubFactory(ConversationFactory)
+    sender_phone = factory.LazyAttribute(lambda o: o.conversation.debtor.phone_e164)
+    text = "Ya pagué"
+    received_at = factory.LazyFunction(timezone.now)
+
+
+class QuickReplyFactory(factory.django.DjangoModelFactory[QuickReply]):
+    class Meta:
+        model = QuickReply
+
+    title = factory.Sequence(lambda n: f"Answer {n}")
+    text = "Gracias {name}, su saldo es {amount}."
 
 
 class SystemLogFactory(factory.django.DjangoModelFactory[SystemLog]):

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "sessions_app",
     "debtors",
     "campaigns",
+    "inbox",
     "api",
     "webhooks",
 ]

@@ -76,8 +76,10 @@ class ClaimScope:
 def _claim_sql(campaigns: int) -> str:
     """pending -> claimed for this account's next message, returning what sending needs.
 
-    Pre-assigned messages (fixed or random turns) first, then the pool's open ones
-    (competitive); SKIP LOCKED lets many hosts claim side by side without waiting.
+    Direct messages (an inbox answer, pre-assigned to the account carrying the chat) first,
+    whatever campaigns run; then campaign messages pre-assigned to it (fixed or random
+    turns), then the pool's open ones (competitive). SKIP LOCKED lets many hosts claim side
+    by side without waiting.
     """
     message, debtor, campaign = table(Message), table(Debtor), table(Campaign)
     pending, claimed = literal(MessageStatus.PENDING), literal(MessageStatus.CLAIMED)
@@ -103,6 +105,12 @@ def _claim_sql(campaigns: int) -> str:
     def debtors(column: str) -> str:
         return f"(SELECT {column} FROM {debtor} WHERE {debtor}.id = {message}.debtor_id)"  # noqa: S608
 
+    direct = (
+        f"(SELECT candidate.id FROM {message} AS candidate"  # noqa: S608
+        f" WHERE candidate.assigned_session_id {owner} AND candidate.status = {pending}"
+        " AND candidate.campaign_id IS NULL"
+        f" ORDER BY candidate.assigned_session_id, candidate.id LIMIT 1{lock})"
+    )
     assigned = candidate(
         f"candidate.assigned_session_id {owner}", "candidate.assigned_session_id, candidate.id"
     )
@@ -113,12 +121,13 @@ def _claim_sql(campaigns: int) -> str:
     return (
         f"UPDATE {message} SET status = {claimed}, session_id = %(session)s,"  # noqa: S608
         " claimed_at = %(now)s, lease_until = %(lease)s, updated_at = %(now)s"
-        f" WHERE {message}.status = {pending} AND id = COALESCE({assigned}, {pooled})"
+        f" WHERE {message}.status = {pending}"
+        f" AND id = COALESCE({direct}, {assigned}, {pooled})"
         # Pause stops new claims at once, whatever the caller believes is running.
-        f" AND EXISTS (SELECT 1 FROM {campaign} WHERE {campaign}.id = {message}.campaign_id"
-        f" AND {campaign}.status = {running})"
+        f" AND ({message}.campaign_id IS NULL OR EXISTS (SELECT 1 FROM {campaign}"
+        f" WHERE {campaign}.id = {message}.campaign_id AND {campaign}.status = {running}))"
         f" RETURNING id, campaign_id, debtor_id, body, attempts, {debtors('phone_e164')},"
-        f" {debtors('opted_out')}, {debtors('on_whatsapp')}"
+        f" {debtors('opted_out')}, {debtors('on_whatsapp')}, kind"
     )
 
 
@@ -127,13 +136,14 @@ class Claim:
     """A claimed message and what sending it takes (lighter to build than a Message)."""
 
     pk: int
-    campaign_id: int
+    campaign_id: int | None  # None: a direct message
     debtor_id: int
     body: str
     attempts: int
     phone_e164: str
     opted_out: bool
     on_whatsapp: str
+    kind: str
 
 
 def claim_next(
