@@ -45,6 +45,7 @@ def role_user(role: str | None) -> User:
         if not Group.objects.filter(name=role).exists():
             # A transactional test before this one flushed the tables the migration filled.
             import_module("whatsmassive.migrations.0002_roles").create_roles(django_apps, None)
+            import_module("inbox.migrations.0003_roles_permissions").grant(django_apps, None)
         user.groups.add(Group.objects.get(name=role))
     return user
 

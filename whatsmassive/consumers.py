@@ -41,7 +41,7 @@ OBJECT_GROUPS = {
 @database_sync_to_async
 def _exists(kind: str, pk: int) -> bool:
     model, _ = OBJECT_GROUPS[kind]
-    return model.objects.filter(pk=pk).exists()
+    return bool(model._default_manager.filter(pk=pk).exists())
 
 
 @database_sync_to_async
