@@ -7,11 +7,14 @@ from api.models import IdempotentRequest
 from api.services import api_key_create
 from campaigns.models import Campaign, CampaignStatus, MessageStatus
 from debtors.models import Debtor, DebtorImport
+from inbox.models import IncomingMessage
 from tests.factories import (
     CampaignFactory,
     DebtorFactory,
+    IncomingMessageFactory,
     MessageFactory,
     PoolMemberFactory,
+    QuickReplyFactory,
     UserFactory,
 )
 from webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -45,7 +48,11 @@ def one_of_each():
         url="http://127.0.0.1:9/hooks", event_types=["message.sent"], by=None
     )
     delivery = WebhookDelivery.objects.create(endpoint=endpoint, webhook_id="msg_1")
+    incoming = IncomingMessageFactory(in_reply_to=message)
     return [
+        incoming,
+        incoming.conversation,
+        QuickReplyFactory(),
         key,
         answer,
         endpoint,
@@ -77,6 +84,7 @@ def test_every_admin_page_loads_for_staff(client, staff_user, one_of_each, model
         IdempotentRequest,
         WebhookEndpoint,
         WebhookDelivery,
+        IncomingMessage,
     }
     assert add.status_code == (403 if model in written_by_the_app else 200)
 
