@@ -205,13 +205,16 @@ class MessageSerializer(serializers.ModelSerializer[Message]):
     account: serializers.PrimaryKeyRelatedField[WhatsAppSession] = (
         serializers.PrimaryKeyRelatedField(source="session", read_only=True)
     )
+    # The debtor's latest reply to this message (annotated by messages_with_latest_reply).
+    reply_text = serializers.CharField(read_only=True, allow_null=True)
+    replied_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
     class Meta:
         model = Message
         fields = [
-            "id", "campaign", "debtor", "account", "body", "status", "attempts", "last_error",
-            "wa_message_id", "reply_text", "replied_at", "created_at", "updated_at", "sent_at",
-            "delivered_at", "read_at", "failed_at",
+            "id", "campaign", "kind", "debtor", "account", "body", "status", "attempts",
+            "last_error", "wa_message_id", "reply_text", "replied_at", "created_at", "updated_at",
+            "sent_at", "delivered_at", "read_at", "failed_at",
         ]  # fmt: skip
         read_only_fields = fields
 

@@ -144,6 +144,14 @@ def default_policy() -> Any:
     return ContactPolicy.objects.filter(is_default=True).values_list("pk", flat=True).first()
 
 
+class MessageKind(models.TextChoices):
+    """Why a message goes out: a campaign's, or one written to a single debtor."""
+
+    CAMPAIGN = "campaign", "campaign"
+    REPLY = "reply", "reply from the inbox"
+    CONFIRMATION = "confirmation", "opt-out confirmation"
+
+
 class Campaign(models.Model):
     name = models.CharField(max_length=200)
     template = models.TextField(
@@ -218,13 +226,26 @@ ZONE_WINDOW = F("campaign_id") * ZONE_GROUPS + F("zone_group")
 
 
 class Message(models.Model):
-    """One personalised message to one debtor within one campaign."""
+    """One message to one debtor: a campaign's (one per debtor), or a direct one.
+
+    Direct messages (an answer from the inbox, an opt-out confirmation) belong to no
+    campaign; they are pre-assigned to the account that carries the conversation and go
+    through the same state machine.
+    """
 
     # Every status change adds an entry to each index whose condition the new row meets
     # (status is indexed, so no update is HOT): the composite indexes below that lead with
     # campaign and with session serve their lookups, and the others are partial.
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.CASCADE, related_name="messages", db_index=False
+        Campaign,
+        on_delete=models.CASCADE,
+        related_name="messages",
+        null=True,
+        blank=True,
+        db_index=False,
+    )
+    kind = models.CharField(
+        max_length=20, choices=MessageKind.choices, default=MessageKind.CAMPAIGN
     )
     debtor = models.ForeignKey(Debtor, on_delete=models.PROTECT, related_name="messages")
     assigned_session = models.ForeignKey(
@@ -256,8 +277,6 @@ class Message(models.Model):
     last_error = models.CharField(max_length=500, blank=True)
     wa_message_id = models.CharField("WhatsApp message id", max_length=128, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
-    reply_text = models.TextField(blank=True, help_text="The debtor's latest reply")
-    replied_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -269,8 +288,15 @@ class Message(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
+            # Direct messages have no campaign: NULLs are distinct, so any number per debtor.
             models.UniqueConstraint(fields=["campaign", "debtor"], name="message_one_per_debtor"),
             choices_check("status", MessageStatus, name="message_status_valid"),
+            choices_check("kind", MessageKind, name="message_kind_valid"),
+            models.CheckConstraint(
+                condition=(Q(kind="campaign") & Q(campaign__isnull=False))
+                | (~Q(kind="campaign") & Q(campaign__isnull=True)),
+                name="message_campaign_iff_campaign_kind",
+            ),
             models.CheckConstraint(
                 condition=~Q(status="claimed") | Q(lease_until__isnull=False),
                 name="message_claim_has_lease",
@@ -293,6 +319,12 @@ class Message(models.Model):
                 fields=["campaign", "id"],
                 condition=Q(status="pending"),
                 name="message_pending",
+            ),
+            # Direct messages waiting for their account, claimed ahead of campaigns.
+            models.Index(
+                fields=["assigned_session", "id"],
+                condition=Q(status="pending", campaign__isnull=True),
+                name="message_pending_direct",
             ),
             # Hand-over and deleting an account; competitive pools assign no one, so their
             # messages' updates leave this index alone.

@@ -13,18 +13,19 @@ from django.db.models import OuterRef, Subquery
 from campaigns.engine.statements import literal, table
 from campaigns.models import Message
 from debtors.models import Debtor, Disposition, DispositionKind
+from inbox.models import IncomingMessage
 
 
 def debtor_last_reply(*, debtor: str = "pk") -> dict[str, Subquery]:
     """Annotations `last_reply` and `last_reply_at`: the debtor's latest reply and its time,
     for rows whose debtor id is the outer reference `debtor` ("pk" on debtors, "debtor_id"
     on messages)."""
-    replies = Message.objects.filter(debtor_id=OuterRef(debtor), replied_at__isnull=False).order_by(
-        "-replied_at", "-id"
+    replies = IncomingMessage.objects.filter(conversation__debtor_id=OuterRef(debtor)).order_by(
+        "-received_at", "-id"
     )
     return {
-        "last_reply": Subquery(replies.values("reply_text")[:1]),
-        "last_reply_at": Subquery(replies.values("replied_at")[:1]),
+        "last_reply": Subquery(replies.values("text")[:1]),
+        "last_reply_at": Subquery(replies.values("received_at")[:1]),
     }
 
 
@@ -63,6 +64,7 @@ def _outcomes_sql(*, campaign_ids: list[int] | None = None) -> str:
     no message)."""
     quote = connection.ops.quote_name
     message, debtor, disposition = table(Message), table(Debtor), table(Disposition)
+    incoming = table(IncomingMessage)
     promise = literal(DispositionKind.PROMISE)
     grouped = campaign_ids is not None
     select = "m.campaign_id, " if grouped else ""
@@ -72,7 +74,8 @@ def _outcomes_sql(*, campaign_ids: list[int] | None = None) -> str:
     return (
         f"SELECT {select}"  # noqa: S608
         "count(*) FILTER (WHERE m.sent_at IS NOT NULL),"
-        " count(*) FILTER (WHERE m.replied_at IS NOT NULL),"
+        f" count(*) FILTER (WHERE m.id IN (SELECT in_reply_to_id FROM {incoming}"
+        " WHERE in_reply_to_id IS NOT NULL)),"
         f" count(*) FILTER (WHERE m.debtor_id IN (SELECT id FROM {debtor} WHERE opted_out)),"
         " count(*) FILTER (WHERE lp.latest >= m.sent_at)"
         f" FROM {message} m LEFT JOIN (SELECT debtor_id, max({quote('at')}) AS latest"

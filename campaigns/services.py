@@ -318,9 +318,10 @@ def message_resolve_unknown(*, message: Message, sent: bool, by: User = None) ->
     message could only be marked sent.
     """
     require(by, RUN)
-    if not sent and not message.campaign.takes_resends:
+    campaign = message.campaign
+    if not sent and campaign is not None and not campaign.takes_resends:
         raise CampaignTransitionError(
-            f"The campaign is {message.campaign.get_status_display()}: a resent message would "
+            f"The campaign is {campaign.get_status_display()}: a resent message would "
             "never go out. Mark it sent once you have checked the phone."
         )
     now = timezone.now()

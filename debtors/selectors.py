@@ -120,10 +120,11 @@ def _decode_cursor(cursor: str) -> tuple[str, int] | None:
 
 
 def debtor_message_history(*, debtor: Debtor) -> QuerySet[Message]:
-    """Every message to the debtor across campaigns, newest first."""
+    """Every message to the debtor across campaigns, newest first, with their replies."""
     return (
         Message.objects.filter(debtor=debtor)
         .select_related("campaign", "session")
+        .prefetch_related("replies")
         .order_by("-created_at", "-id")
     )
 

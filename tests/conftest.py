@@ -65,6 +65,7 @@ ROLE_MIGRATIONS = (
     ("debtors.migrations.0008_disposition_permissions", "grant"),
     ("whatsmassive.migrations.0007_roles_registry_and_audit", "grant"),
     ("whatsmassive.migrations.0008_roles_contact_policies", "grant"),
+    ("inbox.migrations.0003_roles_permissions", "grant"),
 )
 
 

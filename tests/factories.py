@@ -1,5 +1,6 @@
 import datetime
 from decimal import Decimal
+from typing import Any
 
 import factory
 from django.contrib.auth.models import User
@@ -8,6 +9,7 @@ from django.utils import timezone
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
 from campaigns.selectors import IN_FLIGHT_STATUSES, SENT_STATUSES
 from debtors.models import Debtor
+from inbox.models import Conversation, IncomingMessage, QuickReply
 from sessions_app.models import Pool, PoolMember, WhatsAppSession
 from whatsmassive.models import LogLevel, SystemLog
 
@@ -81,6 +83,32 @@ class MessageFactory(factory.django.DjangoModelFactory[Message]):
     body = "Hola"
 
 
+class ConversationFactory(factory.django.DjangoModelFactory[Conversation]):
+    class Meta:
+        model = Conversation
+
+    debtor = factory.SubFactory(DebtorFactory)
+    last_activity_at = factory.LazyFunction(timezone.now)
+
+
+class IncomingMessageFactory(factory.django.DjangoModelFactory[IncomingMessage]):
+    class Meta:
+        model = IncomingMessage
+
+    conversation = factory.SubFactory(ConversationFactory)
+    sender_phone = factory.LazyAttribute(lambda o: o.conversation.debtor.phone_e164)
+    text = "Ya pagué"
+    received_at = factory.LazyFunction(timezone.now)
+
+
+class QuickReplyFactory(factory.django.DjangoModelFactory[QuickReply]):
+    class Meta:
+        model = QuickReply
+
+    title = factory.Sequence(lambda n: f"Answer {n}")
+    text = "Gracias {name}, su saldo es {amount}."
+
+
 class SystemLogFactory(factory.django.DjangoModelFactory[SystemLog]):
     class Meta:
         model = SystemLog
@@ -110,3 +138,20 @@ def running_campaign(
                 lease_until=now if message_status in IN_FLIGHT_STATUSES else None,
             )
     return campaign
+
+
+def replied_message(
+    *, reply_text: str = "Ya pagué", replied_at: datetime.datetime | None = None, **fields: Any
+) -> Message:
+    """A message the debtor answered: the answer is an incoming message of their conversation."""
+    message = MessageFactory.create(**fields)
+    conversation, _ = Conversation.objects.get_or_create(
+        debtor=message.debtor, defaults={"last_activity_at": timezone.now()}
+    )
+    IncomingMessageFactory.create(
+        conversation=conversation,
+        in_reply_to=message,
+        text=reply_text,
+        received_at=replied_at or timezone.now(),
+    )
+    return message

@@ -14,7 +14,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("api", "campaigns", "debtors", "sessions_app", "webhooks", "whatsmassive")
+PACKAGES = (
+    "api",
+    "campaigns",
+    "debtors",
+    "inbox",
+    "sessions_app",
+    "webhooks",
+    "whatsmassive",
+)
 
 Graph = dict[str, set[str]]
 

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignStatus, Message
 from debtors.models import Debtor
+from inbox.models import IncomingMessage
 from sessions_app.models import WhatsAppSession
 from webhooks.addresses import endpoint_url_check
 from webhooks.models import (
@@ -146,7 +147,9 @@ def _message_events_sql() -> str:
         " 'data', jsonb_build_object('message_id', m.id, 'campaign_id', m.campaign_id,"
         " 'account_id', m.session_id, 'status', m.status, 'wa_message_id', m.wa_message_id,"
         " 'error', m.last_error, 'attempts', m.attempts,"
-        " 'reply_text', CASE WHEN ev.type = %(reply)s THEN m.reply_text END,"
+        " 'reply_text', CASE WHEN ev.type = %(reply)s THEN (SELECT i.text"
+        f" FROM {_table(IncomingMessage)} i WHERE i.in_reply_to_id = m.id"
+        " ORDER BY i.received_at DESC, i.id DESC LIMIT 1) END,"
         " 'debtor', jsonb_build_object('id', d.id, 'name', d.name, 'reference', d.reference,"
         " 'phone', d.phone_e164))), %(now)s"
         " FROM unnest(%(types)s::text[], %(ids)s::bigint[]) AS ev(type, message_id)"
@@ -167,7 +170,11 @@ def message_event_data(message: Message) -> dict[str, Any]:
         "wa_message_id": message.wa_message_id,
         "error": message.last_error,
         "attempts": message.attempts,
-        "reply_text": message.reply_text or None,
+        "reply_text": IncomingMessage.objects.filter(in_reply_to=message)
+        .order_by("-received_at", "-id")
+        .values_list("text", flat=True)
+        .first()
+        or None,
         "debtor": {
             "id": debtor.pk,
             "name": debtor.name,

@@ -12,6 +12,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from campaigns.models import Campaign
+from inbox.models import Conversation
 from sessions_app.models import WhatsAppSession
 from whatsmassive import realtime
 from whatsmassive.roles import Actor, may
@@ -21,13 +22,26 @@ KIND_PERMISSIONS = {
     "campaign": "campaigns.view_campaign",
     "sessions": "sessions_app.view_whatsappsession",
     "session": "sessions_app.view_whatsappsession",
+    "inbox": "inbox.view_conversation",
+    "conversation": "inbox.view_conversation",
+}
+# The group of each kind of live area: one for all, or one per object.
+SHARED_GROUPS = {
+    "dashboard": realtime.DASHBOARD_GROUP,
+    "sessions": realtime.SESSIONS_GROUP,
+    "inbox": realtime.INBOX_GROUP,
+}
+OBJECT_GROUPS = {
+    "campaign": (Campaign, realtime.campaign_group),
+    "session": (WhatsAppSession, realtime.session_group),
+    "conversation": (Conversation, realtime.conversation_group),
 }
 
 
 @database_sync_to_async
 def _exists(kind: str, pk: int) -> bool:
-    model = Campaign if kind == "campaign" else WhatsAppSession
-    return model.objects.filter(pk=pk).exists()
+    model, _ = OBJECT_GROUPS[kind]
+    return bool(model._default_manager.filter(pk=pk).exists())
 
 
 @database_sync_to_async
@@ -58,10 +72,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if perm is not None and not await _may(user, perm):
             return None
         if pk is None:
-            return realtime.DASHBOARD_GROUP if kind == "dashboard" else realtime.SESSIONS_GROUP
+            return SHARED_GROUPS[kind]
         if not await _exists(kind, pk):
             return None
-        return realtime.campaign_group(pk) if kind == "campaign" else realtime.session_group(pk)
+        _, group = OBJECT_GROUPS[kind]
+        return group(pk)
 
     async def disconnect(self, code: int) -> None:
         for group in (self.group_name, self.own_group):

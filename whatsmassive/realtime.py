@@ -28,6 +28,7 @@ from redis.commands.core import Script
 
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_live_context
+from inbox.selectors import inbox_unread_count
 from sessions_app.models import WhatsAppSession
 from sessions_app.selectors import dashboard_accounts_context, session_live_context
 
@@ -36,6 +37,7 @@ logger = logging.getLogger(__name__)
 PROGRESS_WINDOW_MS = 500
 DASHBOARD_GROUP = "dashboard"
 SESSIONS_GROUP = "sessions"
+INBOX_GROUP = "inbox"
 
 
 def campaign_group(campaign_id: int) -> str:
@@ -44,6 +46,10 @@ def campaign_group(campaign_id: int) -> str:
 
 def session_group(session_id: int) -> str:
     return f"session-{session_id}"
+
+
+def conversation_group(conversation_id: int) -> str:
+    return f"conversation-{conversation_id}"
 
 
 def user_group(user_id: int) -> str:
@@ -168,15 +174,42 @@ def campaign_progress_trailing_push(campaign_id: int) -> None:
     campaign_progress_broadcast(campaign_id)
 
 
-def campaign_progress_changed(campaign_id: int) -> None:
-    """Call inside the transaction that changed messages; the push follows its commit."""
-    transaction.on_commit(lambda: _push_progress_coalesced(campaign_id), robust=True)
+def campaign_progress_changed(campaign_id: int | None) -> None:
+    """Call inside the transaction that changed messages; the push follows its commit.
+
+    A direct message (campaign None) moves no campaign's progress.
+    """
+    if campaign_id is not None:
+        transaction.on_commit(lambda: _push_progress_coalesced(campaign_id), robust=True)
 
 
-def campaigns_progress_changed(campaign_ids: Iterable[int]) -> None:
+def campaigns_progress_changed(campaign_ids: Iterable[int | None]) -> None:
     """campaign_progress_changed for each campaign named, once however often it is named."""
     for campaign_id in set(campaign_ids):
         campaign_progress_changed(campaign_id)
+
+
+def inbox_broadcast(conversation_ids: Iterable[int]) -> None:
+    """The unread count to every inbox socket, and a hint to each conversation's page.
+
+    The count is the same for everyone; what a list or a conversation page shows depends on
+    who looks (filters, "assign to me"), so those pages re-fetch their part on the hint.
+    """
+    version = time.time_ns() // 1_000_000
+    count = {"unread": inbox_unread_count(), "version": version}
+    group_send(INBOX_GROUP, _fragment("inbox/_unread.html", count))
+    for conversation_id in set(conversation_ids):
+        hint = {"conversation_id": conversation_id, "version": version}
+        group_send(
+            conversation_group(conversation_id),
+            _fragment("inbox/conversation_detail.html#changed", hint),
+        )
+
+
+def conversations_changed(conversation_ids: Iterable[int]) -> None:
+    """Conversations changed (a reply, an answer, an assignment); pushed after commit."""
+    ids = list(conversation_ids)
+    transaction.on_commit(lambda: inbox_broadcast(ids), robust=True)
 
 
 def session_broadcast(session_id: int) -> None:

@@ -8,5 +8,7 @@ websocket_urlpatterns: list[URLPattern | URLResolver] = [
     path("ws/sessions/", LiveConsumer.as_asgi(), {"kind": "sessions"}),
     path("ws/sessions/<int:pk>/", LiveConsumer.as_asgi(), {"kind": "session"}),
     path("ws/campaigns/<int:pk>/", LiveConsumer.as_asgi(), {"kind": "campaign"}),
+    path("ws/inbox/", LiveConsumer.as_asgi(), {"kind": "inbox"}),
+    path("ws/conversations/<int:pk>/", LiveConsumer.as_asgi(), {"kind": "conversation"}),
     re_path(r"", ClosingConsumer.as_asgi()),
 ]

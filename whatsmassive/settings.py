@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "sessions_app",
     "debtors",
     "campaigns",
+    "inbox",
     "api",
     "webhooks",
 ]

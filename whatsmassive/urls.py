@@ -42,6 +42,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("sessions_app.urls")),
     path("", include("campaigns.urls")),
     path("", include("debtors.urls")),
+    path("", include("inbox.urls")),
 ]
 
 # The reset pages send mail: without a mail server (EMAIL_URL) they do not exist.

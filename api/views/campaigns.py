@@ -25,6 +25,7 @@ from campaigns.forms import AUDIENCE_FIELDS, CampaignForm
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
 from campaigns.selectors import campaign_list, campaign_preview, campaign_progress
 from campaigns.templating import TemplateError
+from inbox.selectors import messages_with_latest_reply
 
 CONFLICT_DOC = OpenApiResponse(description="Refused in the campaign's current state")
 
@@ -181,7 +182,7 @@ def message_list(request: Request) -> Response:
     """Messages oldest change first with `updated_since` (the way to sync), else by id."""
     require(request, "campaigns.view_campaign")
     filters = query(request, MessageQuery)
-    messages = Message.objects.all()
+    messages = messages_with_latest_reply(Message.objects.all())
     for name in ("campaign", "debtor", "status"):
         if filters.get(name):
             messages = messages.filter(**{name: filters[name]})

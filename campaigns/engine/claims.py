@@ -165,8 +165,10 @@ def _policy_condition(*, caps: bool) -> str:
 def _claim_sql(caps: bool) -> str:
     """pending -> claimed for this account's next message, returning what sending needs.
 
-    Pre-assigned messages (fixed or random turns) first, then the pool's open ones
-    (competitive), each among the open zone groups of the account's running campaigns;
+    Direct messages (an inbox answer, pre-assigned to the account carrying the chat) first,
+    whatever campaigns run and outside the policies' windows (the debtor wrote first); then
+    campaign messages pre-assigned to it (fixed or random turns), then the pool's open ones
+    (competitive), each among the open zone groups of the account's running campaigns.
     SKIP LOCKED lets many hosts claim side by side without waiting.
     """
     message, debtor, campaign = table(Message), table(Debtor), table(Campaign)
@@ -189,20 +191,28 @@ def _claim_sql(caps: bool) -> str:
     def debtors(column: str) -> str:
         return f"(SELECT {column} FROM {debtor} WHERE {debtor}.id = {message}.debtor_id)"  # noqa: S608
 
+    direct = (
+        f"(SELECT candidate.id FROM {message} AS candidate"  # noqa: S608
+        " WHERE candidate.assigned_session_id = %(session)s"
+        f" AND candidate.status = {pending} AND candidate.campaign_id IS NULL"
+        f" ORDER BY candidate.assigned_session_id, candidate.id LIMIT 1{lock})"
+    )
     assigned = candidate("candidate.assigned_session_id = %(session)s")
     pooled = candidate("candidate.assigned_session_id IS NULL")
     # No aliases for the updated table and no join: SQLite refuses both in RETURNING.
     return (
         f"UPDATE {message} SET status = {claimed}, session_id = %(session)s,"  # noqa: S608
         " claimed_at = %(now)s, lease_until = %(lease)s, updated_at = %(now)s"
-        f" WHERE {message}.status = {pending} AND id = COALESCE({assigned}, {pooled})"
+        f" WHERE {message}.status = {pending}"
+        f" AND id = COALESCE({direct}, {assigned}, {pooled})"
         # Pause stops new claims at once, whatever the caller believes is running.
-        f" AND EXISTS (SELECT 1 FROM {campaign} WHERE {campaign}.id = {message}.campaign_id"
-        f" AND {campaign}.status = {running})"
+        f" AND ({message}.campaign_id IS NULL OR EXISTS (SELECT 1 FROM {campaign}"
+        f" WHERE {campaign}.id = {message}.campaign_id AND {campaign}.status = {running}))"
         f" RETURNING id, campaign_id, debtor_id, body, attempts, {debtors('phone_e164')},"
         f" {debtors('opted_out')}, {debtors('on_whatsapp')},"
         # The phone, not the debtor: a number that opted out stays out under any name.
-        f" EXISTS (SELECT 1 FROM {registry} WHERE {registry}.phone_e164 = {debtors('phone_e164')})"
+        f" EXISTS (SELECT 1 FROM {registry} WHERE {registry}.phone_e164 = {debtors('phone_e164')}),"
+        " kind"
     )
 
 
@@ -230,7 +240,7 @@ class Claim:
     """A claimed message and what sending it takes (lighter to build than a Message)."""
 
     pk: int
-    campaign_id: int
+    campaign_id: int | None  # None: a direct message
     debtor_id: int
     body: str
     attempts: int
@@ -238,14 +248,14 @@ class Claim:
     opted_out: bool
     on_whatsapp: str
     do_not_contact: bool
+    kind: str
 
 
 def claim_next(
     session: WhatsAppSession, windows: OpenWindows, now: datetime.datetime, *, after: int = 0
 ) -> Claim | None:
-    """Run inside a transaction: pending -> claimed, leased from `now`, among `windows`."""
-    if not windows.windows:
-        return None
+    """Run inside a transaction: pending -> claimed, leased from `now`, among `windows`
+    (a direct message goes whatever they are, even when none is open)."""
     lease = now + datetime.timedelta(seconds=settings.ENGINE_CLAIM_LEASE_SECONDS)
     params: dict[str, Any] = {
         "session": session.pk,

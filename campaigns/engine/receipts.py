@@ -1,17 +1,16 @@
 """Receipts and replies: sent -> delivered -> read, and what debtors answer."""
 
-import functools
 import logging
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from campaigns.engine.statements import run, table
 from campaigns.models import Message, MessageStatus
 from debtors.models import CLOSED_STATUSES, Debtor, DebtorStatus, OptOutSource
 from debtors.services import debtor_opt_out
 from debtors.stop_words import stop_matcher
+from inbox.services import incoming_messages_record
 from sessions_app.drivers.base import Ack, AckStatus, IncomingMessage
 from sessions_app.models import WhatsAppSession
 from webhooks.models import EventType
@@ -112,17 +111,12 @@ def messages_apply_acks(*, session: WhatsAppSession, acks: list[Ack]) -> int:
     return moved
 
 
-@functools.cache
-def _reply_sql() -> str:
-    return (
-        f"UPDATE {table(Message)} SET reply_text = %(text)s, replied_at = %(at)s"  # noqa: S608
-        " WHERE id = %(message)s"
-    )
-
-
 @transaction.atomic
 def messages_apply_incoming(*, session: WhatsAppSession, incoming: list[IncomingMessage]) -> None:
-    """Record replies; a STOP opts the debtor out and skips what was not sent yet."""
+    """Record replies in the inbox; a STOP opts the debtor out and skips what was not sent yet.
+
+    A message WhatsApp reports again (same id, same account) is recorded and acted on once.
+    """
     debtors = _debtors_of(incoming)
     if not debtors:
         return
@@ -139,15 +133,14 @@ def messages_apply_incoming(*, session: WhatsAppSession, incoming: list[Incoming
         if session_id == session.pk and sent_at is not None
     ]
     latest = {debtor_id: pk for _, pk, debtor_id in sorted(sent)}
-    answered: dict[int, IncomingMessage] = {}
+    fresh = incoming_messages_record(
+        session=session,
+        incoming=[(reply, debtor, latest.get(debtor)) for reply, debtor in debtors.items()],
+    )
+    answered = {latest[debtor_id] for reply, debtor_id in fresh if debtor_id in latest}
     replied: set[int] = set()
     stop = stop_matcher()
-    for reply in incoming:
-        debtor_id = debtors.get(reply)
-        if debtor_id is None:
-            continue
-        if debtor_id in latest:
-            answered[latest[debtor_id]] = reply
+    for reply, debtor_id in fresh:
         if stop.matches(reply.text):
             logger.info("%s replied STOP: %s", reply.phone_e164, reply.text[:200])
             debtor_opt_out(
@@ -159,13 +152,7 @@ def messages_apply_incoming(*, session: WhatsAppSession, incoming: list[Incoming
         else:
             replied.add(debtor_id)
             logger.info("Reply from %s: %s", reply.phone_e164, reply.text[:200])
-    for message_id, reply in answered.items():
-        # One prepared statement per reply: bulk_update's CASE cost more Python than this.
-        run(
-            _reply_sql(),
-            {"message": message_id, "text": reply.text[:4000], "at": reply.received_at},
-        )
-    message_events_emit((EventType.MESSAGE_REPLY, message_id) for message_id in answered)
+    message_events_emit((EventType.MESSAGE_REPLY, message_id) for message_id in sorted(answered))
     if replied:
         Debtor.objects.filter(pk__in=replied).exclude(status__in=CLOSED_STATUSES).update(
             status=DebtorStatus.REPLIED, updated_at=timezone.now()

@@ -21,6 +21,7 @@ from campaigns.models import (
     Campaign,
     CampaignStatus,
     Message,
+    MessageKind,
     MessageStatus,
 )
 from campaigns.selectors import SENT_STATUSES
@@ -70,8 +71,8 @@ def _begin_sending_sql() -> str:
         f"UPDATE {message} SET status = {sending}, attempts = attempts + 1,"  # noqa: S608
         " wa_message_id = %(wa_message_id)s, lease_until = %(lease)s, updated_at = %(now)s"
         f" WHERE id = %(message)s AND status = {claimed} AND session_id {mine} %(session)s"
-        f" AND EXISTS (SELECT 1 FROM {campaign} WHERE {campaign}.id = {message}.campaign_id"
-        f" AND {campaign}.status = {running})"
+        f" AND ({message}.campaign_id IS NULL OR EXISTS (SELECT 1 FROM {campaign}"
+        f" WHERE {campaign}.id = {message}.campaign_id AND {campaign}.status = {running}))"
     )
 
 
@@ -92,12 +93,13 @@ def _begin_sending(claim: Claim, session: WhatsAppSession, driver: WhatsAppDrive
     the driver prepared (a local step), so that after a crash the message can be looked
     up by it. Returns that id ("" when the driver has none), None when not started.
     """
-    if claim.opted_out:
+    if claim.opted_out and claim.kind != MessageKind.CONFIRMATION:
         # A safety net: debtor_opt_out skips unsent messages itself, this catches a debtor
-        # opted out any other way (a data fix, a script).
+        # opted out any other way (a data fix, a script). Only the opt-out's own
+        # confirmation still goes to them.
         _skip(claim, OPTED_OUT_REASON)
         return None
-    if claim.do_not_contact:
+    if claim.do_not_contact and claim.kind != MessageKind.CONFIRMATION:
         _skip(claim, DO_NOT_CONTACT_REASON)
         return None
     if claim.on_whatsapp == OnWhatsApp.NO:
@@ -254,6 +256,9 @@ def _send(
     now = timezone.now()
     delay = _after_send(session, pacer, now)
     _settle_sent(claim, session, result, now, check)
+    if claim.kind == MessageKind.REPLY:
+        # An operator answered: only now may the debtor see that their messages were read.
+        driver.mark_read(phone_e164=claim.phone_e164)
     return delay
 
 
@@ -384,12 +389,14 @@ _OUTCOME_STATUSES = (*SENT_STATUSES, MessageStatus.FAILED, MessageStatus.UNKNOWN
 _OUTCOME_AT = Coalesce("sent_at", "failed_at", "updated_at")
 
 
-def _auto_pause_if_failing(campaign_id: int) -> None:
+def _auto_pause_if_failing(campaign_id: int | None) -> None:
     """Pause the campaign when too many of its latest send outcomes went wrong.
 
     Delivered and read messages count as the sends they are, in the order they were sent:
     acks arriving later do not push failures out of the window.
     """
+    if campaign_id is None:
+        return
     window = settings.ENGINE_AUTO_PAUSE_WINDOW
     recent = list(
         Message.objects.filter(campaign_id=campaign_id, status__in=_OUTCOME_STATUSES)
@@ -435,12 +442,10 @@ def engine_send_next(*, session: WhatsAppSession, driver: WhatsAppDriver, pacer:
         return wait
     scope = pacer.scope
     # Contact windows and caps are decided on the clock tests can move; so is the time a
-    # claim records, which the caps count.
+    # claim records, which the caps count. Without running campaigns, or with every zone
+    # group waiting for its window, the claim still finds the account's direct messages.
     now = clock.now()
     scope.refresh(session, now)
-    if not scope.windows.windows:
-        # No campaign, or every zone group of every campaign waits for its window.
-        return IDLE_SECONDS
     with transaction.atomic():
         claim = claim_next(session, scope.windows, now, after=scope.after)
         if claim is None and scope.after:
@@ -450,5 +455,6 @@ def engine_send_next(*, session: WhatsAppSession, driver: WhatsAppDriver, pacer:
         # Nothing to do, or its campaign stopped: look at the running campaigns afresh.
         scope.forget()
         return IDLE_SECONDS if claim is None else 0.0
-    scope.after = claim.pk
+    if claim.campaign_id is not None:
+        scope.after = claim.pk
     return _send(claim, session, driver, pacer, wa_message_id)

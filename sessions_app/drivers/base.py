@@ -128,9 +128,13 @@ class Ack:
 @dataclass(frozen=True)
 class IncomingMessage:
     phone_e164: str  # "" when WhatsApp only names the sender by its LID
-    text: str
+    text: str  # a media message's caption, "" without one
     received_at: datetime.datetime
     lid: str = ""  # the sender's `…@lid` id when WhatsApp gave one
+    # WhatsApp's id of the message: a message polled twice is recorded once.
+    wa_message_id: str = ""
+    # What a message that is not text carries ("image", "audio", "document"...), "" for text.
+    media: str = ""
 
 
 class PairingUnavailable(Exception):
@@ -189,7 +193,13 @@ class WhatsAppDriver(Protocol):
         """Status changes of sent messages seen since the last call."""
 
     def poll_incoming(self) -> list[IncomingMessage]:
-        """Messages received since the last call."""
+        """Messages received since the last call, without marking their chat read."""
+
+    def mark_read(self, *, phone_e164: str) -> None:
+        """Mark the chat with `phone_e164` read: the contact sees the read receipts.
+
+        Never raises: a chat left unread is logged, the answer that caused it stands.
+        """
 
     def logout(self) -> None:
         """Unlink the account (WhatsApp forgets this device)."""

@@ -5,7 +5,8 @@ the operator "scans" it (*Simulate scan* writes a marker into the account's prof
 that survives restarts (kept in the profile), send latency, acks that move sent ->
 delivered -> read, numbers ending in 000 not on WhatsApp, and occasional replies (some of
 them STOP). Every message that "reaches WhatsApp" is appended to the network's send log,
-which tests and benchmarks read to prove that nothing was sent twice.
+which tests and benchmarks read to prove that nothing was sent twice; every chat marked read
+(the contact sees blue ticks) is appended to its read log.
 """
 
 import hashlib
@@ -50,6 +51,34 @@ REPLIES = ["Ok, gracias", "Ya pagué", "¿Me puede llamar mañana?", "Hablo con 
 
 def send_log_path() -> Path:
     return Path(settings.WHATSAPP_SANDBOX_DIR) / "sent.log"
+
+
+def read_log_path() -> Path:
+    return Path(settings.WHATSAPP_SANDBOX_DIR) / "read.log"
+
+
+def _append(path: Path, line: str) -> None:
+    """One short O_APPEND write: concurrent writers never interleave lines."""
+    try:
+        log = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        log = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(log, line.encode())
+    finally:
+        os.close(log)
+
+
+def read_read_log() -> list[tuple[str, str]]:
+    """Every chat an account marked read: (account profile, phone)."""
+    path = read_log_path()
+    if not path.exists():
+        return []
+    return [
+        (profile, phone)
+        for profile, phone in (line.split("\t") for line in path.read_text().splitlines())
+    ]
 
 
 def read_send_log() -> list[tuple[str, str, str]]:
@@ -193,18 +222,7 @@ class SandboxDriver:
             raise NotOnWhatsApp(phone_e164)
         wa_id = message_id or self.prepare_send(phone_e164=phone_e164) or ""
         digest = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:12]
-        line = f"{wa_id}\t{self.profile_dir.name}\t{phone_e164}\t{digest}\n".encode()
-        # One short O_APPEND write per send: concurrent senders never interleave lines.
-        path = send_log_path()
-        try:
-            log = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        except FileNotFoundError:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            log = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(log, line)
-        finally:
-            os.close(log)
+        _append(send_log_path(), f"{wa_id}\t{self.profile_dir.name}\t{phone_e164}\t{digest}\n")
         self._sent[wa_id] = _Sent(wa_id, phone_e164, time.monotonic())
         return SendResult(wa_message_id=wa_id)
 
@@ -243,7 +261,16 @@ class SandboxDriver:
                     text = "STOP"
                 else:
                     text = REPLIES[int(_fraction(wa_id, "text") * len(REPLIES))]
-                incoming.append(IncomingMessage(sent.phone_e164, text, timezone.now()))
+                digits = sent.phone_e164.lstrip("+")
+                reply_id = hashlib.blake2b(wa_id.encode(), digest_size=9).hexdigest().upper()
+                incoming.append(
+                    IncomingMessage(
+                        sent.phone_e164,
+                        text,
+                        timezone.now(),
+                        wa_message_id=f"false_{digits}@c.us_3A{reply_id}",
+                    )
+                )
         self._forget_settled()
         return incoming
 
@@ -268,6 +295,11 @@ class SandboxDriver:
         ]
         for wa_id in settled:
             del self._sent[wa_id]
+
+    def mark_read(self, *, phone_e164: str) -> None:
+        if self.state() != DriverState.CONNECTED:
+            return
+        _append(read_log_path(), f"{self.profile_dir.name}\t{phone_e164}\n")
 
     def logout(self) -> None:
         (self.profile_dir / LINKED_MARKER).unlink(missing_ok=True)

@@ -29,6 +29,7 @@ from campaigns.services import campaign_pause, campaign_start
 from campaigns.sweep import messages_mark_orphans_unknown
 from debtors.models import Debtor, DebtorStatus, DispositionKind, DoNotContact, OptOutSource
 from debtors.services import debtor_disposition_record
+from inbox.models import IncomingMessage as ReceivedMessage
 from sessions_app.drivers.base import (
     Ack,
     AckStatus,
@@ -513,7 +514,7 @@ def test_a_stop_reply_opts_the_debtor_out_and_skips_other_campaigns(connected_ac
     )
     debtor.refresh_from_db()
     assert debtor.opted_out
-    assert Message.objects.get(campaign=first).reply_text == " stop "
+    assert Message.objects.get(campaign=first).replies.get().text == " stop "
     # Skipped through debtor_opt_out, whose test shows the campaign's page is told.
     assert Message.objects.get(campaign=second).last_error == OPTED_OUT_REASON
 
@@ -527,7 +528,7 @@ def test_an_ordinary_reply_marks_the_debtor_replied(connected_account):
         session=session, incoming=[IncomingMessage(phone, "Ya pagué", timezone.now())]
     )
     assert Debtor.objects.get().status == DebtorStatus.REPLIED
-    assert Message.objects.get().reply_text == "Ya pagué"
+    assert Message.objects.get().replies.get().text == "Ya pagué"
 
 
 def test_a_reply_answers_the_latest_message_this_account_sent(connected_account):
@@ -548,9 +549,8 @@ def test_a_reply_answers_the_latest_message_this_account_sent(connected_account)
     messages_apply_incoming(
         session=session, incoming=[IncomingMessage(debtor.phone_e164, "Ya pagué", timezone.now())]
     )
-    replies = dict(Message.objects.values_list("campaign_id", "reply_text"))
-    assert replies.pop(campaigns[1].pk) == "Ya pagué"
-    assert set(replies.values()) == {""}
+    replies = ReceivedMessage.objects.values_list("in_reply_to__campaign_id", "text")
+    assert list(replies) == [(campaigns[1].pk, "Ya pagué")]
 
 
 def test_fixed_turns_pre_assign_in_pool_order(connected_account):

@@ -9,7 +9,7 @@ from django.utils import timezone
 from campaigns.exports import MESSAGE_EXPORT_HEADER, campaign_message_export
 from campaigns.models import MessageStatus
 from debtors.services import debtor_disposition_record
-from tests.factories import CampaignFactory, DebtorFactory, MessageFactory
+from tests.factories import CampaignFactory, DebtorFactory, replied_message
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 def test_campaign_messages_export_the_debt_the_reply_and_the_promise(supervisor):
     campaign = CampaignFactory()
     debtor = DebtorFactory(reference="REF-9", amount=Decimal("120000"))
-    MessageFactory(
+    replied_message(
         campaign=campaign,
         debtor=debtor,
         status=MessageStatus.READ,

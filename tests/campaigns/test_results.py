@@ -7,13 +7,14 @@ from django.utils import timezone
 from campaigns.models import MessageStatus
 from campaigns.results import Outcomes, campaign_outcomes_many, outcomes_since
 from debtors.models import Disposition, DispositionKind
-from tests.factories import CampaignFactory, DebtorFactory, MessageFactory
+from tests.factories import CampaignFactory, DebtorFactory, MessageFactory, replied_message
 
 pytestmark = pytest.mark.django_db
 
 
 def _sent(campaign, *, at, **fields):
-    return MessageFactory(campaign=campaign, status=MessageStatus.READ, sent_at=at, **fields)
+    make = replied_message if "replied_at" in fields else MessageFactory
+    return make(campaign=campaign, status=MessageStatus.READ, sent_at=at, **fields)
 
 
 def _promise(debtor, *, at):

@@ -10,7 +10,7 @@ from campaigns.models import MessageStatus
 from debtors.exports import DEBTOR_EXPORT_HEADER, debtor_export_response
 from debtors.models import Debtor, Disposition
 from debtors.services import debtor_disposition_record
-from tests.factories import DebtorFactory, MessageFactory
+from tests.factories import DebtorFactory, replied_message
 
 pytestmark = pytest.mark.django_db
 
@@ -24,10 +24,10 @@ def _rows(response):
 def test_debtors_export_their_latest_reply_and_current_disposition(supervisor):
     promised = DebtorFactory(name="A promised", reference="REF-1", amount=Decimal("90000"))
     earlier = timezone.now() - datetime.timedelta(days=2)
-    MessageFactory(
+    replied_message(
         debtor=promised, status=MessageStatus.READ, reply_text="Luego", replied_at=earlier
     )
-    MessageFactory(
+    replied_message(
         debtor=promised,
         status=MessageStatus.READ,
         reply_text="Pago el 20",
@@ -72,7 +72,7 @@ def test_the_export_reads_replies_and_dispositions_without_a_query_per_row(
     supervisor, django_assert_max_num_queries
 ):
     for debtor in DebtorFactory.create_batch(30):
-        MessageFactory(debtor=debtor, reply_text="Hola", replied_at=timezone.now())
+        replied_message(debtor=debtor, reply_text="Hola", replied_at=timezone.now())
         debtor_disposition_record(debtor=debtor, kind="no_answer", by=None)
     response = debtor_export_response(
         debtors=Debtor.objects.all(), fmt="csv", filename="d.csv", filters={}, by=supervisor

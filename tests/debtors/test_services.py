@@ -23,6 +23,7 @@ from tests.factories import (
     MessageFactory,
     PoolMemberFactory,
     WhatsAppSessionFactory,
+    replied_message,
 )
 from whatsmassive import clock, realtime
 
@@ -179,7 +180,7 @@ def test_a_later_disposition_reopens_a_closed_debtor_at_its_outreach_status(oper
 
 def test_a_debtor_who_replied_reopens_as_replied(operator):
     debtor = DebtorFactory(status=DebtorStatus.PAID)
-    MessageFactory(
+    replied_message(
         debtor=debtor, status=MessageStatus.READ, sent_at=timezone.now(), replied_at=timezone.now()
     )
     debtor_disposition_record(

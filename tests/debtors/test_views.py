@@ -26,7 +26,9 @@ from tests.conftest import role_user
 from tests.debtors.imports.conftest import sheet_xml, write_sheet
 from tests.factories import (
     CampaignFactory,
+    ConversationFactory,
     DebtorFactory,
+    IncomingMessageFactory,
     MessageFactory,
     WhatsAppSessionFactory,
 )
@@ -451,8 +453,13 @@ def test_the_debtor_page_shows_the_debt_and_every_message(client, operator):
         sent_at=now,
         delivered_at=now,
         read_at=now,
-        reply_text="Pago el viernes",
-        replied_at=now,
+    )
+    IncomingMessageFactory(
+        conversation=ConversationFactory(debtor=debtor),
+        in_reply_to=read,
+        session=account,
+        text="Pago el viernes",
+        received_at=now,
     )
     MessageFactory(
         debtor=debtor,

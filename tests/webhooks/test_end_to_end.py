@@ -55,7 +55,7 @@ def _expected(message):
         types.add("message.read")
     if message.status == MessageStatus.FAILED:
         types.add("message.failed")
-    if message.reply_text:
+    if message.replies.exists():
         types.add("message.reply")
     return types
 

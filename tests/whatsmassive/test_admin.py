@@ -8,11 +8,14 @@ from api.services import api_key_create
 from campaigns.models import Campaign, CampaignStatus, MessageStatus
 from debtors.models import Debtor, DebtorImport, DoNotContact, OptOutSource, StopWord
 from debtors.services import debtor_disposition_record
+from inbox.models import IncomingMessage
 from tests.factories import (
     CampaignFactory,
     DebtorFactory,
+    IncomingMessageFactory,
     MessageFactory,
     PoolMemberFactory,
+    QuickReplyFactory,
     UserFactory,
 )
 from webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -46,7 +49,11 @@ def one_of_each():
         url="http://127.0.0.1:9/hooks", event_types=["message.sent"], by=None
     )
     delivery = WebhookDelivery.objects.create(endpoint=endpoint, webhook_id="msg_1")
+    incoming = IncomingMessageFactory(in_reply_to=message)
     return [
+        incoming,
+        incoming.conversation,
+        QuickReplyFactory(),
         key,
         answer,
         endpoint,
@@ -84,6 +91,7 @@ def test_every_admin_page_loads_for_staff(client, staff_user, one_of_each, model
         IdempotentRequest,
         WebhookEndpoint,
         WebhookDelivery,
+        IncomingMessage,
     }
     assert add.status_code == (403 if model in written_by_the_app else 200)
 

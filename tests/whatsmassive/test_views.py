@@ -13,6 +13,7 @@ from tests.factories import (
     PoolMemberFactory,
     SystemLogFactory,
     WhatsAppSessionFactory,
+    replied_message,
 )
 from whatsmassive.models import LogLevel, SystemLog
 
@@ -100,8 +101,11 @@ def test_dashboard_polling_fragments_ask_for_themselves(client, operator):
 def test_dashboard_shows_the_results_of_the_last_week(client, operator):
     now = timezone.now()
     for n in range(4):
-        MessageFactory(status="read", sent_at=now, replied_at=now if n < 2 else None)
-    MessageFactory(status="read", sent_at=now - datetime.timedelta(days=8), replied_at=now)
+        if n < 2:
+            replied_message(status="read", sent_at=now, replied_at=now)
+        else:
+            MessageFactory(status="read", sent_at=now)
+    replied_message(status="read", sent_at=now - datetime.timedelta(days=8), replied_at=now)
     client.force_login(operator)
     text = client.get(reverse("dashboard"), {"fragment": "results"}).content.decode()
     assert '<strong>2</strong> <span class="muted">50.0%</span>' in text

@@ -249,7 +249,11 @@ class DomPage:
             return None
         self._seen_incoming.add(wa_id)
         return IncomingMessage(
-            phone_e164=phone, text=bubble["text"], received_at=timezone.now(), lid=lid
+            phone_e164=phone,
+            text=bubble["text"],
+            received_at=timezone.now(),
+            lid=lid,
+            wa_message_id=wa_id,
         )
 
     # Doctor

@@ -176,6 +176,11 @@ class SeleniumDriver:
     def poll_incoming(self) -> list[IncomingMessage]:
         return self.active.poll_incoming()
 
+    def mark_read(self, *, phone_e164: str) -> None:
+        # The DOM strategy reads incoming messages by opening their chat: read already.
+        if self.active is self.wajs:
+            self.wajs.mark_read(phone_e164=phone_e164)
+
     def logout(self) -> None:
         self.active.logout()
 

@@ -259,6 +259,7 @@ class WajsStrategy:
             else:
                 continue
             at = message.get("t")
+            kind = str(message.get("type") or "chat")
             incoming.append(
                 IncomingMessage(
                     phone_e164=phone,
@@ -269,9 +270,17 @@ class WajsStrategy:
                         else timezone.now()
                     ),
                     lid=lid,
+                    wa_message_id=str(message.get("id") or ""),
+                    media="" if kind == "chat" else kind,
                 )
             )
         return incoming
+
+    def mark_read(self, *, phone_e164: str) -> None:
+        try:
+            self.call("chat.markIsRead", chat_id(phone_e164))
+        except (WajsError, WebDriverException) as exc:
+            logger.warning("The chat with %s was not marked read: %s", phone_e164, exc)
 
     def _phone_of_lid(self, lid: str) -> str:
         try:

@@ -107,6 +107,10 @@
       if (answer.error) throw wppError("send_failed", answer.error);
       return { id: key._serialized, ack: 0, sendMsgResult: null };
     },
+    async markIsRead(chatId) {
+      await api("POST", "/api/read", { phone: digitsOf(chatId) });
+      return { wid: wid(serializedOf(chatId)), unreadCount: 0 };
+    },
     async getMessageById(id) {
       const found = await api("GET", `/api/wa/message?id=${encodeURIComponent(serializedOf(id))}`);
       if (!found.found) throw wppError("msg_not_found", `Message ${serializedOf(id)} not found`);

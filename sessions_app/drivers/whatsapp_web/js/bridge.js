@@ -21,7 +21,9 @@
         id: serialized(msg.id),
         from: serialized(msg.author || msg.from),
         chat: serialized(msg.from),
-        body: msg.body || "",
+        // A media message's body is its thumbnail (base64): only its caption is text.
+        body: (msg.type === "chat" ? msg.body : msg.caption) || "",
+        type: msg.type || "chat",
         t: msg.t || 0,
       });
     });

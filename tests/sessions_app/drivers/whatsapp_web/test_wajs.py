@@ -226,3 +226,18 @@ def test_the_real_bundle_loads_under_the_csp_but_never_gets_ready_so_auto_uses_t
     assert "wa-js did not become ready within 3 s" in driver.strategy_detail
     assert driver.state() == DriverState.WAITING_QR
     assert wait_until(driver.qr_payload) == replica.current_qr()
+
+
+def test_a_reply_carries_its_whatsapp_id_and_the_chat_is_read_only_when_asked(
+    linked_wajs_driver, replica
+):
+    wa_id = replica.receive(from_phone="+573002220050", text="¿Cuánto debo?")
+
+    def from_it():
+        return [m for m in linked_wajs_driver.poll_incoming() if m.text == "¿Cuánto debo?"]
+
+    incoming = wait_until(from_it)
+    assert [(m.wa_message_id, m.media) for m in incoming] == [(wa_id, "")]
+    assert "573002220050" not in replica.read_receipts
+    linked_wajs_driver.mark_read(phone_e164="+573002220050")
+    assert "573002220050" in replica.read_receipts

@@ -1,0 +1,99 @@
+import pytest
+from django.urls import reverse
+
+from campaigns.models import Message, MessageKind
+from inbox.models import Conversation
+from tests.factories import (
+    ConversationFactory,
+    DebtorFactory,
+    IncomingMessageFactory,
+    MessageFactory,
+    QuickReplyFactory,
+    WhatsAppSessionFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_inbox_lists_unread_conversations_first_and_searches(client, viewer):
+    read = ConversationFactory(debtor=DebtorFactory(name="Ana Read"), preview="ok")
+    unread = ConversationFactory(
+        debtor=DebtorFactory(name="Bea Unread"), unread_count=1, preview="Ya pagué"
+    )
+    client.force_login(viewer)
+    text = client.get(reverse("inbox")).content.decode()
+    assert text.index("Bea Unread") < text.index("Ana Read")
+    found = client.get(reverse("inbox"), {"q": "Ana"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "Ana Read" in found
+    assert "Bea Unread" not in found
+    assert read.pk != unread.pk
+
+
+def test_mine_shows_only_the_operators_queue(client, operator, supervisor):
+    ConversationFactory(debtor=DebtorFactory(name="Mine"), assigned_to=operator)
+    ConversationFactory(debtor=DebtorFactory(name="Theirs"), assigned_to=supervisor)
+    client.force_login(operator)
+    text = client.get(reverse("inbox"), {"assigned": "mine"}).content.decode()
+    assert "Mine" in text
+    assert "Theirs" not in text
+
+
+def test_opening_a_conversation_shows_the_thread_and_clears_unread(client, viewer):
+    conversation = ConversationFactory(unread_count=2)
+    MessageFactory(debtor=conversation.debtor, body="Hola, su saldo")
+    IncomingMessageFactory(conversation=conversation, text="¿Me puede llamar mañana?")
+    client.force_login(viewer)
+    text = client.get(reverse("conversation_detail", args=[conversation.pk])).content.decode()
+    assert "Hola, su saldo" in text
+    assert "¿Me puede llamar mañana?" in text
+    assert "Send answer" not in text  # a viewer reads only
+    assert Conversation.objects.get().unread_count == 0
+
+
+def test_an_operator_answers_with_a_quick_reply_through_the_sticky_account(client, operator):
+    account = WhatsAppSessionFactory(name="Cobranzas 1")
+    conversation = ConversationFactory(debtor=DebtorFactory(name="Lucía"), last_session=account)
+    quick = QuickReplyFactory(text="Gracias {name}")
+    client.force_login(operator)
+    response = client.post(
+        reverse("conversation_answer", args=[conversation.pk]), {"quick_reply": quick.pk}
+    )
+    assert response.status_code == 302
+    answer = Message.objects.get()
+    assert (answer.kind, answer.body, answer.assigned_session) == (
+        MessageKind.REPLY,
+        "Gracias Lucía",
+        account,
+    )
+
+
+def test_an_opted_out_debtor_cannot_be_answered_and_the_page_says_so(client, operator):
+    account = WhatsAppSessionFactory()
+    conversation = ConversationFactory(
+        debtor=DebtorFactory(name="Out", opted_out=True), last_session=account
+    )
+    client.force_login(operator)
+    client.post(reverse("conversation_answer", args=[conversation.pk]), {"text": "Hola"})
+    text = client.get(reverse("conversation_detail", args=[conversation.pk])).content.decode()
+    assert not Message.objects.exists()
+    assert "Out opted out: no message may be sent to them from the app." in text
+
+
+def test_assign_to_me_and_release(client, operator):
+    conversation = ConversationFactory()
+    client.force_login(operator)
+    url = reverse("conversation_assign", args=[conversation.pk])
+    client.post(url, {"action": "claim"})
+    assert Conversation.objects.get().assigned_to == operator
+    client.post(url, {"action": "release"})
+    assert Conversation.objects.get().assigned_to is None
+
+
+def test_a_viewer_may_not_assign(client, viewer):
+    conversation = ConversationFactory()
+    client.force_login(viewer)
+    response = client.post(
+        reverse("conversation_assign", args=[conversation.pk]), {"action": "claim"}
+    )
+    assert response.status_code == 403
+    assert Conversation.objects.get().assigned_to is None
