@@ -6,6 +6,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from debtors.forms import DispositionForm
+from debtors.selectors import debtor_dispositions
 from inbox import selectors, services
 from inbox.models import Conversation
 from inbox.services import AnswerRefused, AssignmentConflict
@@ -58,6 +60,10 @@ def _conversation_context(conversation: Conversation) -> dict[str, object]:
         "sticky": selectors.conversation_sticky_session(conversation=conversation),
         "quick_replies": selectors.quick_reply_list(),
         "operators": selectors.conversation_operators(),
+        # What came of it, recorded from here too (debtors/_dispositions.html).
+        "debtor": conversation.debtor,
+        "dispositions": debtor_dispositions(debtor=conversation.debtor),
+        "disposition_form": DispositionForm(),
     }
 
 

@@ -97,3 +97,15 @@ def test_a_viewer_may_not_assign(client, viewer):
     )
     assert response.status_code == 403
     assert Conversation.objects.get().assigned_to is None
+
+
+def test_an_operator_records_a_promise_from_the_conversation(client, operator):
+    conversation = ConversationFactory()
+    client.force_login(operator)
+    url = reverse("conversation_detail", args=[conversation.pk])
+    text = client.get(url).content.decode()
+    action = reverse("debtor_disposition_list", args=[conversation.debtor.pk])
+    assert f'hx-post="{action}"' in text
+    client.post(action, {"kind": "promise", "amount": "50000", "date": "2027-01-15"})
+    assert conversation.debtor.dispositions.get().kind == "promise"
+    assert "promise to pay" in client.get(url).content.decode().lower()
