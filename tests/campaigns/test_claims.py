@@ -21,6 +21,9 @@ COLOMBIA = [*[[["07:00", "19:00"]]] * 5, [["08:00", "15:00"]], []]
 
 
 def _campaign(policy, debtors, **fields):
+    # Debtors contacted earlier stay in: the policy's caps, not the audience's re-contact
+    # guard, must hold them back here.
+    fields.setdefault("audience", {"include_recent": True})
     member = PoolMemberFactory(pool=PoolFactory())
     campaign = CampaignFactory(pool=member.pool, policy=policy, **fields)
     return member.session, campaign_start(campaign=campaign)
