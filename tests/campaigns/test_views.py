@@ -16,6 +16,7 @@ from tests.factories import (
     MessageFactory,
     PoolFactory,
     PoolMemberFactory,
+    replied_message,
     running_campaign,
 )
 
@@ -511,12 +512,8 @@ def test_an_unknown_export_format_is_not_found(client, operator):
 def test_the_list_and_the_page_show_replies_opt_outs_and_promises(client, viewer):
     campaign = CampaignFactory(name="Diciembre")
     for n in range(4):
-        MessageFactory(
-            campaign=campaign,
-            status=MessageStatus.READ,
-            sent_at=timezone.now(),
-            replied_at=timezone.now() if n == 0 else None,
-        )
+        make = replied_message if n == 0 else MessageFactory
+        make(campaign=campaign, status=MessageStatus.READ, sent_at=timezone.now())
     client.force_login(viewer)
     listing = client.get(reverse("campaign_list")).content.decode()
     assert '<th scope="col">Results</th>' in listing

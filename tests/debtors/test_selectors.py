@@ -18,6 +18,10 @@ def test_the_message_history_holds_only_the_debtors_messages_newest_first(
     MessageFactory()
     first.created_at = timezone.now() - datetime.timedelta(days=3)
     first.save(update_fields=["created_at"])
-    with django_assert_num_queries(1):  # campaign and account come with the messages
-        history = [(m, m.campaign.name, m.session) for m in debtor_message_history(debtor=debtor)]
-    assert [message for message, _, _ in history] == [second, first]
+    # Campaign and account come with the messages, their replies in one more query.
+    with django_assert_num_queries(2):
+        history = [
+            (m, m.campaign.name, m.session, list(m.replies.all()))
+            for m in debtor_message_history(debtor=debtor)
+        ]
+    assert [message for message, _, _, _ in history] == [second, first]
