@@ -454,6 +454,9 @@ SPECTACULAR_SETTINGS = {
         "CampaignStatusEnum": "campaigns.models.CampaignStatus",
         "MessageStatusEnum": "campaigns.models.MessageStatus",
         "DeliveryStatusEnum": "webhooks.models.DeliveryStatus",
+        # And two a `kind`.
+        "MessageKindEnum": "campaigns.models.MessageKind",
+        "DispositionKindEnum": "debtors.models.DispositionKind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

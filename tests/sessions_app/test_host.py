@@ -260,10 +260,13 @@ def test_a_spanish_stop_reply_stops_the_next_message_to_that_debtor(send_log):
     PoolMemberFactory(pool=pool, session=account)
     first = campaign_start(campaign=CampaignFactory(pool=pool))
     wait_until(lambda: _finished(first), timeout=60, message="the first campaign did not finish")
-    # The next campaign already holds a message for the debtor, waiting (paused).
+    # The next campaign already holds a message for the debtor, waiting (paused); it
+    # includes debtors contacted in the last days, as the first campaign just did.
     others = DebtorFactory.create_batch(3)
     with transaction.atomic():
-        second = campaign_start(campaign=CampaignFactory(pool=pool))
+        second = campaign_start(
+            campaign=CampaignFactory(pool=pool, audience={"include_recent": True})
+        )
         campaign_pause(campaign=second)
 
     simulate_reply(

@@ -100,7 +100,7 @@ def _all_sent(campaign):
     ).exists()
 
 
-@pytest.mark.usefixtures("hosts")
+@pytest.mark.usefixtures("hosts", "stop_words")
 def test_a_host_links_by_pairing_code_sends_and_opts_out_a_lid_stop(replica):
     session = WhatsAppSessionFactory()
     _host(session)
