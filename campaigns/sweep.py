@@ -75,12 +75,14 @@ def messages_mark_orphans_unknown(*, session_id: int | None = None) -> int:
         updated_at=now,
     )
     if marked:
-        now_unknown = Message.objects.filter(
-            pk__in=[pk for pk, _ in left], status=MessageStatus.UNKNOWN, updated_at=now
+        now_unknown = list(
+            Message.objects.filter(
+                pk__in=[pk for pk, _ in left], status=MessageStatus.UNKNOWN, updated_at=now
+            ).values_list(
+                "pk", "campaign_id", "session_id", "debtor__phone_e164", "wa_message_id", "body"
+            )
         )
-        message_events_emit(
-            (EventType.MESSAGE_UNKNOWN, pk) for pk in now_unknown.values_list("pk", flat=True)
-        )
+        message_events_emit((EventType.MESSAGE_UNKNOWN, row[0]) for row in now_unknown)
         # The attempt's outcome was never recorded by its host: this is it.
         audit_records_add(
             [
@@ -96,9 +98,7 @@ def messages_mark_orphans_unknown(*, session_id: int | None = None) -> int:
                     text=body,
                     detail={"error": reason},
                 )
-                for pk, campaign_id, session, phone, wa_message_id, body in now_unknown.values_list(
-                    "pk", "campaign_id", "session_id", "debtor__phone_e164", "wa_message_id", "body"
-                )
+                for pk, campaign_id, session, phone, wa_message_id, body in now_unknown
             ]
         )
         logger.error(
