@@ -60,10 +60,6 @@ def _conversation_context(conversation: Conversation) -> dict[str, object]:
         "sticky": selectors.conversation_sticky_session(conversation=conversation),
         "quick_replies": selectors.quick_reply_list(),
         "operators": selectors.conversation_operators(),
-        # What came of it, recorded from here too (debtors/_dispositions.html).
-        "debtor": conversation.debtor,
-        "dispositions": debtor_dispositions(debtor=conversation.debtor),
-        "disposition_form": DispositionForm(),
     }
 
 
@@ -80,7 +76,15 @@ def conversation_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             request, f"inbox/conversation_detail.html#{part}", _conversation_context(conversation)
         )
     services.conversation_mark_seen(conversation=conversation, by=request.user)
-    return render(request, "inbox/conversation_detail.html", _conversation_context(conversation))
+    # The whole page also records what came of it (debtors/_dispositions.html); the parts
+    # its polls fetch do not need that.
+    context = {
+        **_conversation_context(conversation),
+        "debtor": conversation.debtor,
+        "dispositions": debtor_dispositions(debtor=conversation.debtor),
+        "disposition_form": DispositionForm(),
+    }
+    return render(request, "inbox/conversation_detail.html", context)
 
 
 @require_POST
