@@ -321,6 +321,7 @@ def _last_outcome(campaign_id: int | None = None) -> float:
 class Bench:
     url: str
     pool: Any
+    policy: Any
     connections: int
     autovacuum: Autovacuum
     worker_pids: list[int]
@@ -347,7 +348,11 @@ class Bench:
         sweeps: list[float] = []
         with VARIANTS[name]() as report:
             campaign = Campaign.objects.create(
-                name=f"Bench {name}", template="Hola {name}", pool=self.pool
+                name=f"Bench {name}",
+                template="Hola {name}",
+                pool=self.pool,
+                audience={"include_recent": True},
+                policy=self.policy,
             )
             fan_out_started = time.monotonic()
             campaign_start(campaign=campaign)
@@ -500,6 +505,11 @@ def main() -> None:
         )
         (profile_dir_for(session_id=account.pk) / LINKED_MARKER).touch()  # already linked
         accounts.append(account)
+    from campaigns.models import ContactPolicy, always_open_windows
+
+    open_policy = ContactPolicy.objects.create(
+        name="Bench: open, no caps", windows=always_open_windows()
+    )
     pool = Pool.objects.create(name="Bench pool")
     PoolMember.objects.bulk_create(
         PoolMember(pool=pool, session=account, position=i) for i, account in enumerate(accounts)
@@ -544,6 +554,7 @@ def main() -> None:
         bench = Bench(
             url=url,
             pool=pool,
+            policy=open_policy,
             connections=threads * args.workers,
             autovacuum=autovacuum,
             worker_pids=[worker.pid for worker in workers],
