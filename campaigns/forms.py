@@ -153,12 +153,14 @@ class CampaignForm(forms.Form):
             pool = Pool.objects.filter(pk=pool).first()
         if not isinstance(pool, Pool):
             return None
+        policy = self._policy(values.get("policy"))
         return Campaign(
             name=values.get("name") or "",
             template=values.get("template") or "",
             pool=pool,
             audience=self.audience(),
-            policy=self._policy(values.get("policy")),
+            # None chosen: the model's default, the default policy.
+            **({"policy": policy} if policy is not None else {}),
         )
 
     @staticmethod

@@ -217,6 +217,19 @@ def time_zone_valid(name: str) -> bool:
     return name in _available_zones()
 
 
+@functools.cache
+def _zones_by_folded_name() -> dict[str, str]:
+    return {zone.casefold(): zone for zone in _available_zones()}
+
+
+def time_zone_canonical(name: str) -> str | None:
+    """The IANA zone `name` spells in any case ("america/bogota"), "" for blank, else None."""
+    name = name.strip()
+    if not name:
+        return ""
+    return _zones_by_folded_name().get(name.casefold())
+
+
 def zones_key(zones: Iterable[str]) -> str:
     """A set of zones as one string, the same for the same set: "America/Bogota"."""
     return " ".join(sorted(set(zones)))
