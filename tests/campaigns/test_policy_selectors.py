@@ -110,3 +110,18 @@ def test_the_campaign_page_and_its_fragment_say_what_waits(client, operator):
         fragment = client.get(reverse("campaign_waiting", args=[campaign.pk])).content.decode()
     for html in (page, fragment):
         assert "1 debtor in Spain: next window Wednesday 08:00 Madrid" in html
+
+
+def test_starting_shows_what_waits_at_once(client, operator):
+    policy = ContactPolicy.objects.create(name="Daytime", windows=[[["08:00", "18:00"]]] * 7)
+    DebtorFactory(time_zone="Europe/Madrid")
+    member = PoolMemberFactory(pool=PoolFactory())
+    campaign = CampaignFactory(pool=member.pool, policy=policy)
+    client.force_login(operator)
+    with clock.moved_to(TUESDAY_1PM):
+        htmx = client.post(reverse("campaign_start", args=[campaign.pk]), HTTP_HX_REQUEST="true")
+        page = client.get(reverse("campaign_detail", args=[campaign.pk])).content.decode()
+    # The waiting section re-fetches itself on this event.
+    assert "campaign-changed" in htmx["HX-Trigger"]
+    assert 'hx-trigger="campaign-changed from:body' in page
+    assert "1 debtor in Spain: next window Wednesday 08:00 Madrid" in page
