@@ -3,9 +3,11 @@
 from decimal import Decimal
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from campaigns.models import Campaign, Message
+from campaigns.policies import time_zone_canonical
 from debtors.bulk import BULK_MAX_ROWS
 from debtors.forms import REGION_CHOICES
 from debtors.imports.mapping import TARGET_CHOICES
@@ -50,8 +52,8 @@ class DebtorSerializer(serializers.ModelSerializer[Debtor]):
         model = Debtor
         fields = [
             "id", "name", "phone", "phone_raw", "amount", "currency", "due_date", "reference",
-            "extra", "status", "opted_out", "opted_out_at", "disposition", "created_at",
-            "updated_at",
+            "extra", "status", "opted_out", "opted_out_at", "disposition", "time_zone",
+            "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -88,6 +90,21 @@ class DebtorUpdateSerializer(serializers.Serializer[Any]):
     reference = serializers.CharField(max_length=100, required=False, allow_blank=True)
     status = serializers.ChoiceField(choices=DebtorStatus.choices, required=False)
     extra = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+    time_zone = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        help_text="IANA name, e.g. America/Bogota; blank: from the phone number",
+    )
+
+    def validate_time_zone(self, value: str) -> str:
+        zone = time_zone_canonical(value)
+        if zone is None:
+            raise serializers.ValidationError(
+                _("“%(zone)s” is not a time zone: write its IANA name, e.g. America/Bogota")
+                % {"zone": value}
+            )
+        return zone
 
 
 class DebtorImportSerializer(serializers.ModelSerializer[DebtorImport]):

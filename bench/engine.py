@@ -1,15 +1,15 @@
 """Engine throughput: N sandbox accounts with zero delay send M messages through real workers.
 
     python bench/engine.py --accounts 20 --messages 100000 [--workers 2] [--autovacuum]
-        [--webhook]
+        [--webhook] [--policy]
 
 Uses the PostgreSQL of DATABASE_URL (a throwaway database, recreated; by default one named
 after the run) and a Redis database of REDIS_URL's server claimed for the run, as a test
 run claims one. Before the campaign it measures the machine's own limit: as many connections as
 the hosts hold (workers x threads) each update their own row and commit, for a few seconds.
-Each variant (`plain`, then those asked for: `--webhook`) runs its own campaign of M
-messages to the same debtors through the same connected accounts, one after another in the
-same run, and ends with one line:
+Each variant (`plain`, then those asked for: `--webhook`, `--policy`) runs its own campaign of
+M messages through the same connected accounts, one after another in the same run, and ends
+with one line:
     variant=V messages_per_second=X duplicates=N lost=N commits_per_message=Y commit_rate=Z
     limit_ratio=R slowdown=S
 followed, for every variant after the first, by its rate over plain's (`V_over_plain=Q`).
@@ -27,6 +27,16 @@ default-queue worker (which runs in every variant, as in production) to bench/re
 the variant waits for the outbox to drain and adds `webhook_events`, `undelivered`,
 `delivered_events_per_second` (outbox row written to request answered) and `drain_seconds`
 (last message outcome to last event delivered).
+
+The campaigns of `plain` and `--webhook` follow a policy open all the time without caps, to
+the same M debtors. --policy: a policy with windows 00:00-24:00 every day and a cap of one
+message per debtor per local day, so that every claim counts its debtor's contacts under the
+debtor's advisory lock. Its cap would hold back every debtor an earlier variant wrote to
+today, so it writes to M debtors of its own, made with the others and never messaged before
+(the same number of messages through the same accounts; the audiences tell the two sets
+apart by amount). The do-not-contact check runs in every claim; for this variant the
+registry holds M other phones, none of them a debtor's, so that the check probes a filled
+index and skips no one.
 """
 
 import argparse
@@ -300,7 +310,28 @@ def _webhook() -> Iterator[Report]:
         time.sleep(settle)
 
 
-VARIANTS: dict[str, Variant] = {"plain": _plain, "webhook": _webhook}
+@contextlib.contextmanager
+def _policy() -> Iterator[Report]:
+    """The do-not-contact registry filled with M phones no debtor has (see the docstring)."""
+    from django.utils import timezone
+
+    from debtors.models import Debtor, DoNotContact, OptOutSource
+
+    now = timezone.now()
+    messages = Debtor.objects.filter(amount=POLICY_AMOUNT).count()
+    DoNotContact.objects.bulk_create(
+        (
+            DoNotContact(phone_e164=f"+5731{i:08d}1", source=OptOutSource.OPERATOR, added_at=now)
+            for i in range(messages)
+        ),
+        batch_size=10_000,
+    )
+    yield lambda: f" do_not_contact_rows={DoNotContact.objects.count()}"
+
+
+VARIANTS: dict[str, Variant] = {"plain": _plain, "webhook": _webhook, "policy": _policy}
+# The debtors of --policy, apart from those of the other variants by their amount.
+PLAIN_AMOUNT, POLICY_AMOUNT = 1, 2
 
 
 def _last_outcome(campaign_id: int | None = None) -> float:
@@ -321,6 +352,8 @@ def _last_outcome(campaign_id: int | None = None) -> float:
 class Bench:
     url: str
     pool: Any
+    # Per variant: the contact policy its campaign follows and the audience it writes to.
+    campaigns: dict[str, tuple[Any, dict[str, object]]]
     connections: int
     autovacuum: Autovacuum
     worker_pids: list[int]
@@ -346,8 +379,13 @@ class Bench:
         sends_before = len(read_send_log())
         sweeps: list[float] = []
         with VARIANTS[name]() as report:
+            policy, audience = self.campaigns[name]
             campaign = Campaign.objects.create(
-                name=f"Bench {name}", template="Hola {name}", pool=self.pool
+                name=f"Bench {name}",
+                template="Hola {name}",
+                pool=self.pool,
+                audience=audience,
+                policy=policy,
             )
             fan_out_started = time.monotonic()
             campaign_start(campaign=campaign)
@@ -458,8 +496,17 @@ def main() -> None:
         action="store_true",
         help="also run a campaign with one endpoint taking every message event",
     )
+    parser.add_argument(
+        "--policy",
+        action="store_true",
+        help="also run a campaign under open windows and a cap of one a day, to debtors of its own",
+    )
     args = parser.parse_args()
-    variants = ["plain", *(["webhook"] if args.webhook else [])]
+    variants = [
+        "plain",
+        *(["webhook"] if args.webhook else []),
+        *(["policy"] if args.policy else []),
+    ]
 
     url = database_url()
     state = Path(tempfile.mkdtemp(prefix="whatsmassive-bench-"))
@@ -500,17 +547,50 @@ def main() -> None:
         )
         (profile_dir_for(session_id=account.pk) / LINKED_MARKER).touch()  # already linked
         accounts.append(account)
+    from campaigns.models import ContactPolicy, always_open_windows
+
+    open_policy = ContactPolicy.objects.create(
+        name="Bench: open, no caps", windows=always_open_windows()
+    )
+    capped_policy = ContactPolicy.objects.create(
+        name="Bench: open, one a day", windows=always_open_windows(), max_per_day=1
+    )
+    plain_audience = {"include_recent": True, "amount_max": str(PLAIN_AMOUNT)}
+    policy_audience = {"include_recent": True, "amount_min": str(POLICY_AMOUNT)}
+    campaigns = {
+        "plain": (open_policy, plain_audience),
+        "webhook": (open_policy, plain_audience),
+        "policy": (capped_policy, policy_audience),
+    }
     pool = Pool.objects.create(name="Bench pool")
     PoolMember.objects.bulk_create(
         PoolMember(pool=pool, session=account, position=i) for i, account in enumerate(accounts)
     )
     Debtor.objects.bulk_create(
         (
-            Debtor(name=f"Debtor {i}", phone_e164=f"+5730{i:08d}1", reference=f"B-{i}")
+            Debtor(
+                name=f"Debtor {i}",
+                phone_e164=f"+5730{i:08d}1",
+                reference=f"B-{i}",
+                amount=PLAIN_AMOUNT,
+            )
             for i in range(args.messages)
         ),
         batch_size=10_000,
     )
+    if args.policy:
+        Debtor.objects.bulk_create(
+            (
+                Debtor(
+                    name=f"Debtor P{i}",
+                    phone_e164=f"+5732{i:08d}1",
+                    reference=f"P-{i}",
+                    amount=POLICY_AMOUNT,
+                )
+                for i in range(args.messages)
+            ),
+            batch_size=10_000,
+        )
     autovacuum = Autovacuum(url, on=args.autovacuum)
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -544,6 +624,7 @@ def main() -> None:
         bench = Bench(
             url=url,
             pool=pool,
+            campaigns=campaigns,
             connections=threads * args.workers,
             autovacuum=autovacuum,
             worker_pids=[worker.pid for worker in workers],

@@ -1,9 +1,19 @@
+import re
 from typing import Any
 
+import holidays.registry
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, ContactPolicy
+from campaigns.policies import (
+    WEEKDAY_LABELS,
+    WindowsError,
+    day_ranges_check,
+    windows_format,
+    windows_parse,
+)
 from campaigns.templating import TEMPLATE_MAX_CHARS, TemplateError, template_check
 from debtors.models import DebtorStatus
 from sessions_app.models import Pool
@@ -28,6 +38,14 @@ class CampaignForm(forms.Form):
         queryset=Pool.objects.order_by("name"),
         empty_label=None,
         help_text="Its accounts send the messages.",
+    )
+    policy = forms.ModelChoiceField(
+        label=_("Contact policy"),
+        queryset=ContactPolicy.objects.order_by("name"),
+        empty_label=None,
+        # Left out of a form post (an older client): the default, or the draft's own.
+        required=False,
+        help_text=_("When and how often its debtors may be written to."),
     )
     template = forms.CharField(
         label="Message text",
@@ -80,6 +98,7 @@ class CampaignForm(forms.Form):
         return {
             "name": campaign.name,
             "pool": campaign.pool_id,
+            "policy": campaign.policy_id,
             "template": campaign.template,
             **{key: audience[key] for key in AUDIENCE_FIELDS if key in audience},
         }
@@ -134,12 +153,23 @@ class CampaignForm(forms.Form):
             pool = Pool.objects.filter(pk=pool).first()
         if not isinstance(pool, Pool):
             return None
+        policy = self._policy(values.get("policy"))
         return Campaign(
             name=values.get("name") or "",
             template=values.get("template") or "",
             pool=pool,
             audience=self.audience(),
+            # None chosen: the model's default, the default policy.
+            **({"policy": policy} if policy is not None else {}),
         )
+
+    @staticmethod
+    def _policy(value: object) -> ContactPolicy | None:
+        if isinstance(value, ContactPolicy):
+            return value
+        if isinstance(value, int | str) and str(value).isdigit():
+            return ContactPolicy.objects.filter(pk=value).first()
+        return None
 
     def audience_errors(self) -> list[str]:
         """Errors that make the count and preview ignore part of the filter."""
@@ -151,3 +181,99 @@ class CampaignForm(forms.Form):
             if name in AUDIENCE_FIELDS or name == "__all__"
             for error in errors
         ]
+
+
+def _country_name(class_name: str) -> str:
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", class_name)
+
+
+def holiday_country_choices() -> list[tuple[str, str]]:
+    """The countries whose public holidays are known, by name; blank for none."""
+    countries = sorted(
+        (_country_name(names[0]), names[1]) for names in holidays.registry.COUNTRIES.values()
+    )
+    return [("", str(_("No holidays"))), *((code, f"{name} ({code})") for name, code in countries)]
+
+
+def _weekday_field(weekday: int) -> str:
+    return f"windows_{weekday}"
+
+
+class ContactPolicyForm(forms.ModelForm[ContactPolicy]):
+    """A policy as operators write it: one line of ranges per weekday ("07:00-12:00,
+    14:00-19:00"), checked by the same rules as the model's. The default is changed on its
+    own (there is always exactly one)."""
+
+    holiday_country = forms.ChoiceField(
+        label=_("Holidays of"),
+        required=False,
+        choices=holiday_country_choices,
+        help_text=_("Closed all day on this country's public holidays, in the debtor's date."),
+    )
+
+    class Meta:
+        model = ContactPolicy
+        fields = [
+            "name",
+            "description",
+            "holiday_country",
+            "max_per_day",
+            "max_per_period",
+            "period_days",
+            "opt_out_mode",
+            "opt_out_instruction",
+            "opt_out_confirmation",
+        ]
+        labels = {
+            "name": _("Name"),
+            "description": _("Legal source"),
+            "max_per_day": _("At most per local day"),
+            "max_per_period": _("At most per period"),
+            "period_days": _("Period in days"),
+            "opt_out_mode": _("Opt-out instruction"),
+            "opt_out_instruction": _("Opt-out instruction text"),
+            "opt_out_confirmation": _("Confirmation text"),
+        }
+        help_texts = {
+            "description": _("The law or rule the windows and caps come from."),
+            "max_per_day": _("Messages per debtor per day, across every campaign; blank: no cap."),
+            "max_per_period": _("Messages per debtor within the period; blank: no cap."),
+            "period_days": _("Local days, today included."),
+            "opt_out_instruction": _("How a debtor stops the messages, e.g. “Reply STOP…”."),
+            "opt_out_confirmation": _(
+                "Sent once, by the same account, after a debtor opts out; blank: none."
+            ),
+        }
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        for weekday, label in enumerate(WEEKDAY_LABELS):
+            self.fields[_weekday_field(weekday)] = forms.CharField(
+                label=label,
+                required=False,
+                max_length=200,
+                initial=windows_format(self.instance.windows[weekday]),
+                help_text=_("Blank: closed all day.") if weekday == 0 else "",
+                widget=forms.TextInput(attrs={"placeholder": _("closed")}),
+            )
+
+    def weekday_fields(self) -> list[forms.BoundField]:
+        return [self[_weekday_field(weekday)] for weekday in range(len(WEEKDAY_LABELS))]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        windows = []
+        for weekday in range(len(WEEKDAY_LABELS)):
+            name = _weekday_field(weekday)
+            try:
+                windows.append(day_ranges_check(weekday, windows_parse(cleaned.get(name, ""))))
+            except WindowsError as exc:
+                self.add_error(name, str(exc))
+        if len(windows) == len(WEEKDAY_LABELS):
+            self.instance.windows = windows
+        # The model's check lets a blank period through (NULL passes a CHECK in SQL).
+        if cleaned.get("max_per_period") and not cleaned.get("period_days"):
+            self.add_error("period_days", _("A cap over a period needs the period's days."))
+        return cleaned

@@ -20,10 +20,21 @@ from dataclasses import dataclass
 import holidays
 import phonenumbers
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from phonenumbers import timezone as phone_timezones
 from phonenumbers.tzdata import TIMEZONE_LONGEST_PREFIX
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+WEEKDAY_LABELS = (
+    gettext_lazy("Monday"),
+    gettext_lazy("Tuesday"),
+    gettext_lazy("Wednesday"),
+    gettext_lazy("Thursday"),
+    gettext_lazy("Friday"),
+    gettext_lazy("Saturday"),
+    gettext_lazy("Sunday"),
+)
 DAY_SECONDS = 24 * 3600
 # How far ahead the next opening is looked for: a policy closed for longer says "none".
 LOOKAHEAD_DAYS = 15
@@ -38,35 +49,44 @@ class WindowsError(ValueError):
 
 def _seconds(text: str) -> int:
     if not _TIME.match(text):
-        raise WindowsError(f"“{text}” is not a time: write it as HH:MM, from 00:00 to 24:00.")
+        raise WindowsError(
+            _("“%(text)s” is not a time: write it as HH:MM, from 00:00 to 24:00.") % {"text": text}
+        )
     hours, minutes = text.split(":")
     return int(hours) * 3600 + int(minutes) * 60
+
+
+def day_ranges_check(weekday: int, ranges: object) -> list[list[str]]:
+    """One weekday's ranges, sorted, or WindowsError naming the day and what is wrong."""
+    day = WEEKDAY_LABELS[weekday]
+    if not isinstance(ranges, list):
+        raise WindowsError(_("%(day)s: the ranges must be a list.") % {"day": day})
+    spans = []
+    for pair in ranges:
+        if not (isinstance(pair, list | tuple) and len(pair) == 2):
+            raise WindowsError(_("%(day)s: every range needs a start and an end.") % {"day": day})
+        start, end = _seconds(str(pair[0])), _seconds(str(pair[1]))
+        if start >= end:
+            raise WindowsError(
+                _("%(day)s: %(start)s-%(end)s must start before it ends.")
+                % {"day": day, "start": pair[0], "end": pair[1]}
+            )
+        spans.append((start, end, [str(pair[0]), str(pair[1])]))
+    spans.sort()
+    for (_start, end, earlier), (start, _end, later) in itertools.pairwise(spans):
+        if start < end:
+            raise WindowsError(
+                _("%(day)s: %(first)s and %(second)s overlap.")
+                % {"day": day, "first": "-".join(earlier), "second": "-".join(later)}
+            )
+    return [text for _start, _end, text in spans]
 
 
 def windows_check(windows: object) -> Windows:
     """The windows, sorted, or WindowsError saying what is wrong with them."""
     if not isinstance(windows, list) or len(windows) != len(WEEKDAYS):
-        raise WindowsError("The windows need one list of ranges per weekday, Monday first.")
-    checked: Windows = []
-    for day, ranges in zip(WEEKDAYS, windows, strict=True):
-        if not isinstance(ranges, list):
-            raise WindowsError(f"{day}: the ranges must be a list.")
-        spans = []
-        for pair in ranges:
-            if not (isinstance(pair, list | tuple) and len(pair) == 2):
-                raise WindowsError(f"{day}: every range needs a start and an end.")
-            start, end = _seconds(str(pair[0])), _seconds(str(pair[1]))
-            if start >= end:
-                raise WindowsError(f"{day}: {pair[0]}-{pair[1]} must start before it ends.")
-            spans.append((start, end, [str(pair[0]), str(pair[1])]))
-        spans.sort()
-        for (_, end, earlier), (start, _, later) in itertools.pairwise(spans):
-            if start < end:
-                raise WindowsError(
-                    f"{day}: {earlier[0]}-{earlier[1]} and {later[0]}-{later[1]} overlap."
-                )
-        checked.append([text for _, _, text in spans])
-    return checked
+        raise WindowsError(_("The windows need one list of ranges per weekday, Monday first."))
+    return [day_ranges_check(weekday, ranges) for weekday, ranges in enumerate(windows)]
 
 
 def windows_parse(text: str) -> list[list[str]]:
@@ -78,7 +98,9 @@ def windows_parse(text: str) -> list[list[str]]:
             continue
         bounds = [bound.strip() for bound in part.split("-")]
         if len(bounds) != 2:
-            raise WindowsError(f"“{part}” is not a range: write it as 07:00-19:00.")
+            raise WindowsError(
+                _("“%(part)s” is not a range: write it as 07:00-19:00.") % {"part": part}
+            )
         ranges.append(bounds)
     return ranges
 
@@ -193,6 +215,19 @@ def _available_zones() -> frozenset[str]:
 
 def time_zone_valid(name: str) -> bool:
     return name in _available_zones()
+
+
+@functools.cache
+def _zones_by_folded_name() -> dict[str, str]:
+    return {zone.casefold(): zone for zone in _available_zones()}
+
+
+def time_zone_canonical(name: str) -> str | None:
+    """The IANA zone `name` spells in any case ("america/bogota"), "" for blank, else None."""
+    name = name.strip()
+    if not name:
+        return ""
+    return _zones_by_folded_name().get(name.casefold())
 
 
 def zones_key(zones: Iterable[str]) -> str:

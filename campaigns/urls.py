@@ -12,6 +12,11 @@ urlpatterns = [
         "campaigns/<int:pk>/progress/", views.campaign_progress_fragment, name="campaign_progress"
     ),
     path("campaigns/<int:pk>/bar/", views.campaign_bar, name="campaign_bar"),
+    path("campaigns/<int:pk>/waiting/", views.campaign_waiting_fragment, name="campaign_waiting"),
+    path("policies/", views.policy_list, name="policy_list"),
+    path("policies/new/", views.policy_create, name="policy_create"),
+    path("policies/<int:pk>/edit/", views.policy_edit, name="policy_edit"),
+    path("policies/<int:pk>/default/", views.policy_make_default, name="policy_make_default"),
     *(
         path(
             f"campaigns/<int:pk>/{action}/",

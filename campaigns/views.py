@@ -13,12 +13,21 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
-from campaigns import exports, selectors, services
-from campaigns.forms import CampaignForm
-from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
+from campaigns import exports, policy_selectors, policy_services, selectors, services
+from campaigns.forms import CampaignForm, ContactPolicyForm
+from campaigns.models import (
+    Campaign,
+    CampaignStatus,
+    ContactPolicy,
+    Message,
+    MessageStatus,
+    default_policy,
+)
+from campaigns.policies import WEEKDAY_LABELS, windows_format
 from campaigns.results import campaign_outcomes_many
 from campaigns.services import CampaignStartRefused, CampaignTransitionError
 from campaigns.templating import BASE_PLACEHOLDERS
@@ -31,7 +40,7 @@ VIEW = "campaigns.view_campaign"
 
 def _get_campaign(pk: int) -> Campaign:
     # Any operator may see and act on any campaign.
-    return get_object_or_404(Campaign.objects.select_related("pool", "created_by"), pk=pk)
+    return get_object_or_404(Campaign.objects.select_related("pool", "created_by", "policy"), pk=pk)
 
 
 @permission_required(VIEW, raise_exception=True)
@@ -77,13 +86,15 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
     first_pool = Pool.objects.order_by("name").values_list("pk", flat=True).first()
     if first_pool is None:
         return render(request, "campaigns/campaign_form.html", {"no_pool": True})
-    form = CampaignForm(request.POST or None, initial={"pool": first_pool})
+    initial = {"pool": first_pool, "policy": default_policy()}
+    form = CampaignForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         campaign = services.campaign_create(
             name=form.cleaned_data["name"],
             template=form.cleaned_data["template"],
             pool=form.cleaned_data["pool"],
             audience=form.audience(),
+            policy=form.cleaned_data["policy"],
             by=request.user,
         )
         return redirect("campaign_detail", pk=campaign.pk)
@@ -105,6 +116,7 @@ def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 template=form.cleaned_data["template"],
                 pool=form.cleaned_data["pool"],
                 audience=form.audience(),
+                policy=form.cleaned_data["policy"],
                 by=request.user,
             )
         except CampaignTransitionError as exc:
@@ -130,8 +142,20 @@ def campaign_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     context = {
         **_page_context(request, campaign),
         "outcomes": campaign_outcomes_many(campaign_ids=[campaign.pk])[campaign.pk],
+        "waiting": policy_selectors.campaign_waiting(campaign=campaign),
     }
     return render(request, "campaigns/campaign_detail.html", context)
+
+
+@permission_required(VIEW, raise_exception=True)
+def campaign_waiting_fragment(request: HttpRequest, pk: int) -> HttpResponse:
+    """What the contact policy holds back now, per zone group (re-fetched as sends go)."""
+    campaign = _get_campaign(pk)
+    context = {
+        "campaign": campaign,
+        "waiting": policy_selectors.campaign_waiting(campaign=campaign),
+    }
+    return render(request, "campaigns/campaign_detail.html#waiting", context)
 
 
 def _page_context(request: HttpRequest, campaign: Campaign) -> dict[str, Any]:
@@ -194,7 +218,11 @@ def campaign_change(request: HtmxHttpRequest, pk: int, action: str) -> HttpRespo
     if not request.htmx:
         if not refusal:
             return redirect("campaign_detail", pk=pk)
-        context = {**_page_context(request, campaign), "refusal": refusal}
+        context = {
+            **_page_context(request, campaign),
+            "refusal": refusal,
+            "waiting": policy_selectors.campaign_waiting(campaign=campaign),
+        }
         return render(request, "campaigns/campaign_detail.html", context)
     context = {**selectors.campaign_live_context(campaign=campaign), "refusal": refusal}
     response = render(request, "campaigns/campaign_detail.html#progress", context)
@@ -240,3 +268,43 @@ def campaign_message_export(request: HttpRequest, pk: int, fmt: str) -> HttpResp
         raise Http404
     campaign = get_object_or_404(Campaign, pk=pk)
     return exports.campaign_message_export(campaign=campaign, fmt=fmt, by=request.user)
+
+
+POLICY_VIEW = "campaigns.view_contactpolicy"
+
+
+@permission_required(POLICY_VIEW, raise_exception=True)
+def policy_list(request: HttpRequest) -> HttpResponse:
+    """Every policy in full: anyone who may see them reads them here; some may edit."""
+    rows = [
+        (policy, list(zip(WEEKDAY_LABELS, map(windows_format, policy.windows), strict=True)))
+        for policy in policy_selectors.contact_policy_list()
+    ]
+    return render(request, "campaigns/policy_list.html", {"rows": rows})
+
+
+def _policy_form(request: HttpRequest, policy: ContactPolicy) -> HttpResponse:
+    form = ContactPolicyForm(request.POST or None, instance=policy)
+    if request.method == "POST" and form.is_valid():
+        saved = policy_services.contact_policy_save(policy=form.instance, by=request.user)
+        messages.success(request, _("Contact policy “%(name)s” saved.") % {"name": saved.name})
+        return redirect("policy_list")
+    return render(request, "campaigns/policy_form.html", {"form": form, "policy": policy})
+
+
+@permission_required("campaigns.add_contactpolicy", raise_exception=True)
+def policy_create(request: HttpRequest) -> HttpResponse:
+    return _policy_form(request, ContactPolicy())
+
+
+@permission_required("campaigns.change_contactpolicy", raise_exception=True)
+def policy_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _policy_form(request, get_object_or_404(ContactPolicy, pk=pk))
+
+
+@require_POST
+def policy_make_default(request: HttpRequest, pk: int) -> HttpResponse:
+    policy = get_object_or_404(ContactPolicy, pk=pk)
+    policy_services.contact_policy_make_default(policy=policy, by=request.user)
+    messages.success(request, _("New campaigns now follow “%(name)s”.") % {"name": policy.name})
+    return redirect("policy_list")

@@ -4,7 +4,9 @@ import phonenumbers
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext_lazy as _
 
+from campaigns.policies import time_zone_canonical
 from debtors.imports.mapping import TARGET_CHOICES, Mapping
 from debtors.imports.readers import ImportFileError, check_filename, check_size
 from debtors.imports.values import CellError, parse_phone
@@ -14,6 +16,26 @@ REGION_CHOICES = sorted(
     (region, f"{region} (+{phonenumbers.country_code_for_region(region)})")
     for region in phonenumbers.SUPPORTED_REGIONS
 )
+
+
+class DebtorTimeZoneForm(forms.Form):
+    time_zone = forms.CharField(
+        label=_("Time zone"),
+        required=False,
+        max_length=64,
+        help_text=_("IANA name, e.g. America/Bogota; blank: the zone of the phone number."),
+        widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off"}),
+    )
+
+    def clean_time_zone(self) -> str:
+        value: str = self.cleaned_data["time_zone"]
+        zone = time_zone_canonical(value)
+        if zone is None:
+            raise forms.ValidationError(
+                _("“%(zone)s” is not a time zone: write its IANA name, e.g. America/Bogota"),
+                params={"zone": value},
+            )
+        return zone
 
 
 def _checked_upload(upload: UploadedFile[bytes]) -> UploadedFile[bytes]:

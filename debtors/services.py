@@ -152,7 +152,16 @@ def _registry_add(
 
 
 # What an operator or the API may change on a debtor; the phone is its identity.
-DEBTOR_EDITABLE = ("name", "amount", "currency", "due_date", "reference", "status", "extra")
+DEBTOR_EDITABLE = (
+    "name",
+    "amount",
+    "currency",
+    "due_date",
+    "reference",
+    "status",
+    "extra",
+    "time_zone",
+)
 
 # Why a closed debtor's unsent messages were skipped, by the disposition that closed it.
 CLOSED_REASONS = {

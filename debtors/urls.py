@@ -7,6 +7,7 @@ urlpatterns = [
     path("debtors/opt-out/", views.debtor_bulk_opt_out, name="debtor_bulk_opt_out"),
     path("debtors/<int:pk>/", views.debtor_detail, name="debtor_detail"),
     path("debtors/<int:pk>/opt-out/", views.debtor_detail_opt_out, name="debtor_opt_out"),
+    path("debtors/<int:pk>/time-zone/", views.debtor_time_zone, name="debtor_time_zone"),
     path(
         "debtors/<int:pk>/dispositions/",
         views.debtor_disposition_list,

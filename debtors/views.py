@@ -2,6 +2,7 @@ import csv
 import datetime
 import io
 import itertools
+import zoneinfo
 from pathlib import Path
 
 from django.conf import settings
@@ -22,14 +23,17 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import get_format
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
+from campaigns.policies import debtor_zones, zone_label
 from debtors.exports import debtor_export_response, do_not_contact_export_response
 from debtors.forms import (
     DebtorFilterForm,
     DebtorImportMappingForm,
     DebtorImportUploadForm,
+    DebtorTimeZoneForm,
     DispositionForm,
     DoNotContactAddForm,
     DoNotContactImportForm,
@@ -58,7 +62,12 @@ from debtors.selectors import (
     do_not_contact_search,
     promises_broken_on,
 )
-from debtors.services import debtor_disposition_record, debtor_opt_out, dispositions_mark_broken
+from debtors.services import (
+    debtor_disposition_record,
+    debtor_opt_out,
+    debtor_update,
+    dispositions_mark_broken,
+)
 from whatsmassive import clock
 from whatsmassive.htmx import HtmxHttpRequest, htmx_redirect
 
@@ -98,10 +107,23 @@ def _dispositions_context(debtor: Debtor, form: DispositionForm | None = None) -
     }
 
 
+def _time_zone_context(debtor: Debtor, form: DebtorTimeZoneForm | None = None) -> dict[str, object]:
+    """The debtor's own zone, or the one its phone gives (what the contact policy uses)."""
+    phone_zones = debtor_zones(phone_e164=debtor.phone_e164, time_zone="")
+    return {
+        "debtor": debtor,
+        "time_zone_form": form or DebtorTimeZoneForm(initial={"time_zone": debtor.time_zone}),
+        "phone_zones": phone_zones,
+        "phone_zone_label": zone_label(phone_zones),
+        "time_zones": sorted(zoneinfo.available_timezones()),
+    }
+
+
 def _debtor_detail_page(
     request: HttpRequest, debtor: Debtor, form: DispositionForm | None = None
 ) -> HttpResponse:
     context = {
+        **_time_zone_context(debtor),
         **_dispositions_context(debtor, form),
         "history": debtor_message_history(debtor=debtor),
         "today": timezone.localdate(),
@@ -200,6 +222,26 @@ def debtor_detail_opt_out(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         return render(request, "debtors/debtor_detail.html#standing", {"debtor": debtor})
     messages.success(request, f"{debtor.name} opted out: no more messages will be sent.")
     return redirect("debtor_detail", pk=debtor.pk)
+
+
+@require_POST
+@permission_required("debtors.change_debtor", raise_exception=True)
+def debtor_time_zone(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Set or clear the debtor's time zone; the contact policy reads it from the next start."""
+    debtor = get_object_or_404(Debtor, pk=pk)
+    form = DebtorTimeZoneForm(request.POST)
+    if form.is_valid():
+        debtor = debtor_update(
+            debtor=debtor, changes={"time_zone": form.cleaned_data["time_zone"]}, by=request.user
+        )
+        if not request.htmx:
+            messages.success(request, _("Time zone saved."))
+            return redirect("debtor_detail", pk=debtor.pk)
+    elif not request.htmx:
+        messages.error(request, " ".join(map(str, form.errors["time_zone"])))
+        return redirect("debtor_detail", pk=debtor.pk)
+    context = _time_zone_context(debtor, form if form.errors else None)
+    return render(request, "debtors/debtor_detail.html#time_zone", context)
 
 
 @require_POST

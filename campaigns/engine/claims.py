@@ -100,7 +100,7 @@ class ClaimScope:
 # The message's zone window, spelled as the pending index spells it (see Message.Meta).
 _WINDOW = f"(candidate.campaign_id * {ZONE_GROUPS} + candidate.zone_group)"
 # Statuses in which a message counts as a contact of its debtor, for the caps.
-_CONTACTED = (
+CONTACTED_STATUSES = (
     MessageStatus.CLAIMED,
     MessageStatus.SENDING,
     MessageStatus.SENT,
@@ -115,7 +115,7 @@ CONTACT_LOCK = 1006
 def _contacts_since(since: str) -> str:
     """How often the candidate's debtor was contacted since `since`, every campaign counted."""
     message = table(Message)
-    statuses = ", ".join(literal(status) for status in _CONTACTED)
+    statuses = ", ".join(literal(status) for status in CONTACTED_STATUSES)
     return (
         f"(SELECT count(*) FROM {message} AS contact"  # noqa: S608
         " WHERE contact.debtor_id = candidate.debtor_id"

@@ -6,11 +6,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from campaigns.models import Message, MessageStatus
+from campaigns.models import ContactPolicy, Message, MessageKind, MessageStatus
 from debtors.models import CLOSED_STATUSES, Debtor, DebtorStatus, OptOutSource
 from debtors.services import debtor_opt_out
 from debtors.stop_words import stop_matcher
-from inbox.services import incoming_messages_record
+from inbox.services import direct_message_queue, incoming_messages_record
 from sessions_app.drivers.base import Ack, AckStatus, IncomingMessage
 from sessions_app.models import WhatsAppSession
 from webhooks.models import EventType
@@ -143,12 +143,16 @@ def messages_apply_incoming(*, session: WhatsAppSession, incoming: list[Incoming
     for reply, debtor_id in fresh:
         if stop.matches(reply.text):
             logger.info("%s replied STOP: %s", reply.phone_e164, reply.text[:200])
-            debtor_opt_out(
+            opted_out = debtor_opt_out(
                 debtors=Debtor.objects.filter(pk=debtor_id),
                 at=reply.received_at,
                 source=OptOutSource.REPLY,
                 reason=f"Replied: {reply.text}"[:500],
             )
+            if opted_out:
+                _opt_out_confirm(
+                    session=session, debtor_id=debtor_id, answered=latest.get(debtor_id)
+                )
         else:
             replied.add(debtor_id)
             logger.info("Reply from %s: %s", reply.phone_e164, reply.text[:200])
@@ -157,6 +161,43 @@ def messages_apply_incoming(*, session: WhatsAppSession, incoming: list[Incoming
         Debtor.objects.filter(pk__in=replied).exclude(status__in=CLOSED_STATUSES).update(
             status=DebtorStatus.REPLIED, updated_at=timezone.now()
         )
+
+
+def _opt_out_confirmation(answered: int | None) -> str:
+    """The confirmation text of the policy of the campaign the debtor answered; the
+    default policy's when the reply answers no campaign's message (or one without a policy)."""
+    if answered is not None:
+        policy_id, text = (
+            Message.objects.filter(pk=answered)
+            .values_list("campaign__policy_id", "campaign__policy__opt_out_confirmation")
+            .get()
+        )
+        if policy_id is not None:
+            return text or ""
+    default = ContactPolicy.objects.filter(is_default=True).values_list(
+        "opt_out_confirmation", flat=True
+    )
+    return default.first() or ""
+
+
+def _opt_out_confirm(*, session: WhatsAppSession, debtor_id: int, answered: int | None) -> None:
+    """Queue the policy's confirmation once per debtor, through the account it wrote to.
+
+    Once ever: a debtor who is opted in again and replies STOP again is not told twice (the
+    debtor row is locked by the opt-out, so two replies at once cannot both queue it).
+    """
+    text = _opt_out_confirmation(answered)
+    if not text:
+        return
+    if Message.objects.filter(debtor_id=debtor_id, kind=MessageKind.CONFIRMATION).exists():
+        return
+    direct_message_queue(
+        debtor=Debtor.objects.get(pk=debtor_id),
+        session=session,
+        text=text,
+        kind=MessageKind.CONFIRMATION,
+        by=None,
+    )
 
 
 def _debtors_of(incoming: list[IncomingMessage]) -> dict[IncomingMessage, int]:

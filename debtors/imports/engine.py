@@ -15,7 +15,9 @@ from typing import Any, Protocol, TextIO
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from campaigns.policies import time_zone_canonical
 from debtors.imports.mapping import Mapping, guess_mapping
 from debtors.imports.readers import FileInfo, ImportFileError, Table, open_table
 from debtors.imports.values import Cell, CellError, cell_text, parse_amount, parse_date, parse_phone
@@ -27,8 +29,19 @@ PROGRESS_EVERY = 5000
 ERROR_REPORT_HEADER = ["row", "name", "column", "value", "reason"]
 NUL_REASON = "holds a NUL character (a binary file or a broken export)"
 _LIMITS = {"name": 200, "reference": 100}
+# The fields a column may be mapped to, besides the phone.
+_FIELDS = ("name", "amount", "currency", "due_date", "reference", "time_zone")
 # Columns written on insert, in COPY order; `updatable` are those an update may overwrite.
-_COLUMNS = ["name", "phone_e164", "phone_raw", "amount", "currency", "due_date", "reference"]
+_COLUMNS = [
+    "name",
+    "phone_e164",
+    "phone_raw",
+    "amount",
+    "currency",
+    "due_date",
+    "reference",
+    "time_zone",
+]
 
 
 @dataclass
@@ -110,10 +123,7 @@ class _Importer:
         self.first_row_by_phone: dict[str, int] = {}
         self.width = len(mapping.headers)
         self.phone_column = mapping.column("phone")
-        self.columns = {
-            name: mapping.column(name)
-            for name in ("name", "amount", "currency", "due_date", "reference")
-        }
+        self.columns = {name: mapping.column(name) for name in _FIELDS}
         self.extra_columns = mapping.extra_columns()
         self.writer = writer or _PostgresWriter(mapping=mapping, update_existing=update_existing)
 
@@ -227,6 +237,14 @@ class _Importer:
             return currency
         if name == "name" and not text:
             raise CellError("name is blank")
+        if name == "time_zone":
+            zone = time_zone_canonical(text)
+            if zone is None:
+                raise CellError(
+                    _("“%(zone)s” is not a time zone: write its IANA name, e.g. America/Bogota")
+                    % {"zone": text[:64]}
+                )
+            return zone
         if len(text) > _LIMITS[name]:
             raise CellError(f"{name} is longer than {_LIMITS[name]} characters")
         return text
@@ -260,8 +278,9 @@ class _PostgresWriter:
             "currency": settings.DEFAULT_CURRENCY,
             "due_date": None,
             "reference": "",
+            "time_zone": "",
         }
-        mapped = {"name", "amount", "currency", "due_date", "reference"} & set(mapping.targets)
+        mapped = set(_FIELDS) & set(mapping.targets)
         self.updatable = ["phone_raw", *(column for column in _COLUMNS if column in mapped)]
         self.table_ready = False
 
@@ -273,7 +292,7 @@ class _PostgresWriter:
                 cursor.execute(
                     "CREATE TEMPORARY TABLE IF NOT EXISTS debtor_import_rows ("
                     "name text, phone_e164 text, phone_raw text, amount numeric(14, 2),"
-                    " currency text, due_date date, reference text, extra jsonb)"
+                    " currency text, due_date date, reference text, time_zone text, extra jsonb)"
                     " ON COMMIT DROP"
                 )
                 self.table_ready = True

@@ -13,6 +13,7 @@ FIELDS = {
     "currency": "Currency",
     "due_date": "Due date",
     "reference": "Reference",
+    "time_zone": "Time zone",
 }
 TARGET_CHOICES = [*FIELDS.items(), (EXTRA, "Extra field"), (IGNORE, "Ignore")]
 
@@ -50,6 +51,7 @@ _SYNONYMS = {
         "due_by",
     ),
     "reference": ("reference", "ref", "referencia", "obligacion", "contrato", "account"),
+    "time_zone": ("time_zone", "timezone", "tz", "zona_horaria", "huso_horario"),
 }
 # Words that, inside a longer header, still identify the field ("Teléfono celular").
 _WORDS = {

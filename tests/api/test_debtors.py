@@ -152,3 +152,17 @@ def test_the_debtor_list_carries_dispositions_without_a_query_per_row(
     untouched = DebtorFactory()
     listed = api.get("/api/v1/debtors/", {"disposition": "none"}).json()["results"]
     assert [row["id"] for row in listed] == [untouched.pk]
+
+
+def test_a_debtors_time_zone_is_read_and_changed_through_the_api(api):
+    debtor = DebtorFactory(time_zone="")
+    url = f"/api/v1/debtors/{debtor.pk}/"
+    assert api.get(url).json()["time_zone"] == ""
+    response = api.patch_json(url, {"time_zone": "america/mexico_city"})
+    assert response.status_code == 200, response.content
+    assert response.json()["time_zone"] == "America/Mexico_City"
+    refused = api.patch_json(url, {"time_zone": "Mexico"})
+    assert refused.status_code == 400
+    assert "time_zone" in refused.json()["errors"]
+    debtor.refresh_from_db()
+    assert debtor.time_zone == "America/Mexico_City"

@@ -307,3 +307,63 @@ def test_progress_is_reported_every_n_rows_and_at_the_end(tmp_path, run_import):
         progress_every=2,
     )
     assert events == [(2, 0), (4, 0), (5, 5)]
+
+
+def test_a_time_zone_column_is_imported_by_its_iana_name_in_any_case(tmp_path, run_import):
+    path = write_csv(
+        tmp_path / "zonas.csv",
+        [
+            ["Nombre", "Celular", "Monto", "Zona horaria"],
+            ["Lucía Restrepo", "3001234567", "100", "america/bogota"],
+            ["Iván Peña", "3101234567", "100", "Europe/Madrid"],
+            ["Ana Gómez", "3111234567", "100", ""],
+        ],
+    )
+    run = run_import(path)
+    assert run.counts.summary() == "imported=3 updated=0 duplicates=0 invalid=0"
+    zones = dict(Debtor.objects.values_list("phone_e164", "time_zone"))
+    assert zones == {
+        "+573001234567": "America/Bogota",
+        "+573101234567": "Europe/Madrid",
+        "+573111234567": "",
+    }
+
+
+def test_an_unknown_time_zone_is_a_row_error_with_its_reason(tmp_path, run_import):
+    path = write_csv(
+        tmp_path / "zonas.csv",
+        [
+            ["Nombre", "Celular", "Monto", "Time zone"],
+            ["Lucía Restrepo", "3001234567", "100", "Bogota"],
+            ["Iván Peña", "3101234567", "100", "America/Bogota"],
+        ],
+    )
+    run = run_import(path)
+    assert run.counts.summary() == "imported=1 updated=0 duplicates=0 invalid=1"
+    assert run.report == [
+        {
+            "row": "2",
+            "name": "Lucía Restrepo",
+            "column": "Time zone",
+            "value": "Bogota",
+            "reason": "“Bogota” is not a time zone: write its IANA name, e.g. America/Bogota",
+        }
+    ]
+
+
+def test_update_existing_overwrites_the_time_zone_only_when_the_column_is_mapped(
+    tmp_path, run_import
+):
+    DebtorFactory(phone_e164="+573001234567", time_zone="Europe/Madrid")
+    DebtorFactory(phone_e164="+573101234567", time_zone="Europe/Madrid")
+    with_zone = write_csv(
+        tmp_path / "con_zona.csv",
+        [["Nombre", "Celular", "Zona horaria"], ["Lucía", "3001234567", "America/Bogota"]],
+    )
+    without_zone = write_csv(
+        tmp_path / "sin_zona.csv", [["Nombre", "Celular"], ["Iván", "3101234567"]]
+    )
+    run_import(with_zone, update_existing=True)
+    run_import(without_zone, update_existing=True)
+    zones = dict(Debtor.objects.values_list("phone_e164", "time_zone"))
+    assert zones == {"+573001234567": "America/Bogota", "+573101234567": "Europe/Madrid"}

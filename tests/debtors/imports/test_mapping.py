@@ -44,3 +44,8 @@ def test_a_mapping_needs_one_phone_and_each_field_once():
     assert Mapping(headers=["a", "b", "c"], targets=["phone", "name", "name"]).errors() == [
         "Name is mapped to more than one column."
     ]
+
+
+@pytest.mark.parametrize("header", ["Time zone", "Timezone", "Zona horaria", "TZ"])
+def test_a_time_zone_column_is_recognised(header):
+    assert guess_mapping(["Nombre", "Celular", header]).targets == ["name", "phone", "time_zone"]
