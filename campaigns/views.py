@@ -13,15 +13,16 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
 from campaigns import exports, selectors, services
 from campaigns.forms import CampaignForm
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
-from campaigns.results import campaign_outcomes_many
+from campaigns.results import campaign_outcomes_many, campaign_variant_results
 from campaigns.services import CampaignStartRefused, CampaignTransitionError
-from campaigns.templating import BASE_PLACEHOLDERS
+from campaigns.templating import MAX_VARIANTS, placeholder_chips
 from sessions_app.models import Pool
 from whatsmassive.htmx import HtmxHttpRequest
 
@@ -66,10 +67,16 @@ def _form_context(form: CampaignForm, campaign: Campaign | None = None) -> dict[
     return {
         "form": form,
         "campaign": campaign,
-        "base_placeholders": BASE_PLACEHOLDERS,
+        "base_placeholders": placeholder_chips(get_language()),
+        "variant_texts": form.typed_variants(),
+        "max_variants": MAX_VARIANTS,
         "extra_placeholders": selectors.debtor_extra_keys(),
         **_preview_context(form),
     }
+
+
+def _text_fields(form: CampaignForm) -> dict[str, Any]:
+    return {key: form.cleaned_data[key] for key in ("variants", "locale", "date_style")}
 
 
 @permission_required("campaigns.add_campaign", raise_exception=True)
@@ -84,6 +91,7 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
             template=form.cleaned_data["template"],
             pool=form.cleaned_data["pool"],
             audience=form.audience(),
+            **_text_fields(form),
             by=request.user,
         )
         return redirect("campaign_detail", pk=campaign.pk)
@@ -105,6 +113,7 @@ def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 template=form.cleaned_data["template"],
                 pool=form.cleaned_data["pool"],
                 audience=form.audience(),
+                **_text_fields(form),
                 by=request.user,
             )
         except CampaignTransitionError as exc:
@@ -130,6 +139,9 @@ def campaign_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     context = {
         **_page_context(request, campaign),
         "outcomes": campaign_outcomes_many(campaign_ids=[campaign.pk])[campaign.pk],
+        "variant_results": (
+            campaign_variant_results(campaign=campaign) if len(campaign.templates) > 1 else []
+        ),
     }
     return render(request, "campaigns/campaign_detail.html", context)
 
