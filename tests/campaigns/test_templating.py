@@ -3,6 +3,7 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
+from babel.numbers import format_currency
 
 from campaigns.templating import (
     MAX_VARIANTS,
@@ -240,3 +241,15 @@ def test_a_template_renders_money_and_dates_in_its_locale():
 
 def test_a_debtor_without_due_date_renders_it_empty():
     assert MessageTemplate("[{vence}]").render(_debtor(due_date=None)) == "[]"
+
+
+@pytest.mark.parametrize("locale", ["es_CO", "es_MX", "es_PE", "es_CL", "es_EC", "es_US", "en_US"])
+@pytest.mark.parametrize("currency", ["COP", "MXN", "USD", "PEN", "CLP", "EUR"])
+def test_the_learnt_money_layout_writes_what_babel_writes(locale, currency):
+    amounts = ["0", "0.5", "2.5", "0.125", "999", "1234", "1030000.5", "99999999999.99", "-1500"]
+    for amount in map(Decimal, amounts):
+        # Babel glues a currency code to the digits; format_amount spaces it (tested above).
+        expected = format_currency(amount, currency, locale=locale)
+        assert format_amount(amount, currency, locale=locale).replace("\xa0", "") == (
+            expected.replace("\xa0", "")
+        ), amount
