@@ -4,9 +4,11 @@ from typing import Any
 import holidays.registry
 from django import forms
 from django.conf import settings
+from django.utils.datastructures import MultiValueDict
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.models import Campaign, ContactPolicy
+from campaigns.models import Campaign, CampaignLocale, ContactPolicy, DateStyle
 from campaigns.policies import (
     WEEKDAY_LABELS,
     WindowsError,
@@ -14,7 +16,12 @@ from campaigns.policies import (
     windows_format,
     windows_parse,
 )
-from campaigns.templating import TEMPLATE_MAX_CHARS, TemplateError, template_check
+from campaigns.templating import (
+    MAX_VARIANTS,
+    TEMPLATE_MAX_CHARS,
+    TemplateError,
+    template_check,
+)
 from debtors.models import DebtorStatus
 from sessions_app.models import Pool
 
@@ -30,6 +37,34 @@ AUDIENCE_FIELDS = (
     "recent_days",
     "include_recent",
 )
+
+
+class VariantsWidget(forms.Widget):
+    """Any number of `<textarea name="variants">`: the page draws them (one per variant)."""
+
+    def value_from_datadict(
+        self, data: Any, files: MultiValueDict[str, Any], name: str
+    ) -> list[str]:
+        values = data.getlist(name) if hasattr(data, "getlist") else data.get(name, [])
+        return [str(value) for value in values]
+
+    def value_omitted_from_data(
+        self, data: Any, files: MultiValueDict[str, Any], name: str
+    ) -> bool:
+        return name not in data
+
+
+class VariantsField(forms.Field):
+    """Texts besides the main one; blank ones are dropped."""
+
+    widget = VariantsWidget
+
+    def to_python(self, value: Any) -> list[str]:
+        if not value:
+            return []
+        if isinstance(value, str):
+            value = [value]
+        return [str(text) for text in value if str(text).strip()]
 
 
 class CampaignForm(forms.Form):
@@ -51,6 +86,23 @@ class CampaignForm(forms.Form):
         label="Message text",
         max_length=TEMPLATE_MAX_CHARS,
         widget=forms.Textarea(attrs={"rows": 8, "class": "template-editor"}),
+    )
+    variants = VariantsField(
+        label=_("Other variants"),
+        required=False,
+        help_text=_("Each debtor gets one of the texts, so the messages differ from one another."),
+    )
+    locale = forms.ChoiceField(
+        label=_("Amounts and dates as written in"),
+        choices=CampaignLocale.choices,
+        required=False,
+        initial=CampaignLocale.ES_CO,
+    )
+    date_style = forms.ChoiceField(
+        label=_("Date style"),
+        choices=DateStyle.choices,
+        required=False,
+        initial=DateStyle.SHORT,
     )
     status = forms.MultipleChoiceField(
         label="Debtor status",
@@ -100,6 +152,9 @@ class CampaignForm(forms.Form):
             "pool": campaign.pool_id,
             "policy": campaign.policy_id,
             "template": campaign.template,
+            "variants": campaign.variants,
+            "locale": campaign.locale,
+            "date_style": campaign.date_style,
             **{key: audience[key] for key in AUDIENCE_FIELDS if key in audience},
         }
 
@@ -110,6 +165,38 @@ class CampaignForm(forms.Form):
         except TemplateError as exc:
             raise forms.ValidationError(str(exc)) from exc
         return template
+
+    def clean_variants(self) -> list[str]:
+        variants: list[str] = self.cleaned_data["variants"]
+        if 1 + len(variants) > MAX_VARIANTS:
+            raise forms.ValidationError(
+                gettext("A campaign may have at most %(limit)s variants of its message.")
+                % {"limit": MAX_VARIANTS}
+            )
+        errors = []
+        # The main text is variant 1.
+        for number, text in enumerate(variants, start=2):
+            try:
+                template_check(text)
+            except TemplateError as exc:
+                errors.append(
+                    gettext("Variant %(number)s: %(error)s") % {"number": number, "error": exc}
+                )
+        if errors:
+            raise forms.ValidationError(errors)
+        return variants
+
+    def clean_locale(self) -> str:
+        return self.cleaned_data["locale"] or CampaignLocale.ES_CO
+
+    def clean_date_style(self) -> str:
+        return self.cleaned_data["date_style"] or DateStyle.SHORT
+
+    def typed_variants(self) -> list[str]:
+        """The other variants as typed (valid or not), for the page and the preview."""
+        if self.is_bound:
+            return VariantsField().to_python(self["variants"].data)
+        return list(self.get_initial_for_field(self.fields["variants"], "variants") or [])
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -156,7 +243,11 @@ class CampaignForm(forms.Form):
         policy = self._policy(values.get("policy"))
         return Campaign(
             name=values.get("name") or "",
-            template=values.get("template") or "",
+            # As typed: a text with an error is what the preview's problems are about.
+            template=self["template"].value() or "",
+            variants=self.typed_variants(),
+            locale=values.get("locale") or CampaignLocale.ES_CO,
+            date_style=values.get("date_style") or DateStyle.SHORT,
             pool=pool,
             audience=self.audience(),
             # None chosen: the model's default, the default policy.

@@ -6,9 +6,10 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.policies import WEEKDAYS, Rules, WindowsError, windows_check
-from campaigns.templating import TEMPLATE_MAX_CHARS
+from campaigns.templating import DATE_LONG, DATE_SHORT, DEFAULT_LOCALE, TEMPLATE_MAX_CHARS
 from debtors.models import Debtor
 from sessions_app.models import Pool, WhatsAppSession
 from whatsmassive.db import choices_check
@@ -152,11 +153,44 @@ class MessageKind(models.TextChoices):
     CONFIRMATION = "confirmation", "opt-out confirmation"
 
 
+class CampaignLocale(models.TextChoices):
+    """How money and dates are written in the messages (a CLDR locale)."""
+
+    ES_CO = DEFAULT_LOCALE, _("Spanish (Colombia)")
+    ES_MX = "es_MX", _("Spanish (Mexico)")
+    ES_PE = "es_PE", _("Spanish (Peru)")
+    ES_CL = "es_CL", _("Spanish (Chile)")
+    ES_EC = "es_EC", _("Spanish (Ecuador)")
+    ES_US = "es_US", _("Spanish (United States)")
+    EN_US = "en_US", _("English (United States)")
+
+
+class DateStyle(models.TextChoices):
+    LONG = DATE_LONG, _("long: 15 de diciembre de 2026")
+    SHORT = DATE_SHORT, _("short: 15/12/2026")
+
+
 class Campaign(models.Model):
     name = models.CharField(max_length=200)
     template = models.TextField(
         max_length=TEMPLATE_MAX_CHARS,
         help_text="Placeholders: {name}, {amount}, {due_date}, {reference} and extra fields",
+    )
+    variants = models.JSONField(
+        _("other variants"),
+        default=list,
+        blank=True,
+        help_text=_("More texts of the message; each debtor gets one of them or the template"),
+    )
+    locale = models.CharField(
+        _("language and country"),
+        max_length=10,
+        choices=CampaignLocale.choices,
+        default=CampaignLocale.ES_CO,
+        help_text=_("How amounts and dates are written"),
+    )
+    date_style = models.CharField(
+        _("date style"), max_length=10, choices=DateStyle.choices, default=DateStyle.SHORT
     )
     pool = models.ForeignKey(Pool, on_delete=models.PROTECT, related_name="campaigns")
     policy = models.ForeignKey(
@@ -197,6 +231,8 @@ class Campaign(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             choices_check("status", CampaignStatus, name="campaign_status_valid"),
+            choices_check("locale", CampaignLocale, name="campaign_locale_valid"),
+            choices_check("date_style", DateStyle, name="campaign_date_style_valid"),
             models.CheckConstraint(
                 condition=LessThanOrEqual(Length("template"), TEMPLATE_MAX_CHARS),
                 name="campaign_template_max_length",
@@ -213,6 +249,11 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def templates(self) -> list[str]:
+        """Every text of the message: the template is variant 1, then the other variants."""
+        return [self.template, *self.variants]
 
     @property
     def takes_resends(self) -> bool:
@@ -273,6 +314,8 @@ class Message(models.Model):
     # The debtor's time zones, set at start: a position in Campaign.time_zones (the claim
     # picks only messages whose group the campaign's policy opens now).
     zone_group = models.PositiveSmallIntegerField(default=0, db_default=0)
+    # Which of the campaign's texts the body comes from: a position in Campaign.templates.
+    variant = models.PositiveSmallIntegerField(default=0, db_default=0)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
     wa_message_id = models.CharField("WhatsApp message id", max_length=128, blank=True)

@@ -8,10 +8,10 @@ import datetime
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import OuterRef, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 
 from campaigns.engine.statements import literal, table
-from campaigns.models import Message
+from campaigns.models import Campaign, Message
 from debtors.models import Debtor, Disposition, DispositionKind
 from inbox.models import IncomingMessage
 
@@ -102,3 +102,47 @@ def outcomes_since(*, since: datetime.datetime) -> Outcomes:
     with connection.cursor() as cursor:
         cursor.execute(_outcomes_sql(), {"since": since})
         return Outcomes(*cursor.fetchone())
+
+
+@dataclass(frozen=True)
+class VariantResult:
+    """What one of a campaign's texts achieved (`variant` is its position, 0 first)."""
+
+    variant: int
+    sent: int = 0
+    read: int = 0
+    replied: int = 0
+    opted_out: int = 0
+
+    @property
+    def number(self) -> int:
+        return self.variant + 1
+
+
+def campaign_variant_results(*, campaign: Campaign) -> list[VariantResult]:
+    """One row per text of the campaign, in order, counted over its messages in one query.
+
+    Only messages handed to WhatsApp count: a debtor who opted out before their message went
+    out was not moved by its text.
+    """
+    sent = Q(sent_at__isnull=False)
+    replies = IncomingMessage.objects.filter(in_reply_to_id=OuterRef("pk"))
+    rows = (
+        Message.objects.filter(sent, campaign=campaign)
+        .values("variant")
+        .annotate(
+            sent=Count("id"),
+            read=Count("id", filter=Q(read_at__isnull=False)),
+            replied=Count("id", filter=Q(Exists(replies))),
+            opted_out=Count("id", filter=Q(debtor__opted_out=True)),
+        )
+    )
+    counted = {
+        row["variant"]: VariantResult(
+            row["variant"], row["sent"], row["read"], row["replied"], row["opted_out"]
+        )
+        for row in rows
+    }
+    return [
+        counted.get(variant, VariantResult(variant)) for variant in range(len(campaign.templates))
+    ]

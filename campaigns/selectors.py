@@ -6,10 +6,16 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, Func, Max, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from campaigns.audience import AudienceGuards, audience_debtors, audience_guards
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus, OptOutMode
-from campaigns.templating import MessageTemplate, TemplateError, template_unknown_placeholders
+from campaigns.templating import (
+    MessageVariants,
+    TemplateError,
+    template_unknown_placeholders,
+    variants_check,
+)
 from debtors.models import Debtor
 from sessions_app.models import PoolMember, WhatsAppSession
 
@@ -152,23 +158,34 @@ def debtor_extra_keys(*, debtors: QuerySet[Debtor] | None = None) -> list[str]:
 
 @dataclass(frozen=True)
 class CampaignPreview:
+    """The sample debtor's message: `body` is what it will be sent (from text number
+    `variant`), `bodies` what each of the campaign's texts would make of it."""
+
     debtor: Debtor | None
     body: str
     audience_count: int
     problems: list[str]
     guards: AudienceGuards
+    bodies: list[str] = field(default_factory=list)
+    variant: int = 0
 
 
-def _template_problems(template: str, audience: QuerySet[Debtor]) -> list[str]:
+def _template_problems(templates: list[str], audience: QuerySet[Debtor]) -> list[str]:
     try:
-        unknown = template_unknown_placeholders(
-            template, extra_keys=debtor_extra_keys(debtors=audience)
-        )
+        variants_check(templates)
     except TemplateError as exc:
         return [str(exc)]
-    if unknown:
-        return ["Unknown placeholder(s): " + ", ".join(f"{{{name}}}" for name in unknown) + "."]
-    return []
+    extra_keys = debtor_extra_keys(debtors=audience)
+    problems = []
+    for number, template in enumerate(templates, start=1):
+        unknown = template_unknown_placeholders(template, extra_keys=extra_keys)
+        if unknown:
+            names = ", ".join(f"{{{name}}}" for name in unknown)
+            problem = _("Unknown placeholder(s): %(names)s.") % {"names": names}
+            if len(templates) > 1:
+                problem = _("Variant %(number)s: %(error)s") % {"number": number, "error": problem}
+            problems.append(problem)
+    return problems
 
 
 def _campaign_problems(
@@ -183,15 +200,16 @@ def _campaign_problems(
             "The audience is empty: no debtor matches it (opted-out debtors never do; "
             "closed and recently contacted ones only when included)."
         )
-    return problems, _template_problems(campaign.template, audience) + _policy_problems(campaign)
+    template_problems = _template_problems(campaign.templates, audience)
+    return problems, template_problems + _policy_problems(campaign)
 
 
 def _policy_problems(campaign: Campaign) -> list[str]:
     policy = campaign.policy
     if policy is None:
         return ["Choose a contact policy: it says when and how often debtors may be written to."]
-    if policy.opt_out_mode == OptOutMode.REQUIRED and (
-        policy.opt_out_instruction not in campaign.template
+    if policy.opt_out_mode == OptOutMode.REQUIRED and any(
+        policy.opt_out_instruction not in template for template in campaign.templates
     ):
         return [
             f"The contact policy “{policy}” requires the opt-out instruction in every"
@@ -200,14 +218,22 @@ def _policy_problems(campaign: Campaign) -> list[str]:
     return []
 
 
-def campaign_opt_out_suffix(*, campaign: Campaign) -> str:
-    """What the policy appends to every body ("" unless it says so and the text lacks it)."""
+def campaign_opt_out_suffix(*, campaign: Campaign, variant: int = 0) -> str:
+    """What the policy appends to every body of text number `variant` ("" unless the policy
+    says so and that text lacks it)."""
     policy = campaign.policy
     if policy is None or policy.opt_out_mode != OptOutMode.APPEND:
         return ""
-    if policy.opt_out_instruction in campaign.template:
+    if policy.opt_out_instruction in campaign.templates[variant]:
         return ""
     return "\n\n" + policy.opt_out_instruction
+
+
+def campaign_message_variants(*, campaign: Campaign) -> MessageVariants:
+    """The campaign's texts as its messages are rendered (TemplateError if one is invalid)."""
+    return MessageVariants(
+        campaign.templates, locale=campaign.locale, date_style=campaign.date_style
+    )
 
 
 def campaign_problems(*, campaign: Campaign) -> list[str]:
@@ -220,16 +246,24 @@ def campaign_preview(*, campaign: Campaign) -> CampaignPreview:
     audience = audience_debtors(audience=campaign.audience)
     debtor = audience.order_by("id").first()
     setup, template = _campaign_problems(campaign, audience)
-    body = ""
+    body, bodies, variant = "", [], 0
     if debtor is not None and not template:
-        body = MessageTemplate(campaign.template).render(debtor)
-        body += campaign_opt_out_suffix(campaign=campaign)
+        variants = campaign_message_variants(campaign=campaign)
+        bodies = [
+            variants.render(debtor, number)
+            + campaign_opt_out_suffix(campaign=campaign, variant=number)
+            for number in range(len(campaign.templates))
+        ]
+        variant = variants.variant_for(debtor)
+        body = bodies[variant]
     return CampaignPreview(
         debtor=debtor,
         body=body,
         audience_count=audience.count(),
         problems=setup + template,
         guards=audience_guards(audience=campaign.audience),
+        bodies=bodies,
+        variant=variant,
     )
 
 

@@ -19,8 +19,12 @@ from campaigns.models import (
     MessageStatus,
 )
 from campaigns.policies import debtor_zones
-from campaigns.selectors import campaign_opt_out_suffix, campaign_problems
-from campaigns.templating import MessageTemplate, template_check
+from campaigns.selectors import (
+    campaign_message_variants,
+    campaign_opt_out_suffix,
+    campaign_problems,
+)
+from campaigns.templating import DATE_SHORT, DEFAULT_LOCALE, variants_check
 from sessions_app.models import Pool, PoolMember, PoolStrategy
 from webhooks.services import campaign_transition_emit
 from whatsmassive import realtime
@@ -141,15 +145,28 @@ def campaign_create(
     pool: Pool,
     audience: dict[str, object],
     policy: ContactPolicy | None = None,
+    variants: list[str] | None = None,
+    locale: str = DEFAULT_LOCALE,
+    date_style: str = DATE_SHORT,
     by: User = None,
 ) -> Campaign:
-    """A draft; without a `policy` it follows the default contact policy."""
+    """A draft; without a `policy` it follows the default contact policy. `variants` are
+    texts besides `template`: each message uses one of them."""
     require(by, "campaigns.add_campaign")
-    template_check(template)  # too long, or a syntax error: refused at once
+    variants = variants or []
+    variants_check([template, *variants])  # too long, or a syntax error: refused at once
     created_by = by if isinstance(by, AuthUser) else None
     chosen = {"policy": policy} if policy is not None else {}
     campaign = Campaign.objects.create(
-        name=name, template=template, pool=pool, audience=audience, created_by=created_by, **chosen
+        name=name,
+        template=template,
+        variants=variants,
+        locale=locale,
+        date_style=date_style,
+        pool=pool,
+        audience=audience,
+        created_by=created_by,
+        **chosen,
     )
     logger.info("Campaign %s created", name, extra={"campaign_id": campaign.pk})
     return campaign
@@ -158,8 +175,11 @@ def campaign_create(
 def _fan_out(campaign: Campaign) -> int:
     """One pending message per debtor, each in the zone group of the debtor's time zones;
     the groups are stored on the campaign (the claim opens them by its policy)."""
-    template = MessageTemplate(campaign.template)
-    suffix = campaign_opt_out_suffix(campaign=campaign)
+    texts = campaign_message_variants(campaign=campaign)
+    suffixes = [
+        campaign_opt_out_suffix(campaign=campaign, variant=number)
+        for number in range(len(campaign.templates))
+    ]
     members = list(
         PoolMember.objects.filter(pool_id=campaign.pool_id, enabled=True)
         .select_related("session")
@@ -170,7 +190,7 @@ def _fan_out(campaign: Campaign) -> int:
     debtors = audience_debtors(audience=campaign.audience).order_by("id")
     groups: dict[str, int] = {}
     total = 0
-    batch: list[tuple[int, str, int]] = []
+    batch: list[tuple[int, str, int, int]] = []
     for debtor in debtors.iterator(chunk_size=FAN_OUT_BATCH):
         zones = debtor_zones(phone_e164=debtor.phone_e164, time_zone=debtor.time_zone)
         group = groups.setdefault(zones, len(groups))
@@ -178,7 +198,8 @@ def _fan_out(campaign: Campaign) -> int:
             raise CampaignStartRefused(
                 [f"The audience spans more than {ZONE_GROUPS:,} sets of time zones."]
             )
-        batch.append((debtor.pk, template.render(debtor) + suffix, group))
+        variant, body = texts.pick(debtor)
+        batch.append((debtor.pk, body + suffixes[variant], group, variant))
         if len(batch) == FAN_OUT_BATCH:
             total += _insert_batch(campaign, batch, strategy, usable, start=total)
             batch = []
@@ -204,14 +225,14 @@ def _refresh_message_statistics(created: int) -> None:
 
 def _insert_batch(
     campaign: Campaign,
-    batch: list[tuple[int, str, int]],
+    batch: list[tuple[int, str, int, int]],
     strategy: str,
     members: list[PoolMember],
     *,
     start: int,
 ) -> int:
-    """Insert one pending message per (debtor id, body, zone group), pre-assigned unless
-    competitive."""
+    """Insert one pending message per (debtor id, body, zone group, variant), pre-assigned
+    unless competitive."""
     assigned: list[int | None] = [None] * len(batch)
     if strategy != PoolStrategy.COMPETITIVE:
         chunks = assign_members(strategy, members, list(range(len(batch))), start=start)
@@ -219,8 +240,8 @@ def _insert_batch(
             for position in positions:
                 assigned[position] = session_id
     rows = [
-        (debtor_id, session_id, body, group)
-        for (debtor_id, body, group), session_id in zip(batch, assigned, strict=True)
+        (debtor_id, session_id, body, group, variant)
+        for (debtor_id, body, group, variant), session_id in zip(batch, assigned, strict=True)
     ]
     if connection.vendor == "postgresql":
         _copy_messages(campaign, rows)
@@ -232,17 +253,18 @@ def _insert_batch(
                 assigned_session_id=session_id,
                 body=body,
                 zone_group=group,
+                variant=variant,
             )
-            for debtor_id, session_id, body, group in rows
+            for debtor_id, session_id, body, group, variant in rows
         )
     return len(rows)
 
 
 # What differs from one fanned-out message to the next; every other column is the same.
-_FAN_OUT_COLUMNS = ("debtor_id", "assigned_session_id", "body", "zone_group")
+_FAN_OUT_COLUMNS = ("debtor_id", "assigned_session_id", "body", "zone_group", "variant")
 
 
-def _copy_messages(campaign: Campaign, rows: list[tuple[int, int | None, str, int]]) -> None:
+def _copy_messages(campaign: Campaign, rows: list[tuple[int, int | None, str, int, int]]) -> None:
     """COPY new messages in (PostgreSQL): several times faster than bulk_create, whose
     per-field Python cost far more than the insert itself (figures: README, Performance).
 
@@ -356,13 +378,17 @@ def campaign_update(
     pool: Pool,
     audience: dict[str, object],
     policy: ContactPolicy | None = None,
+    variants: list[str] | None = None,
+    locale: str | None = None,
+    date_style: str | None = None,
     by: User = None,
 ) -> Campaign:
-    """Change a draft (`policy` None keeps its policy); once started, a campaign keeps what
-    it was started with."""
+    """Change a draft (`policy`, `variants`, `locale` or `date_style` None keeps what it
+    has); once started, a campaign keeps what it was started with."""
     require(by, "campaigns.change_campaign")
-    template_check(template)  # too long, or a syntax error: refused at once
-    chosen = {"policy": policy} if policy is not None else {}
+    kept = {"policy": policy, "variants": variants, "locale": locale, "date_style": date_style}
+    chosen: dict[str, object] = {key: value for key, value in kept.items() if value is not None}
+    variants_check([template, *(campaign.variants if variants is None else variants)])
     # Conditional on draft: an edit racing a start waits for the start's row lock, then
     # finds the campaign running and changes nothing.
     changed = Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.DRAFT).update(

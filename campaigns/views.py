@@ -13,6 +13,7 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
@@ -28,9 +29,9 @@ from campaigns.models import (
     default_policy,
 )
 from campaigns.policies import WEEKDAY_LABELS, windows_format
-from campaigns.results import campaign_outcomes_many
+from campaigns.results import campaign_outcomes_many, campaign_variant_results
 from campaigns.services import CampaignStartRefused, CampaignTransitionError
-from campaigns.templating import BASE_PLACEHOLDERS
+from campaigns.templating import MAX_VARIANTS, placeholder_chips
 from sessions_app.models import Pool
 from whatsmassive.htmx import HtmxHttpRequest
 
@@ -75,10 +76,16 @@ def _form_context(form: CampaignForm, campaign: Campaign | None = None) -> dict[
     return {
         "form": form,
         "campaign": campaign,
-        "base_placeholders": BASE_PLACEHOLDERS,
+        "base_placeholders": placeholder_chips(get_language()),
+        "variant_texts": form.typed_variants(),
+        "max_variants": MAX_VARIANTS,
         "extra_placeholders": selectors.debtor_extra_keys(),
         **_preview_context(form),
     }
+
+
+def _text_fields(form: CampaignForm) -> dict[str, Any]:
+    return {key: form.cleaned_data[key] for key in ("variants", "locale", "date_style")}
 
 
 @permission_required("campaigns.add_campaign", raise_exception=True)
@@ -95,6 +102,7 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
             pool=form.cleaned_data["pool"],
             audience=form.audience(),
             policy=form.cleaned_data["policy"],
+            **_text_fields(form),
             by=request.user,
         )
         return redirect("campaign_detail", pk=campaign.pk)
@@ -117,6 +125,7 @@ def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 pool=form.cleaned_data["pool"],
                 audience=form.audience(),
                 policy=form.cleaned_data["policy"],
+                **_text_fields(form),
                 by=request.user,
             )
         except CampaignTransitionError as exc:
@@ -143,6 +152,9 @@ def campaign_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         **_page_context(request, campaign),
         "outcomes": campaign_outcomes_many(campaign_ids=[campaign.pk])[campaign.pk],
         "waiting": policy_selectors.campaign_waiting(campaign=campaign),
+        "variant_results": (
+            campaign_variant_results(campaign=campaign) if len(campaign.templates) > 1 else []
+        ),
     }
     return render(request, "campaigns/campaign_detail.html", context)
 

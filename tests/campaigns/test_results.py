@@ -5,7 +5,13 @@ import pytest
 from django.utils import timezone
 
 from campaigns.models import MessageStatus
-from campaigns.results import Outcomes, campaign_outcomes_many, outcomes_since
+from campaigns.results import (
+    Outcomes,
+    VariantResult,
+    campaign_outcomes_many,
+    campaign_variant_results,
+    outcomes_since,
+)
 from debtors.models import Disposition, DispositionKind
 from tests.factories import CampaignFactory, DebtorFactory, MessageFactory, replied_message
 
@@ -70,3 +76,31 @@ def test_outcomes_since_cover_every_campaign_sent_within_the_window():
     _sent(CampaignFactory(), at=now - datetime.timedelta(days=1), replied_at=now)
     _sent(CampaignFactory(), at=now - datetime.timedelta(days=9), replied_at=now)
     assert outcomes_since(since=now - datetime.timedelta(days=7)) == Outcomes(reached=1, replied=1)
+
+
+def test_variant_results_count_sends_reads_replies_and_opt_outs_per_text():
+    now = timezone.now()
+    campaign = CampaignFactory(template="Uno", variants=["Dos", "Tres"])
+    other = CampaignFactory(template="Uno", variants=["Dos"])
+    _sent(campaign, at=now, variant=0, read_at=now)
+    _sent(campaign, at=now, variant=0, replied_at=now, reply_text="Hola")
+    _sent(campaign, at=now, variant=1, read_at=now, debtor=DebtorFactory(opted_out=True))
+    _sent(campaign, at=now, variant=1, replied_at=now, reply_text="Ya pagué")
+    _sent(campaign, at=now, variant=1)
+    # Not handed to WhatsApp: its text cannot have moved the debtor.
+    MessageFactory(campaign=campaign, variant=1, debtor=DebtorFactory(opted_out=True))
+    _sent(other, at=now, variant=1, replied_at=now, reply_text="Otra")
+
+    assert campaign_variant_results(campaign=campaign) == [
+        VariantResult(variant=0, sent=2, read=1, replied=1, opted_out=0),
+        VariantResult(variant=1, sent=3, read=1, replied=1, opted_out=1),
+        VariantResult(variant=2),
+    ]
+
+
+def test_variant_results_take_one_query(django_assert_num_queries):
+    campaign = CampaignFactory(variants=["Dos"])
+    _sent(campaign, at=timezone.now(), variant=1, replied_at=timezone.now(), reply_text="Hola")
+    with django_assert_num_queries(1):
+        results = campaign_variant_results(campaign=campaign)
+    assert [(row.number, row.sent, row.replied) for row in results] == [(1, 0, 0), (2, 1, 1)]

@@ -284,7 +284,7 @@ def test_preview_renders_for_a_sample_debtor():
     DebtorFactory(name="Ana Ríos", amount=Decimal("1234567.50"), extra={"sucursal": "Cali"})
     campaign = CampaignFactory(pool=pool, template="{name}: {amount} ({sucursal})")
     preview = campaign_preview(campaign=campaign)
-    assert preview.body == "Ana Ríos: 1,234,567.50 COP (Cali)"
+    assert preview.body == "Ana Ríos: $1.234.568 (Cali)"
     assert preview.audience_count == 1
     assert preview.problems == []
 

@@ -1,3 +1,4 @@
+import datetime
 import threading
 from collections import Counter
 from decimal import Decimal
@@ -6,7 +7,16 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
+from campaigns.models import (
+    Campaign,
+    CampaignStatus,
+    ContactPolicy,
+    DateStyle,
+    Message,
+    MessageStatus,
+    OptOutMode,
+)
+from campaigns.selectors import campaign_preview
 from campaigns.services import (
     CampaignStartRefused,
     CampaignTransitionError,
@@ -160,7 +170,7 @@ def test_two_simultaneous_starts_start_the_campaign_once():
 def test_start_is_refused_with_every_reason():
     pool = PoolFactory()
     PoolMemberFactory(pool=pool, enabled=False)
-    campaign = CampaignFactory(pool=pool, template="Hola {nombre} {name}")
+    campaign = CampaignFactory(pool=pool, template="Hola {cuota} {name}")
     with pytest.raises(CampaignStartRefused) as refused:
         campaign_start(campaign=campaign)
     reasons = " ".join(refused.value.reasons)
@@ -173,8 +183,8 @@ def test_start_is_refused_with_every_reason():
 def test_unknown_placeholders_are_listed_by_name():
     pool = _pool_with(WhatsAppSessionFactory())
     DebtorFactory(extra={"sucursal": "Cali"})
-    campaign = CampaignFactory(pool=pool, template="{name} {sucursal} {saldo} {cuota}")
-    with pytest.raises(CampaignStartRefused, match=r"\{saldo\}, \{cuota\}"):
+    campaign = CampaignFactory(pool=pool, template="{name} {sucursal} {deuda} {cuota}")
+    with pytest.raises(CampaignStartRefused, match=r"\{deuda\}, \{cuota\}"):
         campaign_start(campaign=campaign)
 
 
@@ -275,3 +285,121 @@ def test_a_template_over_4000_characters_is_refused_on_create_and_update(length)
         )
     campaign.refresh_from_db()
     assert campaign.template == "x" * 4000
+
+
+# --- message variants and locale -----------------------------------------------------------
+
+
+def test_start_gives_each_message_one_variant_and_its_body():
+    pool = _pool_with(WhatsAppSessionFactory())
+    DebtorFactory.create_batch(60)
+    campaign = CampaignFactory(
+        pool=pool, template="Uno {name}", variants=["Dos {nombre}", "{Tres|Three} {name}"]
+    )
+    campaign = campaign_start(campaign=campaign)
+    messages = list(campaign.messages.select_related("debtor"))
+    assert {message.variant for message in messages} == {0, 1, 2}
+    for message in messages:
+        expected = {
+            0: {f"Uno {message.debtor.name}"},
+            1: {f"Dos {message.debtor.name}"},
+            2: {f"Tres {message.debtor.name}", f"Three {message.debtor.name}"},
+        }[message.variant]
+        assert message.body in expected
+
+
+def test_start_sends_what_the_preview_showed():
+    pool = _pool_with(WhatsAppSessionFactory())
+    DebtorFactory.create_batch(5)
+    campaign = CampaignFactory(
+        pool=pool, template="{Hola|Buenas} {name}", variants=["{Saludos|Qué tal} {name}"]
+    )
+    preview = campaign_preview(campaign=campaign)
+    campaign_start(campaign=campaign)
+    first = Message.objects.get(campaign=campaign, debtor=preview.debtor)
+    assert (first.variant, first.body) == (preview.variant, preview.body)
+
+
+def test_start_writes_money_and_dates_in_the_campaigns_locale():
+    pool = _pool_with(WhatsAppSessionFactory())
+    debtor = DebtorFactory(
+        amount=Decimal("1030000"), currency="MXN", due_date=datetime.date(2026, 12, 15)
+    )
+    campaign = CampaignFactory(
+        pool=pool, template="{saldo} al {vence}", locale="es_MX", date_style=DateStyle.LONG
+    )
+    campaign_start(campaign=campaign)
+    assert Message.objects.get(campaign=campaign, debtor=debtor).body == (
+        "$1,030,000.00 al 15 de diciembre de 2026"
+    )
+
+
+def test_the_opt_out_instruction_is_appended_to_the_variants_that_lack_it():
+    policy = ContactPolicy.objects.create(
+        name="Append", opt_out_mode=OptOutMode.APPEND, opt_out_instruction="Reply STOP."
+    )
+    pool = _pool_with(WhatsAppSessionFactory())
+    DebtorFactory.create_batch(40)
+    campaign = CampaignFactory(
+        pool=pool, policy=policy, template="Uno", variants=["Dos. Reply STOP."]
+    )
+    campaign_start(campaign=campaign)
+    bodies = dict(campaign.messages.values_list("variant", "body").distinct())
+    assert bodies == {0: "Uno\n\nReply STOP.", 1: "Dos. Reply STOP."}
+
+
+def test_a_required_opt_out_instruction_must_be_in_every_variant():
+    policy = ContactPolicy.objects.create(
+        name="Reg F", opt_out_mode=OptOutMode.REQUIRED, opt_out_instruction="Reply STOP."
+    )
+    pool = _pool_with(WhatsAppSessionFactory())
+    DebtorFactory()
+    campaign = CampaignFactory(
+        pool=pool, policy=policy, template="Uno. Reply STOP.", variants=["Dos"]
+    )
+    with pytest.raises(CampaignStartRefused, match="requires the opt-out instruction"):
+        campaign_start(campaign=campaign)
+
+
+def test_unknown_placeholders_of_a_variant_are_named_with_its_number():
+    pool = _pool_with(WhatsAppSessionFactory())
+    DebtorFactory()
+    campaign = CampaignFactory(pool=pool, template="Hola {nombre}", variants=["Hola {cuota}"])
+    with pytest.raises(
+        CampaignStartRefused, match=r"Variant 2: Unknown placeholder\(s\): \{cuota\}"
+    ):
+        campaign_start(campaign=campaign)
+
+
+def test_create_stores_the_variants_and_the_text_format():
+    campaign = campaign_create(
+        name="V",
+        template="Uno",
+        variants=["Dos", "{Tres|Three}"],
+        locale="en_US",
+        date_style=DateStyle.LONG,
+        pool=PoolFactory(),
+        audience={},
+    )
+    campaign.refresh_from_db()
+    assert campaign.templates == ["Uno", "Dos", "{Tres|Three}"]
+    assert (campaign.locale, campaign.date_style) == ("en_US", DateStyle.LONG)
+
+
+def test_create_refuses_a_broken_variant():
+    with pytest.raises(TemplateError, match="Variant 2"):
+        campaign_create(
+            name="V", template="Uno", variants=["{Dos|"], pool=PoolFactory(), audience={}
+        )
+    assert not Campaign.objects.exists()
+
+
+def test_an_edit_without_variants_keeps_them_and_one_with_variants_replaces_them():
+    campaign = CampaignFactory(variants=["Dos"], locale="es_MX")
+    fields = {"name": "x", "pool": campaign.pool, "audience": {}}
+    campaign = campaign_update(campaign=campaign, template="Uno", **fields)
+    assert (campaign.variants, campaign.locale) == (["Dos"], "es_MX")
+    campaign = campaign_update(
+        campaign=campaign, template="Uno", variants=[], locale="es_CO", **fields
+    )
+    assert (campaign.templates, campaign.locale) == (["Uno"], "es_CO")

@@ -163,11 +163,11 @@ def test_the_preview_lists_unknown_placeholders_by_name(logged_in):
     pool = PoolFactory()
     PoolMemberFactory(pool=pool)
     DebtorFactory(extra={"branch": "Cali"})
-    data = _form_data(pool, template="Hola {name} de {branch}: {saldo} {cuota}")
+    data = _form_data(pool, template="Hola {name} de {branch}: {deuda} {cuota}")
     html = logged_in.post(reverse("campaign_preview"), data, **HTMX).content.decode()
     assert html.lstrip().startswith('<aside id="campaign-preview"')
     assert PAGE_CHROME not in html
-    assert "Unknown placeholder(s): {saldo}, {cuota}." in html
+    assert "Unknown placeholder(s): {deuda}, {cuota}." in html
     assert Campaign.objects.count() == 0
 
 
@@ -177,7 +177,7 @@ def test_the_preview_renders_the_message_for_a_sample_debtor(logged_in):
     DebtorFactory(name="Ana Ríos", amount=Decimal("1250000"), extra={"branch": "Cali"})
     data = _form_data(pool, template="Hola {name}, debe {amount} en {branch}")
     html = logged_in.post(reverse("campaign_preview"), data, **HTMX).content.decode()
-    assert "Hola Ana Ríos, debe 1,250,000 COP en Cali" in html
+    assert "Hola Ana Ríos, debe $1.250.000 en Cali" in html
 
 
 def test_the_audience_count_follows_the_filter_and_never_counts_opted_out(logged_in):
@@ -522,3 +522,112 @@ def test_the_list_and_the_page_show_replies_opt_outs_and_promises(client, viewer
     assert 'id="outcomes-heading"' in page
     assert "Shares of the 4 messages sent." in page
     assert "25.0%" in page
+
+
+# --- variants, placeholders in both languages, local money and dates ------------------------
+
+
+def test_creating_saves_the_variants_typed_and_drops_the_blank_ones(logged_in):
+    pool = PoolFactory()
+    data = _form_data(
+        pool,
+        template="Hola {nombre}",
+        variants=["{Buenos días|Buenas tardes} {name}", "   ", ""],
+        locale="es_MX",
+        date_style="long",
+    )
+    response = logged_in.post(reverse("campaign_create"), data)
+    campaign = Campaign.objects.get()
+    assert response.url == reverse("campaign_detail", args=[campaign.pk])
+    assert campaign.templates == ["Hola {nombre}", "{Buenos días|Buenas tardes} {name}"]
+    assert (campaign.locale, campaign.date_style) == ("es_MX", "long")
+
+
+def test_a_form_without_text_format_fields_gets_the_colombian_defaults(logged_in):
+    logged_in.post(reverse("campaign_create"), _form_data(PoolFactory()))
+    campaign = Campaign.objects.get()
+    assert (campaign.variants, campaign.locale, campaign.date_style) == ([], "es_CO", "short")
+
+
+def test_a_broken_variant_is_named_by_its_number_and_kept_in_its_box(logged_in):
+    data = _form_data(PoolFactory(), variants=["Dos {name}", "{Tres|{Three|3}}"])
+    html = logged_in.post(reverse("campaign_create"), data).content.decode()
+    assert "Variant 3: Spintax groups cannot hold other groups" in html
+    assert ">{Tres|{Three|3}}</textarea>" in html
+    assert ">Dos {name}</textarea>" in html
+    assert Campaign.objects.count() == 0
+
+
+def test_the_edit_page_shows_each_variant_in_its_box_and_saving_replaces_them(logged_in):
+    campaign = _ready_campaign(template="Uno", variants=["Dos", "Tres"])
+    url = reverse("campaign_edit", args=[campaign.pk])
+    html = logged_in.get(url).content.decode()
+    assert (
+        '<textarea name="variants" id="id_variants_1" rows="5" class="template-editor">Dos' in html
+    )
+    assert (
+        '<textarea name="variants" id="id_variants_2" rows="5" class="template-editor">Tres' in html
+    )
+    logged_in.post(url, _form_data(campaign.pool, template="Uno", variants=["Tres"]))
+    campaign.refresh_from_db()
+    assert campaign.templates == ["Uno", "Tres"]
+
+
+def test_the_preview_shows_every_variant_and_marks_the_one_the_debtor_gets(logged_in):
+    pool = PoolFactory()
+    PoolMemberFactory(pool=pool)
+    DebtorFactory(name="Ana Ríos", amount=Decimal("1030000"))
+    data = _form_data(pool, template="Hola {nombre}: {saldo}", variants=["Buenas {name}"])
+    html = logged_in.post(reverse("campaign_preview"), data, **HTMX).content.decode()
+    assert '<p class="bubble">Hola Ana Ríos: $1.030.000</p>' in html
+    assert '<p class="bubble">Buenas Ana Ríos</p>' in html
+    assert html.count("variant-chosen") == 1
+    assert "this debtor gets it" in html
+
+
+def test_the_preview_writes_money_and_dates_as_the_chosen_locale(logged_in):
+    pool = PoolFactory()
+    PoolMemberFactory(pool=pool)
+    DebtorFactory(amount=Decimal("1030000"), currency="USD", due_date="2026-12-15")
+    data = _form_data(
+        pool, template="{saldo} al {vence}", locale="en_US", date_style="long", variants=[]
+    )
+    html = logged_in.post(reverse("campaign_preview"), data, **HTMX).content.decode()
+    assert '<p class="bubble">$1,030,000.00 al December 15, 2026</p>' in html
+
+
+def test_the_chips_use_spanish_names_when_the_operator_works_in_spanish(logged_in, settings):
+    PoolFactory()
+    settings.LANGUAGE_CODE = "es"
+    html = logged_in.get(reverse("campaign_create"), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    for name in ("nombre", "saldo", "vence", "referencia", "telefono", "moneda"):
+        assert f'data-placeholder="{name}"' in html
+    assert 'data-placeholder="amount"' not in html
+
+
+def test_a_draft_with_variants_shows_each_one_for_its_sample_debtor(logged_in):
+    campaign = _ready_campaign(template="Uno {name}", variants=["Dos {name}"])
+    html = logged_in.get(reverse("campaign_detail", args=[campaign.pk])).content.decode()
+    assert html.count('<li class="variant-preview') == 2
+    assert "<h4>Variant 2</h4>" in html
+    assert '<pre class="template-text">Dos {name}</pre>' in html
+
+
+def test_the_page_shows_results_per_variant_only_when_there_are_variants(logged_in):
+    campaign = running_campaign(pending=0)
+    campaign.variants = ["Dos"]
+    campaign.save()
+    now = timezone.now()
+    MessageFactory(
+        campaign=campaign, variant=0, status=MessageStatus.READ, sent_at=now, read_at=now
+    )
+    replied_message(campaign=campaign, variant=1, status=MessageStatus.SENT, sent_at=now)
+    html = logged_in.get(reverse("campaign_detail", args=[campaign.pk])).content.decode()
+    assert "Results by variant" in html
+    row = html.split('id="variant-2-results">')[1].split("</tr>")[0]
+    cells = [cell.split("<")[0] for cell in row.split('<td class="num">')[1:]]
+    assert cells == ["1", "0", "1", "0"]
+
+    single = running_campaign(pending=0)
+    html = logged_in.get(reverse("campaign_detail", args=[single.pk])).content.decode()
+    assert "Results by variant" not in html
