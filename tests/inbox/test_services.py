@@ -2,10 +2,11 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
-from campaigns.engine import engine_send_next, messages_apply_incoming
+from campaigns.engine import engine_send_next, messages_apply_acks, messages_apply_incoming
 from campaigns.engine.pacing import Pacer
 from campaigns.models import Message, MessageKind, MessageStatus
 from campaigns.services import campaign_start
+from debtors.models import DebtorStatus
 from inbox.models import Conversation, IncomingMessage
 from inbox.services import (
     AnswerRefused,
@@ -17,6 +18,7 @@ from inbox.services import (
     conversation_release,
     direct_message_queue,
 )
+from sessions_app.drivers.base import Ack, AckStatus
 from sessions_app.drivers.base import IncomingMessage as Received
 from sessions_app.drivers.sandbox import read_log_path, read_read_log
 from sessions_app.models import PoolStrategy
@@ -174,3 +176,38 @@ def test_opening_a_conversation_clears_its_unread_count_without_telling_whatsapp
     conversation_mark_seen(conversation=conversation, by=viewer)
     assert Conversation.objects.get().unread_count == 0
     assert read_read_log() == []
+
+
+@pytest.mark.parametrize("kind", [MessageKind.REPLY, MessageKind.CONFIRMATION])
+def test_an_answer_or_a_confirmation_leaves_the_debtors_collection_status_alone(
+    connected_account, operator, kind
+):
+    session, driver = connected_account()
+    debtor = DebtorFactory()
+    _sent_campaign(session, driver, debtor)
+    messages_apply_incoming(
+        session=session,
+        incoming=[Received(debtor.phone_e164, "¿Cuánto debo?", timezone.now(), wa_message_id="q")],
+    )
+    debtor.refresh_from_db()
+    assert debtor.status == DebtorStatus.REPLIED
+    message = direct_message_queue(
+        debtor=debtor, session=session, text="Son 100.000", kind=kind, by=operator
+    )
+
+    engine_send_next(session=session, driver=driver, pacer=Pacer.load(session))
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+    debtor.refresh_from_db()
+    assert debtor.status == DebtorStatus.REPLIED
+    messages_apply_acks(
+        session=session,
+        acks=[
+            Ack(message.wa_message_id, AckStatus.DELIVERED),
+            Ack(message.wa_message_id, AckStatus.READ),
+        ],
+    )
+
+    message.refresh_from_db()
+    debtor.refresh_from_db()
+    assert (message.status, debtor.status) == (MessageStatus.READ, DebtorStatus.REPLIED)
