@@ -53,9 +53,13 @@ def conversation_list(
     return conversations.order_by(unread_first, "-last_activity_at", "-id")
 
 
-def inbox_unread_count() -> int:
-    """How many conversations hold replies nobody has opened yet."""
-    return Conversation.objects.filter(unread_count__gt=0).count()
+def inbox_unread_count(*, user: AbstractBaseUser | AnonymousUser) -> int:
+    """How many conversations `user` can act on (theirs or nobody's) hold unopened replies."""
+    return (
+        Conversation.objects.filter(unread_count__gt=0)
+        .filter(Q(assigned_to__isnull=True) | Q(assigned_to_id=user.pk))
+        .count()
+    )
 
 
 def conversation_for_debtor(*, debtor_id: int) -> Conversation | None:

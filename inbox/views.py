@@ -50,7 +50,8 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
 
 @permission_required(VIEW, raise_exception=True)
 def inbox_unread(request: HttpRequest) -> HttpResponse:
-    return render(request, "inbox/_unread.html", {"unread": selectors.inbox_unread_count()})
+    unread = selectors.inbox_unread_count(user=request.user)
+    return render(request, "inbox/_unread.html#badge", {"unread": unread})
 
 
 def _conversation_context(conversation: Conversation) -> dict[str, object]:

@@ -109,3 +109,21 @@ def test_an_operator_records_a_promise_from_the_conversation(client, operator):
     client.post(action, {"kind": "promise", "amount": "50000", "date": "2027-01-15"})
     assert conversation.debtor.dispositions.get().kind == "promise"
     assert "promise to pay" in client.get(url).content.decode().lower()
+
+
+def test_the_unread_badge_counts_the_users_own_and_the_unassigned_conversations(
+    client, operator, supervisor
+):
+    ConversationFactory(unread_count=2, assigned_to=operator)
+    ConversationFactory(unread_count=1)
+    ConversationFactory(unread_count=4, assigned_to=supervisor)
+    ConversationFactory(unread_count=0, assigned_to=operator)
+    client.force_login(operator)
+    badge = client.get(reverse("inbox_unread"), HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="inbox-unread"' in badge
+    assert ">2</span>" in badge
+    assert 'id="inbox-changed"' not in badge
+    client.force_login(supervisor)
+    assert ">2</span>" in client.get(reverse("inbox_unread")).content.decode()
+    ConversationFactory(unread_count=1, assigned_to=supervisor)
+    assert ">3</span>" in client.get(reverse("inbox_unread")).content.decode()
