@@ -13,7 +13,7 @@ from django.utils import timezone
 from campaigns.models import Message, MessageKind, MessageStatus
 from campaigns.templating import TEMPLATE_MAX_CHARS, TemplateError, template_check
 from debtors.models import Debtor
-from inbox.models import PREVIEW_CHARS, Conversation, IncomingMessage, QuickReply
+from inbox.models import PREVIEW_CHARS, Conversation, ConversationNote, IncomingMessage, QuickReply
 from inbox.selectors import ANSWER, conversation_sticky_session
 from sessions_app.drivers.base import IncomingMessage as Received
 from sessions_app.models import WhatsAppSession
@@ -178,6 +178,21 @@ def direct_message_queue(
     )
     realtime.conversations_changed([conversation.pk])
     return message
+
+
+@transaction.atomic
+def conversation_notes_add(*, notes: Sequence[tuple[Message, str]]) -> None:
+    """Tell the operators, in each message's conversation, what the system did with it."""
+    if not notes:
+        return
+    now = timezone.now()
+    debtor_ids = {message.debtor_id for message, _ in notes}
+    conversations = _conversations_for(debtor_ids, dict.fromkeys(debtor_ids, now))
+    ConversationNote.objects.bulk_create(
+        ConversationNote(conversation=conversations[message.debtor_id], message=message, text=text)
+        for message, text in notes
+    )
+    realtime.conversations_changed(c.pk for c in conversations.values())
 
 
 @transaction.atomic
