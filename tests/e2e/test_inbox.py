@@ -33,7 +33,7 @@ QUICK_TEXT = "Gracias {name}, le confirmamos el acuerdo por {amount}."
 
 def _connected_account(name: str) -> WhatsAppSession:
     """An account whose host runs in the worker, linked on the sandbox network."""
-    session = WhatsAppSessionFactory(name=name)
+    session = WhatsAppSessionFactory.create(name=name)
     session_connect(session=session, by=role_user(roles.SUPERVISOR))
     wait_until(
         lambda: WhatsAppSession.objects.filter(
