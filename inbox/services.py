@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from campaigns.models import Message, MessageKind, MessageStatus
 from campaigns.templating import TEMPLATE_MAX_CHARS, TemplateError, template_check
@@ -141,7 +142,7 @@ def direct_message_queue(
         raise ValueError("campaign messages are created by campaign_start")
     text = text.strip()
     if not text:
-        raise AnswerRefused("Write the answer first: an empty message is not sent.")
+        raise AnswerRefused(gettext("Write the answer first: an empty message is not sent."))
     if len(text) > TEMPLATE_MAX_CHARS:
         raise AnswerRefused(
             f"The answer has {len(text):,} characters; at most {TEMPLATE_MAX_CHARS:,} are sent."
@@ -258,7 +259,7 @@ def conversation_release(*, conversation: Conversation, by: Actor) -> None:
 def _checked_quick_reply(title: str, text: str) -> tuple[str, str]:
     title, text = title.strip(), text.strip()
     if not title or not text:
-        raise ValidationError("A quick reply needs a title and a text.")
+        raise ValidationError(gettext("A quick reply needs a title and a text."))
     try:
         template_check(text)
     except TemplateError as exc:
@@ -271,7 +272,9 @@ def quick_reply_create(*, title: str, text: str, by: Actor) -> QuickReply:
     require(by, "inbox.add_quickreply")
     title, text = _checked_quick_reply(title, text)
     if QuickReply.objects.filter(title=title).exists():
-        raise ValidationError(f"A quick reply titled “{title}” exists already.")
+        raise ValidationError(
+            gettext("A quick reply titled “%(title)s” exists already.") % {"title": title}
+        )
     return QuickReply.objects.create(
         title=title, text=text, created_by=by if isinstance(by, User) else None
     )
@@ -282,7 +285,9 @@ def quick_reply_update(*, quick_reply: QuickReply, title: str, text: str, by: Ac
     require(by, "inbox.change_quickreply")
     title, text = _checked_quick_reply(title, text)
     if QuickReply.objects.filter(title=title).exclude(pk=quick_reply.pk).exists():
-        raise ValidationError(f"A quick reply titled “{title}” exists already.")
+        raise ValidationError(
+            gettext("A quick reply titled “%(title)s” exists already.") % {"title": title}
+        )
     quick_reply.title, quick_reply.text = title, text
     quick_reply.save(update_fields=["title", "text", "updated_at"])
     return quick_reply
