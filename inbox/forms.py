@@ -15,5 +15,4 @@ class QuickReplyForm(forms.Form):
         label=_("Text"),
         max_length=TEMPLATE_MAX_CHARS,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("Placeholders as in campaigns: {name}, {amount}, {due_date}, {reference}…"),
     )

@@ -20,7 +20,6 @@ from tests.e2e.test_operator_console import PASSWORD, click, log_in, text_of, vi
 from tests.factories import (
     DebtorFactory,
     MessageFactory,
-    QuickReplyFactory,
     WhatsAppSessionFactory,
     running_campaign,
 )
@@ -83,16 +82,35 @@ def _record(browser, conversation_pk, kind, *, amount="", date=None):
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
 
 
+def _add_quick_reply(browser, live_url, title, text):
+    """A supervisor writes a quick reply from the inbox's quick replies page."""
+    browser.get(f"{live_url}/inbox/")
+    browser.find_element(By.LINK_TEXT, "Quick replies").click()
+    form = visible(browser, "#quick-reply-form")
+    form.find_element(By.NAME, "title").send_keys(title)
+    form.find_element(By.NAME, "text").send_keys(text)
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(browser, lambda page: "Quick reply saved." in page.page_source)
+    assert text in text_of(browser, "#quick-replies")
+
+
 def test_two_operators_answer_a_sandbox_reply_live_and_record_what_came_of_it(
     live_url, new_browser, screenshot, send_log
 ):
     alice, bob = _operator("alice"), _operator("bob")
     account = _connected_account("Cobros 1")
     debtor = DebtorFactory(name="Lucía Restrepo")
-    QuickReplyFactory(title="Acuerdo", text=QUICK_TEXT)
     # Another campaign, running, still to reach Lucía through an account that is not online.
     other_campaign = running_campaign()
     waiting = MessageFactory(campaign=other_campaign, debtor=debtor, body="Recordatorio")
+
+    supervisor = role_user(roles.SUPERVISOR)
+    supervisor.set_password(PASSWORD)
+    supervisor.save()
+    boss = new_browser()
+    log_in(boss, live_url, supervisor)
+    _add_quick_reply(boss, live_url, "Acuerdo", QUICK_TEXT)
+    screenshot(boss, "inbox-quick-replies")
 
     a, b = new_browser(), new_browser()
     log_in(a, live_url, alice)
