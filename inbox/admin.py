@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
-from inbox.models import Conversation, IncomingMessage, QuickReply
+from inbox.models import Conversation, ConversationNote, IncomingMessage, QuickReply
 
 
 @admin.register(QuickReply)
@@ -10,8 +10,22 @@ class QuickReplyAdmin(admin.ModelAdmin[QuickReply]):
     search_fields = ["title", "text"]
 
 
+class ConversationNoteInline(admin.TabularInline[ConversationNote, Conversation]):
+    """What the system did in the conversation (an answer handed to another account)."""
+
+    model = ConversationNote
+    fields = ["created_at", "text", "message"]
+    readonly_fields = ["created_at", "text", "message"]
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Conversation | None = None) -> bool:
+        return False
+
+
 @admin.register(Conversation)
 class ConversationAdmin(admin.ModelAdmin[Conversation]):
+    inlines = [ConversationNoteInline]
     list_display = ["debtor", "unread_count", "assigned_to", "last_session", "last_activity_at"]
     list_select_related = ["debtor", "assigned_to", "last_session"]
     raw_id_fields = ["debtor"]

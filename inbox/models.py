@@ -129,3 +129,26 @@ class QuickReply(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ConversationNote(models.Model):
+    """Something the system did in a conversation that the operators must see in its thread."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="notes")
+    message = models.ForeignKey(
+        Message,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="conversation_notes",
+        help_text="The message the note is about",
+    )
+    text = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["conversation", "created_at"], name="note_conversation")]
+
+    def __str__(self) -> str:
+        return self.text[:40]

@@ -9,7 +9,7 @@ from django.db.models import Case, IntegerField, OuterRef, Q, QuerySet, Subquery
 from campaigns.models import Message
 from campaigns.templating import MessageTemplate
 from debtors.selectors import debtor_search
-from inbox.models import Conversation, IncomingMessage, QuickReply
+from inbox.models import Conversation, ConversationNote, IncomingMessage, QuickReply
 from sessions_app.models import WhatsAppSession
 
 ANSWER = "inbox.answer_conversation"
@@ -53,9 +53,13 @@ def conversation_list(
     return conversations.order_by(unread_first, "-last_activity_at", "-id")
 
 
-def inbox_unread_count() -> int:
-    """How many conversations hold replies nobody has opened yet."""
-    return Conversation.objects.filter(unread_count__gt=0).count()
+def inbox_unread_count(*, user: AbstractBaseUser | AnonymousUser) -> int:
+    """How many conversations `user` can act on (theirs or nobody's) hold unopened replies."""
+    return (
+        Conversation.objects.filter(unread_count__gt=0)
+        .filter(Q(assigned_to__isnull=True) | Q(assigned_to_id=user.pk))
+        .count()
+    )
 
 
 def conversation_for_debtor(*, debtor_id: int) -> Conversation | None:
@@ -64,15 +68,16 @@ def conversation_for_debtor(*, debtor_id: int) -> Conversation | None:
 
 @dataclass(frozen=True)
 class ThreadEntry:
-    """One line of a conversation: a message we sent or one the debtor sent."""
+    """One line of a conversation: a message we sent, one the debtor sent, or a note."""
 
     at: datetime.datetime
     outgoing: Message | None = None
     incoming: IncomingMessage | None = None
+    note: ConversationNote | None = None
 
 
 def conversation_thread(*, conversation: Conversation) -> list[ThreadEntry]:
-    """The latest THREAD_LIMIT messages both ways, oldest first."""
+    """The latest THREAD_LIMIT messages both ways and notes, oldest first."""
     outgoing = (
         Message.objects.filter(debtor_id=conversation.debtor_id)
         .select_related("campaign", "session", "assigned_session")
@@ -83,6 +88,8 @@ def conversation_thread(*, conversation: Conversation) -> list[ThreadEntry]:
     ]
     entries = [ThreadEntry(at=m.sent_at or m.created_at, outgoing=m) for m in outgoing]
     entries += [ThreadEntry(at=m.received_at, incoming=m) for m in incoming]
+    notes = conversation.notes.order_by("-created_at", "-id")[:THREAD_LIMIT]
+    entries += [ThreadEntry(at=note.created_at, note=note) for note in notes]
     entries.sort(key=lambda entry: entry.at)
     return entries[-THREAD_LIMIT:]
 

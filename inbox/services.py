@@ -9,11 +9,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from campaigns.models import Message, MessageKind, MessageStatus
 from campaigns.templating import TEMPLATE_MAX_CHARS, TemplateError, template_check
 from debtors.models import Debtor
-from inbox.models import PREVIEW_CHARS, Conversation, IncomingMessage, QuickReply
+from inbox.models import PREVIEW_CHARS, Conversation, ConversationNote, IncomingMessage, QuickReply
 from inbox.selectors import ANSWER, conversation_sticky_session
 from sessions_app.drivers.base import IncomingMessage as Received
 from sessions_app.models import WhatsAppSession
@@ -141,7 +142,7 @@ def direct_message_queue(
         raise ValueError("campaign messages are created by campaign_start")
     text = text.strip()
     if not text:
-        raise AnswerRefused("Write the answer first: an empty message is not sent.")
+        raise AnswerRefused(gettext("Write the answer first: an empty message is not sent."))
     if len(text) > TEMPLATE_MAX_CHARS:
         raise AnswerRefused(
             f"The answer has {len(text):,} characters; at most {TEMPLATE_MAX_CHARS:,} are sent."
@@ -178,6 +179,21 @@ def direct_message_queue(
     )
     realtime.conversations_changed([conversation.pk])
     return message
+
+
+@transaction.atomic
+def conversation_notes_add(*, notes: Sequence[tuple[Message, str]]) -> None:
+    """Tell the operators, in each message's conversation, what the system did with it."""
+    if not notes:
+        return
+    now = timezone.now()
+    debtor_ids = {message.debtor_id for message, _ in notes}
+    conversations = _conversations_for(debtor_ids, dict.fromkeys(debtor_ids, now))
+    ConversationNote.objects.bulk_create(
+        ConversationNote(conversation=conversations[message.debtor_id], message=message, text=text)
+        for message, text in notes
+    )
+    realtime.conversations_changed(c.pk for c in conversations.values())
 
 
 @transaction.atomic
@@ -243,7 +259,7 @@ def conversation_release(*, conversation: Conversation, by: Actor) -> None:
 def _checked_quick_reply(title: str, text: str) -> tuple[str, str]:
     title, text = title.strip(), text.strip()
     if not title or not text:
-        raise ValidationError("A quick reply needs a title and a text.")
+        raise ValidationError(gettext("A quick reply needs a title and a text."))
     try:
         template_check(text)
     except TemplateError as exc:
@@ -256,7 +272,9 @@ def quick_reply_create(*, title: str, text: str, by: Actor) -> QuickReply:
     require(by, "inbox.add_quickreply")
     title, text = _checked_quick_reply(title, text)
     if QuickReply.objects.filter(title=title).exists():
-        raise ValidationError(f"A quick reply titled “{title}” exists already.")
+        raise ValidationError(
+            gettext("A quick reply titled “%(title)s” exists already.") % {"title": title}
+        )
     return QuickReply.objects.create(
         title=title, text=text, created_by=by if isinstance(by, User) else None
     )
@@ -267,7 +285,9 @@ def quick_reply_update(*, quick_reply: QuickReply, title: str, text: str, by: Ac
     require(by, "inbox.change_quickreply")
     title, text = _checked_quick_reply(title, text)
     if QuickReply.objects.filter(title=title).exclude(pk=quick_reply.pk).exists():
-        raise ValidationError(f"A quick reply titled “{title}” exists already.")
+        raise ValidationError(
+            gettext("A quick reply titled “%(title)s” exists already.") % {"title": title}
+        )
     quick_reply.title, quick_reply.text = title, text
     quick_reply.save(update_fields=["title", "text", "updated_at"])
     return quick_reply

@@ -1,15 +1,19 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from campaigns.templating import BASE_PLACEHOLDERS
 from debtors.forms import DispositionForm
 from debtors.selectors import debtor_dispositions
 from inbox import selectors, services
-from inbox.models import Conversation
+from inbox.forms import QuickReplyForm
+from inbox.models import Conversation, QuickReply
 from inbox.services import AnswerRefused, AssignmentConflict
 from whatsmassive.htmx import HtmxHttpRequest
 
@@ -50,7 +54,8 @@ def inbox(request: HtmxHttpRequest) -> HttpResponse:
 
 @permission_required(VIEW, raise_exception=True)
 def inbox_unread(request: HttpRequest) -> HttpResponse:
-    return render(request, "inbox/_unread.html", {"unread": selectors.inbox_unread_count()})
+    unread = selectors.inbox_unread_count(user=request.user)
+    return render(request, "inbox/_unread.html#badge", {"unread": unread})
 
 
 def _conversation_context(conversation: Conversation) -> dict[str, object]:
@@ -87,25 +92,57 @@ def conversation_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return render(request, "inbox/conversation_detail.html", context)
 
 
-@require_POST
-def conversation_answer(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    conversation = _get_conversation(pk)
+def _answer_text(request: HttpRequest, conversation: Conversation) -> str:
+    """The answer typed, else the quick reply picked, filled in for the debtor."""
     text = request.POST.get("text", "")
     quick = request.POST.get("quick_reply", "")
     if quick.isdigit() and not text.strip():
         quick_reply = get_object_or_404(selectors.quick_reply_list(), pk=int(quick))
         text = selectors.quick_reply_render(quick_reply=quick_reply, conversation=conversation)
+    return text
+
+
+@require_POST
+def conversation_answer(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    conversation = _get_conversation(pk)
+    text = _answer_text(request, conversation)
+    error = ""
     try:
         services.conversation_answer(conversation=conversation, text=text, by=request.user)
     except AnswerRefused as exc:
-        messages.error(request, str(exc))
-    return redirect("conversation_detail", pk=pk)
+        error = str(exc)
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        return redirect("conversation_detail", pk=pk)
+    # The thread follows over the conversation's socket (and its poll); the box is emptied,
+    # or keeps what was written beside the reason it was not sent.
+    context = {
+        **_conversation_context(conversation),
+        "answer_error": error,
+        "answer_text": text if error else "",
+        "answer_queued": not error,
+    }
+    return render(request, "inbox/conversation_detail.html#answer", context)
+
+
+@permission_required(VIEW, raise_exception=True)
+def conversation_quick_reply(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """The answer box holding the quick reply picked, filled in for this debtor."""
+    conversation = _get_conversation(pk)
+    quick = request.GET.get("quick_reply", "")
+    text = ""
+    if quick.isdigit():
+        quick_reply = get_object_or_404(selectors.quick_reply_list(), pk=int(quick))
+        text = selectors.quick_reply_render(quick_reply=quick_reply, conversation=conversation)
+    return render(request, "inbox/conversation_detail.html#answer_text", {"answer_text": text})
 
 
 @require_POST
 def conversation_assign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     conversation = _get_conversation(pk)
     action = request.POST.get("action", "")
+    error = ""
     try:
         if action == "claim":
             services.conversation_claim(conversation=conversation, by=request.user)
@@ -115,5 +152,72 @@ def conversation_assign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             to = get_object_or_404(User, pk=request.POST.get("to", "0") or 0)
             services.conversation_hand_over(conversation=conversation, to=to, by=request.user)
     except AssignmentConflict as exc:
-        messages.error(request, str(exc))
-    return redirect("conversation_detail", pk=pk)
+        error = str(exc)
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        return redirect("conversation_detail", pk=pk)
+    context = {**_conversation_context(_get_conversation(pk)), "assignment_error": error}
+    return render(request, "inbox/conversation_detail.html#assignment", context)
+
+
+def _quick_replies_page(
+    request: HttpRequest, form: QuickReplyForm, editing: QuickReply | None, status: int = 200
+) -> HttpResponse:
+    context = {
+        "quick_replies": selectors.quick_reply_list(),
+        "form": form,
+        "editing": editing,
+        "base_placeholders": BASE_PLACEHOLDERS,
+    }
+    return render(request, "inbox/quick_replies.html", context, status=status)
+
+
+def _saved(request: HttpRequest, form: QuickReplyForm, quick_reply: QuickReply | None) -> bool:
+    """Create or update from a valid form; the service's refusal becomes the form's error."""
+    if not form.is_valid():
+        return False
+    title, text = form.cleaned_data["title"], form.cleaned_data["text"]
+    try:
+        if quick_reply is None:
+            services.quick_reply_create(title=title, text=text, by=request.user)
+        else:
+            services.quick_reply_update(
+                quick_reply=quick_reply, title=title, text=text, by=request.user
+            )
+    except ValidationError as exc:
+        form.add_error(None, exc)
+        return False
+    return True
+
+
+@permission_required("inbox.view_quickreply", raise_exception=True)
+def quick_reply_list(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = QuickReplyForm(request.POST)
+        if _saved(request, form, None):
+            messages.success(request, _("Quick reply saved."))
+            return redirect("quick_reply_list")
+        return _quick_replies_page(request, form, None, status=400)
+    return _quick_replies_page(request, QuickReplyForm(), None)
+
+
+@permission_required("inbox.change_quickreply", raise_exception=True)
+def quick_reply_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    quick_reply = get_object_or_404(selectors.quick_reply_list(), pk=pk)
+    if request.method == "POST":
+        form = QuickReplyForm(request.POST)
+        if _saved(request, form, quick_reply):
+            messages.success(request, _("Quick reply saved."))
+            return redirect("quick_reply_list")
+        return _quick_replies_page(request, form, quick_reply, status=400)
+    initial = {"title": quick_reply.title, "text": quick_reply.text}
+    return _quick_replies_page(request, QuickReplyForm(initial=initial), quick_reply)
+
+
+@require_POST
+def quick_reply_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    quick_reply = get_object_or_404(selectors.quick_reply_list(), pk=pk)
+    services.quick_reply_delete(quick_reply=quick_reply, by=request.user)
+    messages.success(request, _("Quick reply “%(title)s” deleted.") % {"title": quick_reply.title})
+    return redirect("quick_reply_list")

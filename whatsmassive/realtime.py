@@ -28,7 +28,6 @@ from redis.commands.core import Script
 
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_live_context
-from inbox.selectors import inbox_unread_count
 from sessions_app.models import WhatsAppSession
 from sessions_app.selectors import dashboard_accounts_context, session_live_context
 
@@ -190,14 +189,13 @@ def campaigns_progress_changed(campaign_ids: Iterable[int | None]) -> None:
 
 
 def inbox_broadcast(conversation_ids: Iterable[int]) -> None:
-    """The unread count to every inbox socket, and a hint to each conversation's page.
+    """A hint to every inbox socket, and one to each conversation's page.
 
-    The count is the same for everyone; what a list or a conversation page shows depends on
-    who looks (filters, "assign to me"), so those pages re-fetch their part on the hint.
+    What the unread badge, a list or a conversation page shows depends on who looks (their
+    own conversations, filters, "assign to me"), so each re-fetches its part on the hint.
     """
     version = time.time_ns() // 1_000_000
-    count = {"unread": inbox_unread_count(), "version": version}
-    group_send(INBOX_GROUP, _fragment("inbox/_unread.html", count))
+    group_send(INBOX_GROUP, _fragment("inbox/_unread.html#changed", {"version": version}))
     for conversation_id in set(conversation_ids):
         hint = {"conversation_id": conversation_id, "version": version}
         group_send(

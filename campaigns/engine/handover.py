@@ -5,10 +5,15 @@ import logging
 import random
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext
 
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
+from inbox.services import conversation_notes_add
 from sessions_app.models import Pool, PoolMember, PoolStrategy, SessionStatus, WhatsAppSession
+from webhooks.models import EventType
+from webhooks.services import message_events_emit
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +67,8 @@ def messages_hand_over(
     if pool is not None:
         campaigns = campaigns.filter(pool=pool)
     moved = released = 0
+    if pool is None:
+        moved += _direct_messages_hand_over(session=session)
     # Pools in one order: two accounts dropping out at once lock them alike, never crosswise.
     for campaign in campaigns.select_related("pool").order_by("pool_id", "id"):
         # The pool's row lock is the one its member edits take: a member removed meanwhile
@@ -90,6 +97,76 @@ def messages_hand_over(
             extra={"session_id": session.pk},
         )
     return moved + released
+
+
+# An account in these states will not come back without a new scan: the answers and
+# confirmations waiting for it go through another account rather than never.
+GONE_STATUSES = [SessionStatus.LOGGED_OUT, SessionStatus.BANNED]
+
+
+def _direct_messages_hand_over(*, session: WhatsAppSession) -> int:
+    """An account that is gone hands its unsent direct messages to a connected account of
+    one of its pools, or fails them when none is left; each conversation gets a note.
+
+    An account only disconnected keeps them: it comes back without a new scan, and the
+    debtor is answered from the number they wrote to.
+    """
+    gone = WhatsAppSession.objects.filter(
+        Q(status__in=GONE_STATUSES) | Q(logout_requested=True), pk=session.pk
+    ).exists()
+    if not gone:
+        return 0
+    orphans = list(
+        Message.objects.select_for_update()
+        .filter(campaign=None, assigned_session=session, status=MessageStatus.PENDING)
+        .order_by("id")
+    )
+    if not orphans:
+        return 0
+    member = (
+        PoolMember.objects.filter(
+            enabled=True,
+            pool__members__session=session,
+            session__status=SessionStatus.CONNECTED,
+            session__logout_requested=False,
+        )
+        .exclude(session=session)
+        .select_related("session")
+        .order_by("pool_id", "position", "id")
+        .first()
+    )
+    heir = member.session if member is not None else None
+    now = timezone.now()
+    ids = [message.pk for message in orphans]
+    pending = Message.objects.filter(pk__in=ids, status=MessageStatus.PENDING)
+    if heir is not None:
+        pending.update(assigned_session=heir, updated_at=now)
+        note = gettext(
+            "%(account)s is logged out: this message goes out through %(heir)s instead."
+        ) % {"account": session.name, "heir": heir.name}
+        logger.warning(
+            "%d direct message(s) of %s handed to %s",
+            len(ids),
+            session.name,
+            heir.name,
+            extra={"session_id": session.pk},
+        )
+    else:
+        note = gettext(
+            "%(account)s is logged out and no other account of its pools is connected:"
+            " this message was not sent."
+        ) % {"account": session.name}
+        failed = list(pending.values_list("pk", flat=True))
+        pending.update(status=MessageStatus.FAILED, last_error=note, failed_at=now, updated_at=now)
+        message_events_emit([(EventType.MESSAGE_FAILED, pk) for pk in failed])
+        logger.error(
+            "%d direct message(s) of %s failed: no connected account left in its pools",
+            len(ids),
+            session.name,
+            extra={"session_id": session.pk},
+        )
+    conversation_notes_add(notes=[(message, note) for message in orphans])
+    return len(ids) if heir is not None else 0
 
 
 def _hand_to(*, messages: QuerySet[Message], strategy: str, members: list[PoolMember]) -> int:

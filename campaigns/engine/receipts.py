@@ -58,16 +58,18 @@ def messages_apply_acks(*, session: WhatsAppSession, acks: list[Ack]) -> int:
             status__in=[MessageStatus.UNKNOWN, MessageStatus.SENT, MessageStatus.DELIVERED],
         )
         .exclude(wa_message_id="")
-        .values_list("pk", "wa_message_id", "status", "campaign_id", "debtor_id", "session_id")
+        .values_list(
+            "pk", "wa_message_id", "status", "campaign_id", "debtor_id", "session_id", "kind"
+        )
     )
-    rows = [row[:5] for row in found if row[5] == session.pk]
+    rows = [(*row[:5], row[6]) for row in found if row[5] == session.pk]
     # One UPDATE per kind of step, each still conditional on the status it expects.
     steps: dict[tuple[str, str, bool], list[int]] = {}
     debtors: dict[str, list[int]] = {}
     campaigns: set[int] = set()
     events: list[tuple[str, int]] = []
     moved = 0
-    for pk, wa_message_id, status, campaign_id, debtor_id in rows:
+    for pk, wa_message_id, status, campaign_id, debtor_id, kind in rows:
         statuses = wanted[wa_message_id]
         to: str = MessageStatus.READ if AckStatus.READ in statuses else MessageStatus.DELIVERED
         if _ACK_ORDER[to] <= _ACK_ORDER[status]:
@@ -82,7 +84,9 @@ def messages_apply_acks(*, session: WhatsAppSession, acks: list[Ack]) -> int:
         if through_delivered:
             events.append((EventType.MESSAGE_DELIVERED, pk))
         events.append((_ACK_EVENTS[to], pk))
-        debtors.setdefault(to, []).append(debtor_id)
+        if kind == MessageKind.CAMPAIGN:
+            # An answer or a confirmation being read says nothing of the collection.
+            debtors.setdefault(to, []).append(debtor_id)
         campaigns.add(campaign_id)
         moved += 2 if through_delivered else 1
     for (status, to, through_delivered), pks in steps.items():

@@ -152,11 +152,14 @@ def _settle_sent_sql() -> list[str]:
     )
     debtor_sent, yes = literal(DebtorStatus.SENT), literal(OnWhatsApp.YES)
     # A debtor an operator closed (paid, disputed, wrong number) while this was in flight
-    # keeps that status; what the send taught about the number is still learned.
+    # keeps that status, and so does one sent an answer or a confirmation: only campaign
+    # work moves where the collection stands. What the send taught about the number is
+    # still learned.
     closed = ", ".join(literal(status) for status in CLOSED_STATUSES)
     set_debtor = (
         f"UPDATE {debtor} SET updated_at = %(now)s,"  # noqa: S608
-        f" status = CASE WHEN status IN ({closed}) THEN status ELSE {debtor_sent} END,"
+        f" status = CASE WHEN status IN ({closed}) OR NOT %(campaign_work)s THEN status"
+        f" ELSE {debtor_sent} END,"
         f" on_whatsapp = CASE WHEN %(checked)s THEN {yes} ELSE on_whatsapp END,"
         " whatsapp_checked_at = CASE WHEN %(checked)s THEN %(now)s ELSE whatsapp_checked_at END,"
         " whatsapp_lid = COALESCE(NULLIF(%(lid)s, ''), whatsapp_lid)"
@@ -203,6 +206,7 @@ def _settle_sent(
         "debtor": claim.debtor_id,
         "session": session.pk,
         "checked": check is not None,
+        "campaign_work": claim.kind == MessageKind.CAMPAIGN,
         # The DOM strategy learns the LID from the chat's message ids: replies may use it.
         "lid": result.lid or (check.lid if check else ""),
         "phone": claim.phone_e164,

@@ -6,9 +6,11 @@ import pytest
 from tests.e2e.test_operator_console import PASSWORD, log_in, visible, wait_for
 from tests.factories import (
     CampaignFactory,
+    ConversationFactory,
     DebtorFactory,
     MessageFactory,
     PoolMemberFactory,
+    QuickReplyFactory,
     SystemLogFactory,
     UserFactory,
 )
@@ -32,6 +34,8 @@ def test_no_page_breaks_the_content_security_policy(live_url, new_browser):
     MessageFactory(campaign=campaign, debtor=debtor, status="sent")
     draft = CampaignFactory(pool=member.pool)
     SystemLogFactory()
+    conversation = ConversationFactory(debtor=debtor, last_session=member.session)
+    QuickReplyFactory()
     browser = new_browser()
     log_in(browser, live_url, admin)
     pages = [
@@ -50,6 +54,9 @@ def test_no_page_breaks_the_content_security_policy(live_url, new_browser):
         "/debtors/imports/new/",
         "/debtors/promises/broken/",
         "/logs/",
+        "/inbox/",
+        f"/inbox/{conversation.pk}/",
+        "/inbox/quick-replies/",
         "/admin/",
         "/admin/campaigns/campaign/",
     ]

@@ -2,11 +2,18 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
-from campaigns.engine import engine_send_next, messages_apply_incoming
+from campaigns.engine import (
+    NobodyLeft,
+    engine_send_next,
+    messages_apply_acks,
+    messages_apply_incoming,
+    messages_hand_over,
+)
 from campaigns.engine.pacing import Pacer
 from campaigns.models import Message, MessageKind, MessageStatus
 from campaigns.services import campaign_start
-from inbox.models import Conversation, IncomingMessage
+from debtors.models import DebtorStatus
+from inbox.models import Conversation, ConversationNote, IncomingMessage
 from inbox.services import (
     AnswerRefused,
     AssignmentConflict,
@@ -17,9 +24,11 @@ from inbox.services import (
     conversation_release,
     direct_message_queue,
 )
+from sessions_app.drivers.base import Ack, AckStatus
 from sessions_app.drivers.base import IncomingMessage as Received
 from sessions_app.drivers.sandbox import read_log_path, read_read_log
-from sessions_app.models import PoolStrategy
+from sessions_app.models import PoolStrategy, SessionStatus
+from sessions_app.services import session_logout
 from tests.factories import (
     CampaignFactory,
     ConversationFactory,
@@ -174,3 +183,105 @@ def test_opening_a_conversation_clears_its_unread_count_without_telling_whatsapp
     conversation_mark_seen(conversation=conversation, by=viewer)
     assert Conversation.objects.get().unread_count == 0
     assert read_read_log() == []
+
+
+@pytest.mark.parametrize("kind", [MessageKind.REPLY, MessageKind.CONFIRMATION])
+def test_an_answer_or_a_confirmation_leaves_the_debtors_collection_status_alone(
+    connected_account, operator, kind
+):
+    session, driver = connected_account()
+    debtor = DebtorFactory()
+    _sent_campaign(session, driver, debtor)
+    messages_apply_incoming(
+        session=session,
+        incoming=[Received(debtor.phone_e164, "¿Cuánto debo?", timezone.now(), wa_message_id="q")],
+    )
+    debtor.refresh_from_db()
+    assert debtor.status == DebtorStatus.REPLIED
+    message = direct_message_queue(
+        debtor=debtor, session=session, text="Son 100.000", kind=kind, by=operator
+    )
+
+    engine_send_next(session=session, driver=driver, pacer=Pacer.load(session))
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+    debtor.refresh_from_db()
+    assert debtor.status == DebtorStatus.REPLIED
+    messages_apply_acks(
+        session=session,
+        acks=[
+            Ack(message.wa_message_id, AckStatus.DELIVERED),
+            Ack(message.wa_message_id, AckStatus.READ),
+        ],
+    )
+
+    message.refresh_from_db()
+    debtor.refresh_from_db()
+    assert (message.status, debtor.status) == (MessageStatus.READ, DebtorStatus.REPLIED)
+
+
+def _answer_waiting_for(session, other, operator):
+    debtor = DebtorFactory()
+    pool = PoolFactory()
+    PoolMemberFactory(pool=pool, session=session)
+    PoolMemberFactory(pool=pool, session=other)
+    conversation = ConversationFactory(debtor=debtor, last_session=session)
+    return conversation, conversation_answer(
+        conversation=conversation, text="Le confirmo el acuerdo", by=operator
+    )
+
+
+def test_an_answer_for_a_logged_out_account_goes_out_once_through_another_of_its_pool(
+    connected_account, send_log, operator, supervisor
+):
+    session, _ = connected_account(name="Cobros 1")
+    other, other_driver = connected_account(name="Cobros 2")
+    conversation, answer = _answer_waiting_for(session, other, operator)
+
+    session_logout(session=session, by=supervisor)
+    engine_send_next(session=other, driver=other_driver, pacer=Pacer.load(other))
+
+    answer.refresh_from_db()
+    assert (answer.status, answer.assigned_session, answer.session) == (
+        MessageStatus.SENT,
+        other,
+        other,
+    )
+    assert [row[2] for row in send_log()] == [conversation.debtor.phone_e164]
+    note = ConversationNote.objects.get()
+    assert (note.conversation, note.message) == (conversation, answer)
+    assert "Cobros 1 is logged out" in note.text
+    assert "Cobros 2" in note.text
+
+
+def test_an_answer_fails_with_its_reason_when_no_connected_account_is_left(
+    connected_account, operator, supervisor, client
+):
+    session, _ = connected_account(name="Cobros 1")
+    other, _ = connected_account(name="Cobros 2")
+    type(other).objects.filter(pk=other.pk).update(status=SessionStatus.DISCONNECTED)
+    conversation, answer = _answer_waiting_for(session, other, operator)
+
+    session_logout(session=session, by=supervisor)
+
+    answer.refresh_from_db()
+    assert answer.status == MessageStatus.FAILED
+    assert "no other account of its pools is connected" in answer.last_error
+    client.force_login(operator)
+    page = client.get(f"/inbox/{conversation.pk}/").content.decode()
+    assert page.count("Cobros 1 is logged out and no other account") == 2  # note and message
+
+
+def test_an_answer_waits_for_an_account_that_is_only_disconnected(
+    connected_account, operator, supervisor
+):
+    session, _ = connected_account()
+    other, _ = connected_account()
+    _, answer = _answer_waiting_for(session, other, operator)
+    type(session).objects.filter(pk=session.pk).update(status=SessionStatus.DISCONNECTED)
+
+    messages_hand_over(session=session, nobody_left=NobodyLeft.KEEP)
+
+    answer.refresh_from_db()
+    assert (answer.status, answer.assigned_session) == (MessageStatus.PENDING, session)
+    assert not ConversationNote.objects.exists()
