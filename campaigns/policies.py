@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import holidays
 import phonenumbers
 from django.conf import settings
+from django.utils.translation import gettext
 from phonenumbers import timezone as phone_timezones
 from phonenumbers.tzdata import TIMEZONE_LONGEST_PREFIX
 
@@ -38,7 +39,10 @@ class WindowsError(ValueError):
 
 def _seconds(text: str) -> int:
     if not _TIME.match(text):
-        raise WindowsError(f"“{text}” is not a time: write it as HH:MM, from 00:00 to 24:00.")
+        raise WindowsError(
+            gettext("“%(text)s” is not a time: write it as HH:MM, from 00:00 to 24:00.")
+            % {"text": text}
+        )
     hours, minutes = text.split(":")
     return int(hours) * 3600 + int(minutes) * 60
 
@@ -46,24 +50,39 @@ def _seconds(text: str) -> int:
 def windows_check(windows: object) -> Windows:
     """The windows, sorted, or WindowsError saying what is wrong with them."""
     if not isinstance(windows, list) or len(windows) != len(WEEKDAYS):
-        raise WindowsError("The windows need one list of ranges per weekday, Monday first.")
+        raise WindowsError(
+            gettext("The windows need one list of ranges per weekday, Monday first.")
+        )
     checked: Windows = []
     for day, ranges in zip(WEEKDAYS, windows, strict=True):
         if not isinstance(ranges, list):
-            raise WindowsError(f"{day}: the ranges must be a list.")
+            raise WindowsError(
+                gettext("%(day)s: the ranges must be a list.") % {"day": gettext(day)}
+            )
         spans = []
         for pair in ranges:
             if not (isinstance(pair, list | tuple) and len(pair) == 2):
-                raise WindowsError(f"{day}: every range needs a start and an end.")
+                raise WindowsError(
+                    gettext("%(day)s: every range needs a start and an end.")
+                    % {"day": gettext(day)}
+                )
             start, end = _seconds(str(pair[0])), _seconds(str(pair[1]))
             if start >= end:
-                raise WindowsError(f"{day}: {pair[0]}-{pair[1]} must start before it ends.")
+                raise WindowsError(
+                    gettext("%(day)s: %(start)s-%(end)s must start before it ends.")
+                    % {"day": gettext(day), "start": pair[0], "end": pair[1]}
+                )
             spans.append((start, end, [str(pair[0]), str(pair[1])]))
         spans.sort()
         for (_, end, earlier), (start, _, later) in itertools.pairwise(spans):
             if start < end:
                 raise WindowsError(
-                    f"{day}: {earlier[0]}-{earlier[1]} and {later[0]}-{later[1]} overlap."
+                    gettext("%(day)s: %(first)s and %(second)s overlap.")
+                    % {
+                        "day": gettext(day),
+                        "first": f"{earlier[0]}-{earlier[1]}",
+                        "second": f"{later[0]}-{later[1]}",
+                    }
                 )
         checked.append([text for _, _, text in spans])
     return checked
@@ -78,7 +97,9 @@ def windows_parse(text: str) -> list[list[str]]:
             continue
         bounds = [bound.strip() for bound in part.split("-")]
         if len(bounds) != 2:
-            raise WindowsError(f"“{part}” is not a range: write it as 07:00-19:00.")
+            raise WindowsError(
+                gettext("“%(part)s” is not a range: write it as 07:00-19:00.") % {"part": part}
+            )
         ranges.append(bounds)
     return ranges
 

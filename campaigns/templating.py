@@ -9,6 +9,9 @@ from collections.abc import Iterable
 from decimal import Decimal
 from string import Formatter
 
+from django.utils.formats import number_format
+from django.utils.translation import gettext
+
 from debtors.models import Debtor
 
 BASE_PLACEHOLDERS = ("name", "amount", "due_date", "reference", "phone", "currency")
@@ -26,8 +29,14 @@ def template_check(template: str) -> None:
     """Raise TemplateError unless `template` is short enough and its placeholders are plain."""
     if len(template) > TEMPLATE_MAX_CHARS:
         raise TemplateError(
-            f"The message text has {len(template):,} characters; "
-            f"the most a campaign may send is {TEMPLATE_MAX_CHARS:,}."
+            gettext(
+                "The message text has %(length)s characters; "
+                "the most a campaign may send is %(max)s."
+            )
+            % {
+                "length": number_format(len(template), force_grouping=True),
+                "max": number_format(TEMPLATE_MAX_CHARS, force_grouping=True),
+            }
         )
     template_placeholders(template)
 
@@ -38,13 +47,18 @@ def template_placeholders(template: str) -> list[str]:
     try:
         parsed = list(Formatter().parse(template))
     except ValueError as exc:
-        raise TemplateError(f"The template has unbalanced braces: {exc}.") from exc
+        raise TemplateError(
+            gettext("The template has unbalanced braces: %(error)s.") % {"error": exc}
+        ) from exc
     for _literal, field, spec, conversion in parsed:
         if field is None:
             continue
         if not field.isidentifier() or spec or conversion:
             raise TemplateError(
-                f"“{{{field}}}” is not a placeholder: use plain names like {{name}} or {{amount}}."
+                gettext(
+                    "“%(field)s” is not a placeholder: use plain names like {name} or {amount}."
+                )
+                % {"field": f"{{{field}}}"}
             )
         if field not in names:
             names.append(field)

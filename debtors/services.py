@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from campaigns.models import OPTED_OUT_REASON, Message, MessageStatus
 from debtors.models import (
@@ -92,6 +92,9 @@ def debtor_opt_out(
     }
     added = _registry_add(reasons=reasons, at=at, source=source, by=by)
     debtor_ids = {phone: pk for pk, phone in newly.items()}
+    # The audit trail is kept in English, whatever the operator reads.
+    with translation.override("en"):
+        source_label = str(source.label)
     audit_records_add(
         [
             audit_record_build(
@@ -102,7 +105,7 @@ def debtor_opt_out(
                 phone_e164=phone,
                 detail={
                     "reason": reasons[phone],
-                    "source": source.label,
+                    "source": source_label,
                     "debtor_id": debtor_ids.get(phone),
                     "opted_out_at": at.isoformat(),
                 },

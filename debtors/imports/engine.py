@@ -15,6 +15,7 @@ from typing import Any, Protocol, TextIO
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from debtors.imports.mapping import Mapping, guess_mapping
 from debtors.imports.readers import FileInfo, ImportFileError, Table, open_table
@@ -25,7 +26,7 @@ from whatsmassive.exports import escape_cell
 BATCH_ROWS = 5000
 PROGRESS_EVERY = 5000
 ERROR_REPORT_HEADER = ["row", "name", "column", "value", "reason"]
-NUL_REASON = "holds a NUL character (a binary file or a broken export)"
+NUL_REASON = gettext_noop("holds a NUL character (a binary file or a broken export)")
 _LIMITS = {"name": 200, "reference": 100}
 # Columns written on insert, in COPY order; `updatable` are those an update may overwrite.
 _COLUMNS = ["name", "phone_e164", "phone_raw", "amount", "currency", "due_date", "reference"]
@@ -223,10 +224,10 @@ class _Importer:
         if name == "currency":
             currency = text.upper()
             if currency and (len(currency) != 3 or not currency.isalpha()):
-                raise CellError("currency is not a 3-letter code (COP, USD)")
+                raise CellError(gettext_noop("currency is not a 3-letter code (COP, USD)"))
             return currency
         if name == "name" and not text:
-            raise CellError("name is blank")
+            raise CellError(gettext_noop("name is blank"))
         if len(text) > _LIMITS[name]:
             raise CellError(f"{name} is longer than {_LIMITS[name]} characters")
         return text
