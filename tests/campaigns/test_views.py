@@ -569,3 +569,16 @@ def test_a_refused_start_gives_its_reasons_in_spanish(logged_in):
     assert f"El grupo de cuentas “{pool}” no tiene ninguna cuenta habilitada." in html
     draft.refresh_from_db()
     assert draft.status == CampaignStatus.DRAFT
+
+
+def test_every_campaign_page_reads_in_spanish(logged_in):
+    draft = _ready_campaign()
+    pages = {
+        reverse("campaign_list"): "<h1>Campañas</h1>",
+        reverse("campaign_create"): "<h1>Campaña nueva</h1>",
+        reverse("campaign_edit", args=[draft.pk]): "<h1>Editar el borrador</h1>",
+    }
+    for url, spanish in pages.items():
+        response = logged_in.get(url, **SPANISH)
+        assert response.status_code == 200, url
+        assert spanish in response.content.decode(), url

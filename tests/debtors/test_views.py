@@ -20,7 +20,15 @@ from openpyxl import load_workbook
 from campaigns.models import MessageStatus
 from debtors import views
 from debtors.imports.services import debtor_import_prepare, debtor_import_run
-from debtors.models import Debtor, DebtorImport, Disposition, DispositionKind, ImportStatus
+from debtors.models import (
+    Debtor,
+    DebtorImport,
+    Disposition,
+    DispositionKind,
+    DoNotContact,
+    ImportStatus,
+    OptOutSource,
+)
 from debtors.services import debtor_disposition_record
 from tests.conftest import role_user
 from tests.debtors.imports.conftest import sheet_xml, write_sheet
@@ -724,3 +732,23 @@ def test_opting_out_in_bulk_confirms_in_spanish(client, operator):
     assert "1 deudor(es) dado(s) de baja." in response.content.decode()
     chosen.refresh_from_db()
     assert chosen.opted_out
+
+
+def test_every_debtor_page_reads_in_spanish(client, supervisor):
+    debtor = DebtorFactory(name="Ana")
+    entry = DoNotContact.objects.create(
+        phone_e164="+573001112233", source=OptOutSource.REPLY, added_at=timezone.now()
+    )
+    client.force_login(supervisor)
+    pages = {
+        reverse("debtor_detail", args=[debtor.pk]): "Aún no hay nada registrado.",
+        reverse("debtor_import_new"): "<h1>Importar deudores</h1>",
+        reverse("promise_broken_list"): "Ese día no se detectó ninguna promesa incumplida.",
+        reverse("do_not_contact_list"): "<h1>Lista de no contactar</h1>",
+        reverse("do_not_contact_import"): "<h1>Importar una lista de no contactar</h1>",
+        reverse("do_not_contact_remove", args=[entry.pk]): "<dd>Respuesta del deudor</dd>",
+    }
+    for url, spanish in pages.items():
+        response = client.get(url, **SPANISH)
+        assert response.status_code == 200, url
+        assert spanish in response.content.decode(), url
