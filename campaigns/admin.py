@@ -3,6 +3,8 @@ from collections.abc import Callable
 from django.contrib import admin
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, ContactPolicy, Message, MessageStatus
 from campaigns.selectors import FINAL_STATUSES
@@ -23,7 +25,7 @@ def _apply(
     request: HttpRequest,
     queryset: QuerySet[Campaign],
     service: Callable[..., Campaign],
-    verb: str,
+    done: str,
 ) -> None:
     apply_to_each(
         model_admin,
@@ -32,7 +34,7 @@ def _apply(
         lambda campaign: service(campaign=campaign, by=request.user),
         perm="campaigns.run_campaign",
         refusals=(CampaignTransitionError, CampaignStartRefused),
-        done="{} campaign(s) " + verb + ".",
+        done=done,
     )
 
 
@@ -83,33 +85,33 @@ class CampaignAdmin(admin.ModelAdmin[Campaign]):
             obj.created_by = request.user  # type: ignore[assignment]
         super().save_model(request, obj, form, change)
 
-    @admin.display(description="messages", ordering="message_total")
+    @admin.display(description=_("messages"), ordering="message_total")
     def message_total(self, campaign: Campaign) -> int:
         return int(campaign.message_total)  # type: ignore[attr-defined]
 
-    @admin.display(description="done", ordering="message_done")
+    @admin.display(description=_("done"), ordering="message_done")
     def message_done(self, campaign: Campaign) -> int:
         return int(campaign.message_done)  # type: ignore[attr-defined]
 
-    @admin.display(description="failed", ordering="message_failed")
+    @admin.display(description=_("failed"), ordering="message_failed")
     def message_failed(self, campaign: Campaign) -> int:
         return int(campaign.message_failed)  # type: ignore[attr-defined]
 
-    @admin.action(description="Start selected campaigns")
+    @admin.action(description=_("Start selected campaigns"))
     def start(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
-        _apply(self, request, queryset, campaign_start, "started")
+        _apply(self, request, queryset, campaign_start, gettext("{} campaign(s) started."))
 
-    @admin.action(description="Pause selected campaigns")
+    @admin.action(description=_("Pause selected campaigns"))
     def pause(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
-        _apply(self, request, queryset, campaign_pause, "paused")
+        _apply(self, request, queryset, campaign_pause, gettext("{} campaign(s) paused."))
 
-    @admin.action(description="Resume selected campaigns")
+    @admin.action(description=_("Resume selected campaigns"))
     def resume(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
-        _apply(self, request, queryset, campaign_resume, "resumed")
+        _apply(self, request, queryset, campaign_resume, gettext("{} campaign(s) resumed."))
 
-    @admin.action(description="Cancel selected campaigns (skip unsent messages)")
+    @admin.action(description=_("Cancel selected campaigns (skip unsent messages)"))
     def cancel(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
-        _apply(self, request, queryset, campaign_cancel, "cancelled")
+        _apply(self, request, queryset, campaign_cancel, gettext("{} campaign(s) cancelled."))
 
 
 @admin.register(Message)
@@ -156,14 +158,14 @@ class MessageAdmin(admin.ModelAdmin[Message]):
             lambda message: message_resolve_unknown(message=message, sent=sent, by=request.user),
             perm="campaigns.run_campaign",
             refusals=(CampaignTransitionError,),
-            done="{} message(s) resolved.",
+            done=gettext("{} message(s) resolved."),
         )
 
-    @admin.action(description="Unknown messages: the phone shows them sent — mark sent")
+    @admin.action(description=_("Unknown messages: the phone shows them sent — mark sent"))
     def mark_sent(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
         self._resolve(request, queryset, sent=True)
 
-    @admin.action(description="Unknown messages: not on the phone — send again")
+    @admin.action(description=_("Unknown messages: not on the phone — send again"))
     def resend(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
         self._resolve(request, queryset, sent=False)
 

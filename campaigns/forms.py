@@ -68,11 +68,12 @@ class VariantsField(forms.Field):
 
 
 class CampaignForm(forms.Form):
-    name = forms.CharField(max_length=200)
+    name = forms.CharField(label=_("Name"), max_length=200)
     pool = forms.ModelChoiceField(
         queryset=Pool.objects.order_by("name"),
+        label=_("Pool"),
         empty_label=None,
-        help_text="Its accounts send the messages.",
+        help_text=_("Its accounts send the messages."),
     )
     policy = forms.ModelChoiceField(
         label=_("Contact policy"),
@@ -83,7 +84,7 @@ class CampaignForm(forms.Form):
         help_text=_("When and how often its debtors may be written to."),
     )
     template = forms.CharField(
-        label="Message text",
+        label=_("Message text"),
         max_length=TEMPLATE_MAX_CHARS,
         widget=forms.Textarea(attrs={"rows": 8, "class": "template-editor"}),
     )
@@ -105,39 +106,41 @@ class CampaignForm(forms.Form):
         initial=DateStyle.SHORT,
     )
     status = forms.MultipleChoiceField(
-        label="Debtor status",
+        label=_("Debtor status"),
         choices=DebtorStatus.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="None ticked: every status.",
+        help_text=_("None ticked: every status."),
     )
     amount_min = forms.DecimalField(
-        label="Amount from", required=False, min_value=0, max_digits=14, decimal_places=2
+        label=_("Amount from"), required=False, min_value=0, max_digits=14, decimal_places=2
     )
     amount_max = forms.DecimalField(
-        label="Amount to", required=False, min_value=0, max_digits=14, decimal_places=2
+        label=_("Amount to"), required=False, min_value=0, max_digits=14, decimal_places=2
     )
     due_from = forms.DateField(
-        label="Due from", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Due from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     due_to = forms.DateField(
-        label="Due to", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Due to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    search = forms.CharField(label="Name or reference contains", required=False, max_length=100)
+    search = forms.CharField(label=_("Name or reference contains"), required=False, max_length=100)
     include_closed = forms.BooleanField(
-        label="Include paid, disputed and wrong-number debtors",
+        label=_("Include paid, disputed and wrong-number debtors"),
         required=False,
-        help_text="Left out unless ticked here or under Debtor status.",
+        help_text=_("Left out unless ticked here or under Debtor status."),
     )
     recent_days = forms.IntegerField(
-        label="Recently contacted: within days",
+        label=_("Recently contacted: within days"),
         min_value=0,
         max_value=365,
         required=False,
         initial=lambda: settings.CAMPAIGN_RECONTACT_DAYS,
-        help_text="Debtors sent a message within this many days are left out; 0 for none.",
+        help_text=_("Debtors sent a message within this many days are left out; 0 for none."),
     )
-    include_recent = forms.BooleanField(label="Include recently contacted debtors", required=False)
+    include_recent = forms.BooleanField(
+        label=_("Include recently contacted debtors"), required=False
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
@@ -202,10 +205,10 @@ class CampaignForm(forms.Form):
         cleaned = super().clean() or {}
         low, high = cleaned.get("amount_min"), cleaned.get("amount_max")
         if low is not None and high is not None and low > high:
-            self.add_error("amount_max", "Must be at least the “amount from”.")
+            self.add_error("amount_max", _("Must be at least the “amount from”."))
         start, end = cleaned.get("due_from"), cleaned.get("due_to")
         if start and end and start > end:
-            self.add_error("due_to", "Must be on or after the “due from” date.")
+            self.add_error("due_to", _("Must be on or after the “due from” date."))
         return cleaned
 
     def _values(self) -> dict[str, Any]:

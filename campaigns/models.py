@@ -7,6 +7,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from campaigns.policies import WEEKDAYS, Rules, WindowsError, windows_check
 from campaigns.templating import DATE_LONG, DATE_SHORT, DEFAULT_LOCALE, TEMPLATE_MAX_CHARS
@@ -16,39 +17,39 @@ from whatsmassive.db import choices_check
 
 
 class CampaignStatus(models.TextChoices):
-    DRAFT = "draft", "draft"
-    RUNNING = "running", "running"
-    PAUSED = "paused", "paused"
-    COMPLETED = "completed", "completed"
-    CANCELLED = "cancelled", "cancelled"
+    DRAFT = "draft", _("draft")
+    RUNNING = "running", _("running")
+    PAUSED = "paused", _("paused")
+    COMPLETED = "completed", _("completed")
+    CANCELLED = "cancelled", _("cancelled")
 
 
 # Why a message to an opted-out debtor was skipped.
-OPTED_OUT_REASON = "The debtor opted out"
+OPTED_OUT_REASON = gettext_noop("The debtor opted out")
 # The phone opted out, whichever debtor it belonged to then: checked by every claim.
-DO_NOT_CONTACT_REASON = "The phone is on the do-not-contact registry"
+DO_NOT_CONTACT_REASON = gettext_noop("The phone is on the do-not-contact registry")
 
 
 class MessageStatus(models.TextChoices):
     """The message state machine: see README, "Message state machine"."""
 
-    PENDING = "pending", "pending"
-    CLAIMED = "claimed", "claimed"
-    SENDING = "sending", "sending"
-    SENT = "sent", "sent"
-    DELIVERED = "delivered", "delivered"
-    READ = "read", "read"
-    FAILED = "failed", "failed"
-    UNKNOWN = "unknown", "unknown (check by hand)"
-    SKIPPED = "skipped", "skipped"
+    PENDING = "pending", _("pending")
+    CLAIMED = "claimed", _("claimed")
+    SENDING = "sending", _("sending")
+    SENT = "sent", _("sent")
+    DELIVERED = "delivered", _("delivered")
+    READ = "read", _("read")
+    FAILED = "failed", _("failed")
+    UNKNOWN = "unknown", _("unknown (check by hand)")
+    SKIPPED = "skipped", _("skipped")
 
 
 class OptOutMode(models.TextChoices):
     """Whether every message must tell the debtor how to stop them (Reg F §1006.6(e))."""
 
-    NOT_REQUIRED = "not_required", "not required"
-    REQUIRED = "required", "required: refuse to start without it"
-    APPEND = "append", "appended to every message"
+    NOT_REQUIRED = "not_required", _("not required")
+    REQUIRED = "required", _("required: refuse to start without it")
+    APPEND = "append", _("appended to every message")
 
 
 def always_open_windows() -> list[list[list[str]]]:
@@ -62,63 +63,85 @@ class ContactPolicy(models.Model):
     public holidays, and caps across every campaign and account.
     """
 
-    name = models.CharField(max_length=200, unique=True)
-    description = models.TextField(blank=True, help_text="Where the rules come from")
+    name = models.CharField(max_length=200, unique=True, verbose_name=_("name"))
+    description = models.TextField(
+        blank=True, help_text=_("Where the rules come from"), verbose_name=_("description")
+    )
     windows = models.JSONField(
         default=always_open_windows,
-        help_text="Per weekday, Monday first: [from, until] ranges in the debtor's local time",
+        help_text=_("Per weekday, Monday first: [from, until] ranges in the debtor's local time"),
+        verbose_name=_("windows"),
     )
     holiday_country = models.CharField(
-        max_length=2, blank=True, help_text="ISO country code: closed on its public holidays"
+        max_length=2,
+        blank=True,
+        help_text=_("ISO country code: closed on its public holidays"),
+        verbose_name=_("holiday country"),
     )
     max_per_day = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="Messages per debtor per local day, all campaigns"
+        null=True,
+        blank=True,
+        help_text=_("Messages per debtor per local day, all campaigns"),
+        verbose_name=_("max per day"),
     )
     max_per_period = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="Messages per debtor within the period below"
+        null=True,
+        blank=True,
+        help_text=_("Messages per debtor within the period below"),
+        verbose_name=_("max per period"),
     )
     period_days = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="The period's length in local days, today included"
+        null=True,
+        blank=True,
+        help_text=_("The period's length in local days, today included"),
+        verbose_name=_("period days"),
     )
     opt_out_mode = models.CharField(
-        "opt-out instruction",
+        _("opt-out instruction"),
         max_length=20,
         choices=OptOutMode.choices,
         default=OptOutMode.NOT_REQUIRED,
     )
     opt_out_instruction = models.CharField(
-        max_length=300, blank=True, help_text="How to stop the messages, e.g. “Reply STOP to…”"
+        max_length=300,
+        blank=True,
+        help_text=_("How to stop the messages, e.g. “Reply STOP to…”"),
+        verbose_name=_("opt out instruction"),
     )
     opt_out_confirmation = models.CharField(
-        max_length=300, blank=True, help_text="The one reply sent after a debtor opts out"
+        max_length=300,
+        blank=True,
+        help_text=_("The one reply sent after a debtor opts out"),
+        verbose_name=_("opt out confirmation"),
     )
     is_default = models.BooleanField(
-        "default", default=False, help_text="New campaigns follow it unless they pick another"
+        _("default"), default=False, help_text=_("New campaigns follow it unless they pick another")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("contact policy")
         ordering = ["name"]
-        verbose_name_plural = "contact policies"
+        verbose_name_plural = _("contact policies")
         constraints = [
             choices_check("opt_out_mode", OptOutMode, name="contact_policy_opt_out_mode_valid"),
             models.UniqueConstraint(
                 fields=["is_default"],
                 condition=Q(is_default=True),
                 name="contact_policy_one_default",
-                violation_error_message="Only one contact policy can be the default.",
+                violation_error_message=_("Only one contact policy can be the default."),
             ),
             models.CheckConstraint(
                 condition=Q(max_per_period__isnull=True) | Q(period_days__gte=1),
                 name="contact_policy_period_has_days",
-                violation_error_message="A cap over a period needs the period's days.",
+                violation_error_message=_("A cap over a period needs the period's days."),
             ),
             models.CheckConstraint(
                 condition=~Q(opt_out_mode="not_required") & ~Q(opt_out_instruction="")
                 | Q(opt_out_mode="not_required"),
                 name="contact_policy_opt_out_has_text",
-                violation_error_message="Say what the opt-out instruction is.",
+                violation_error_message=_("Say what the opt-out instruction is."),
             ),
         ]
 
@@ -148,9 +171,9 @@ def default_policy() -> Any:
 class MessageKind(models.TextChoices):
     """Why a message goes out: a campaign's, or one written to a single debtor."""
 
-    CAMPAIGN = "campaign", "campaign"
-    REPLY = "reply", "reply from the inbox"
-    CONFIRMATION = "confirmation", "opt-out confirmation"
+    CAMPAIGN = "campaign", _("campaign")
+    REPLY = "reply", _("reply from the inbox")
+    CONFIRMATION = "confirmation", _("opt-out confirmation")
 
 
 class CampaignLocale(models.TextChoices):
@@ -171,10 +194,14 @@ class DateStyle(models.TextChoices):
 
 
 class Campaign(models.Model):
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, verbose_name=_("name"))
     template = models.TextField(
         max_length=TEMPLATE_MAX_CHARS,
-        help_text="Placeholders: {name}, {amount}, {due_date}, {reference} and extra fields",
+        help_text=_("Placeholders: {name}, {amount}, {due_date}, {reference} and extra fields"),
+        verbose_name=_("template"),
+    )
+    pool = models.ForeignKey(
+        Pool, on_delete=models.PROTECT, related_name="campaigns", verbose_name=_("pool")
     )
     variants = models.JSONField(
         _("other variants"),
@@ -192,7 +219,6 @@ class Campaign(models.Model):
     date_style = models.CharField(
         _("date style"), max_length=10, choices=DateStyle.choices, default=DateStyle.SHORT
     )
-    pool = models.ForeignKey(Pool, on_delete=models.PROTECT, related_name="campaigns")
     policy = models.ForeignKey(
         ContactPolicy,
         on_delete=models.PROTECT,
@@ -200,34 +226,49 @@ class Campaign(models.Model):
         blank=True,
         default=default_policy,
         related_name="campaigns",
-        verbose_name="contact policy",
+        verbose_name=_("contact policy"),
     )
     time_zones = models.JSONField(
         default=list,
         blank=True,
         editable=False,
-        help_text="Its debtors' zone keys at start; a message's zone group is a position here",
+        help_text=_("Its debtors' zone keys at start; a message's zone group is a position here"),
+        verbose_name=_("time zones"),
     )
     audience = models.JSONField(
-        default=dict, blank=True, help_text="Filter over debtors (status, amount range, due dates)"
+        default=dict,
+        blank=True,
+        help_text=_("Filter over debtors (status, amount range, due dates)"),
+        verbose_name=_("audience"),
     )
     status = models.CharField(
-        max_length=20, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT
+        max_length=20,
+        choices=CampaignStatus.choices,
+        default=CampaignStatus.DRAFT,
+        verbose_name=_("status"),
     )
-    status_detail = models.CharField(max_length=255, blank=True, help_text="Why it waits or paused")
+    status_detail = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text=_("Why it waits or paused"),
+        verbose_name=_("status detail"),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="campaigns",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
 
     class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
         ordering = ["-created_at", "-id"]
         constraints = [
             choices_check("status", CampaignStatus, name="campaign_status_valid"),
@@ -284,19 +325,26 @@ class Message(models.Model):
         null=True,
         blank=True,
         db_index=False,
+        verbose_name=_("campaign"),
     )
     kind = models.CharField(
-        max_length=20, choices=MessageKind.choices, default=MessageKind.CAMPAIGN
+        max_length=20,
+        choices=MessageKind.choices,
+        default=MessageKind.CAMPAIGN,
+        verbose_name=_("kind"),
     )
-    debtor = models.ForeignKey(Debtor, on_delete=models.PROTECT, related_name="messages")
+    debtor = models.ForeignKey(
+        Debtor, on_delete=models.PROTECT, related_name="messages", verbose_name=_("debtor")
+    )
     assigned_session = models.ForeignKey(
         WhatsAppSession,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="assigned_messages",
-        help_text="Pre-assigned account under fixed or random turns",
+        help_text=_("Pre-assigned account under fixed or random turns"),
         db_index=False,
+        verbose_name=_("assigned account"),
     )
     session = models.ForeignKey(
         WhatsAppSession,
@@ -304,31 +352,39 @@ class Message(models.Model):
         null=True,
         blank=True,
         related_name="messages",
-        help_text="Account that claimed (and sent) it",
+        help_text=_("Account that claimed (and sent) it"),
         db_index=False,
+        verbose_name=_("account"),
     )
-    body = models.TextField()
+    body = models.TextField(verbose_name=_("body"))
     status = models.CharField(
-        max_length=20, choices=MessageStatus.choices, default=MessageStatus.PENDING
+        max_length=20,
+        choices=MessageStatus.choices,
+        default=MessageStatus.PENDING,
+        verbose_name=_("status"),
     )
     # The debtor's time zones, set at start: a position in Campaign.time_zones (the claim
     # picks only messages whose group the campaign's policy opens now).
-    zone_group = models.PositiveSmallIntegerField(default=0, db_default=0)
+    zone_group = models.PositiveSmallIntegerField(
+        default=0, db_default=0, verbose_name=_("zone group")
+    )
     # Which of the campaign's texts the body comes from: a position in Campaign.templates.
-    variant = models.PositiveSmallIntegerField(default=0, db_default=0)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.CharField(max_length=500, blank=True)
-    wa_message_id = models.CharField("WhatsApp message id", max_length=128, blank=True)
-    lease_until = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    read_at = models.DateTimeField(null=True, blank=True)
-    failed_at = models.DateTimeField(null=True, blank=True)
+    variant = models.PositiveSmallIntegerField(default=0, db_default=0, verbose_name=_("variant"))
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    last_error = models.CharField(max_length=500, blank=True, verbose_name=_("last error"))
+    wa_message_id = models.CharField(_("WhatsApp message id"), max_length=128, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True, verbose_name=_("lease until"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    claimed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("claimed at"))
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
+    delivered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("delivered at"))
+    read_at = models.DateTimeField(null=True, blank=True, verbose_name=_("read at"))
+    failed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("failed at"))
 
     class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
         ordering = ["id"]
         constraints = [
             # Direct messages have no campaign: NULLs are distinct, so any number per debtor.

@@ -6,7 +6,9 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, Func, Max, Q, QuerySet
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from campaigns.audience import AudienceGuards, audience_debtors, audience_guards
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus, OptOutMode
@@ -41,20 +43,20 @@ class StatusBucket:
     """One of the groups operators count and filter messages by."""
 
     key: str
-    label: str
+    label: str | Promise
     statuses: tuple[str, ...]
 
 
 # The order operators read them in: what is left, what went out, what went wrong.
 STATUS_BUCKETS = (
-    StatusBucket("pending", "Pending", (MessageStatus.PENDING,)),
-    StatusBucket("in_progress", "In progress", IN_FLIGHT_STATUSES),
-    StatusBucket("sent", "Sent", (MessageStatus.SENT,)),
-    StatusBucket("delivered", "Delivered", (MessageStatus.DELIVERED,)),
-    StatusBucket("read", "Read", (MessageStatus.READ,)),
-    StatusBucket("failed", "Failed", (MessageStatus.FAILED,)),
-    StatusBucket("unknown", "Unknown", (MessageStatus.UNKNOWN,)),
-    StatusBucket("skipped", "Skipped", (MessageStatus.SKIPPED,)),
+    StatusBucket("pending", gettext_lazy("Pending"), (MessageStatus.PENDING,)),
+    StatusBucket("in_progress", gettext_lazy("In progress"), IN_FLIGHT_STATUSES),
+    StatusBucket("sent", gettext_lazy("Sent"), (MessageStatus.SENT,)),
+    StatusBucket("delivered", gettext_lazy("Delivered"), (MessageStatus.DELIVERED,)),
+    StatusBucket("read", gettext_lazy("Read"), (MessageStatus.READ,)),
+    StatusBucket("failed", gettext_lazy("Failed"), (MessageStatus.FAILED,)),
+    StatusBucket("unknown", gettext_lazy("Unknown"), (MessageStatus.UNKNOWN,)),
+    StatusBucket("skipped", gettext_lazy("Skipped"), (MessageStatus.SKIPPED,)),
 )
 STATUS_BUCKETS_BY_KEY = {bucket.key: bucket for bucket in STATUS_BUCKETS}
 
@@ -62,7 +64,7 @@ STATUS_BUCKETS_BY_KEY = {bucket.key: bucket for bucket in STATUS_BUCKETS}
 @dataclass(frozen=True)
 class BucketCount:
     key: str
-    label: str
+    label: str | Promise
     count: int
 
 
@@ -194,11 +196,13 @@ def _campaign_problems(
     """(problems with the pool and audience, problems with the template)."""
     problems = []
     if not PoolMember.objects.filter(pool_id=campaign.pool_id, enabled=True).exists():
-        problems.append(f"Pool “{campaign.pool}” has no enabled account.")
+        problems.append(_("Pool “%(pool)s” has no enabled account.") % {"pool": campaign.pool})
     if not audience.exists():
         problems.append(
-            "The audience is empty: no debtor matches it (opted-out debtors never do; "
-            "closed and recently contacted ones only when included)."
+            _(
+                "The audience is empty: no debtor matches it (opted-out debtors never do; "
+                "closed and recently contacted ones only when included)."
+            )
         )
     template_problems = _template_problems(campaign.templates, audience)
     return problems, template_problems + _policy_problems(campaign)
@@ -207,13 +211,16 @@ def _campaign_problems(
 def _policy_problems(campaign: Campaign) -> list[str]:
     policy = campaign.policy
     if policy is None:
-        return ["Choose a contact policy: it says when and how often debtors may be written to."]
+        return [_("Choose a contact policy: it says when and how often debtors may be written to.")]
     if policy.opt_out_mode == OptOutMode.REQUIRED and any(
         policy.opt_out_instruction not in template for template in campaign.templates
     ):
         return [
-            f"The contact policy “{policy}” requires the opt-out instruction in every"
-            f" message: add “{policy.opt_out_instruction}” to the text."
+            _(
+                "The contact policy “%(policy)s” requires the opt-out instruction in every"
+                " message: add “%(instruction)s” to the text."
+            )
+            % {"policy": policy, "instruction": policy.opt_out_instruction}
         ]
     return []
 

@@ -6,6 +6,9 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.auth.models import User as AuthUser
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from campaigns.audience import audience_debtors
 from campaigns.engine import UNUSABLE_STATUSES, assign_members
@@ -59,7 +62,12 @@ def _campaign_transition(
     if changed != 1:
         campaign.refresh_from_db(fields=["status"])
         raise CampaignTransitionError(
-            f"Campaign “{campaign.name}” is {campaign.get_status_display()} and cannot become {to}."
+            _("Campaign “%(name)s” is %(status)s and cannot become %(to)s.")
+            % {
+                "name": campaign.name,
+                "status": campaign.get_status_display(),
+                "to": CampaignStatus(to).label,
+            }
         )
     campaign.refresh_from_db()
     campaign_transition_emit(campaign=campaign, was=allowed_from)
@@ -90,7 +98,7 @@ def campaign_pause(*, campaign: Campaign, by: User = None) -> Campaign:
         allowed_from=[CampaignStatus.RUNNING],
         to=CampaignStatus.PAUSED,
         by=by,
-        status_detail="Paused by an operator",
+        status_detail=gettext_noop("Paused by an operator"),
     )
 
 
@@ -115,7 +123,7 @@ def campaign_cancel(*, campaign: Campaign, by: User = None) -> Campaign:
         allowed_from=[CampaignStatus.DRAFT, CampaignStatus.RUNNING, CampaignStatus.PAUSED],
         to=CampaignStatus.CANCELLED,
         by=by,
-        status_detail="Cancelled by an operator",
+        status_detail=gettext_noop("Cancelled by an operator"),
         finished_at=timezone.now(),
     )
     Message.objects.filter(
@@ -123,7 +131,7 @@ def campaign_cancel(*, campaign: Campaign, by: User = None) -> Campaign:
     ).update(
         status=MessageStatus.SKIPPED,
         lease_until=None,
-        last_error="Campaign cancelled",
+        last_error=gettext_noop("Campaign cancelled"),
         updated_at=timezone.now(),
     )
     return campaign
@@ -196,7 +204,10 @@ def _fan_out(campaign: Campaign) -> int:
         group = groups.setdefault(zones, len(groups))
         if group >= ZONE_GROUPS:
             raise CampaignStartRefused(
-                [f"The audience spans more than {ZONE_GROUPS:,} sets of time zones."]
+                [
+                    _("The audience spans more than %(groups)s sets of time zones.")
+                    % {"groups": number_format(ZONE_GROUPS, force_grouping=True)}
+                ]
             )
         variant, body = texts.pick(debtor)
         batch.append((debtor.pk, body + suffixes[variant], group, variant))
@@ -308,7 +319,8 @@ def campaign_start(*, campaign: Campaign, by: User = None) -> Campaign:
         return campaign_resume(campaign=campaign, by=by)
     if campaign.status != CampaignStatus.DRAFT:
         raise CampaignTransitionError(
-            f"Campaign “{campaign.name}” is {campaign.get_status_display()} and cannot start."
+            _("Campaign “%(name)s” is %(status)s and cannot start.")
+            % {"name": campaign.name, "status": campaign.get_status_display()}
         )
     problems = campaign_problems(campaign=campaign)
     if problems:
@@ -343,8 +355,11 @@ def message_resolve_unknown(*, message: Message, sent: bool, by: User = None) ->
     campaign = message.campaign
     if not sent and campaign is not None and not campaign.takes_resends:
         raise CampaignTransitionError(
-            f"The campaign is {campaign.get_status_display()}: a resent message would "
-            "never go out. Mark it sent once you have checked the phone."
+            _(
+                "The campaign is %(status)s: a resent message would never go out. "
+                "Mark it sent once you have checked the phone."
+            )
+            % {"status": campaign.get_status_display()}
         )
     now = timezone.now()
     fields: dict[str, object] = (
@@ -356,7 +371,7 @@ def message_resolve_unknown(*, message: Message, sent: bool, by: User = None) ->
         updated_at=now, **fields
     )
     if changed != 1:
-        raise CampaignTransitionError("Only a message in state “unknown” can be resolved.")
+        raise CampaignTransitionError(_("Only a message in state “unknown” can be resolved."))
     logger.info(
         "Unknown message %s marked %s by %s",
         message.pk,
@@ -402,8 +417,8 @@ def campaign_update(
     if changed != 1:
         campaign.refresh_from_db(fields=["status"])
         raise CampaignTransitionError(
-            f"Campaign “{campaign.name}” is {campaign.get_status_display()}: "
-            "only a draft can be edited."
+            _("Campaign “%(name)s” is %(status)s: only a draft can be edited.")
+            % {"name": campaign.name, "status": campaign.get_status_display()}
         )
     campaign.refresh_from_db()
     logger.info(

@@ -113,7 +113,7 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
 def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = _get_campaign(pk)
     if campaign.status != CampaignStatus.DRAFT:
-        messages.info(request, "This campaign has started: only a draft can be edited.")
+        messages.info(request, _("This campaign has started: only a draft can be edited."))
         return redirect("campaign_detail", pk=campaign.pk)
     form = CampaignForm(request.POST or None, initial=CampaignForm.initial_for(campaign))
     if request.method == "POST" and form.is_valid():
@@ -251,7 +251,7 @@ def message_resolve(request: HtmxHttpRequest, pk: int, message_pk: int) -> HttpR
     message = get_object_or_404(campaign.messages, pk=message_pk)
     outcome = request.POST.get("outcome")
     if outcome not in {"sent", "resend"}:
-        return HttpResponseBadRequest("Say whether the message was sent or should be resent.")
+        return HttpResponseBadRequest(_("Say whether the message was sent or should be resent."))
     error = ""
     try:
         services.message_resolve_unknown(message=message, sent=outcome == "sent", by=request.user)

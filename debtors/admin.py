@@ -4,6 +4,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from debtors.imports.services import debtor_import_delete
 from debtors.models import Debtor, DebtorImport, Disposition, DoNotContact, OptOutSource, StopWord
@@ -51,13 +53,17 @@ class DebtorAdmin(admin.ModelAdmin[Debtor]):
     actions = ["opt_out"]
     inlines = [DispositionInline]
 
-    @admin.action(description="Opt out selected debtors (no more messages)")
+    @admin.action(description=_("Opt out selected debtors (no more messages)"))
     def opt_out(self, request: HttpRequest, queryset: QuerySet[Debtor]) -> None:
         require(request.user, "debtors.opt_out_debtor")
         changed = debtor_opt_out(
             debtors=queryset, at=timezone.now(), source=OptOutSource.OPERATOR, by=request.user
         )
-        self.message_user(request, f"{changed} debtor(s) opted out.", messages.SUCCESS)
+        self.message_user(
+            request,
+            gettext("%(count)s debtor(s) opted out.") % {"count": changed},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(DebtorImport)
@@ -93,12 +99,14 @@ class DebtorImportAdmin(admin.ModelAdmin[DebtorImport]):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[DebtorImport]) -> None:
         debtor_import_delete(debtor_imports=queryset)
 
-    @admin.display(description="error report")
+    @admin.display(description=_("error report"))
     def error_report_link(self, obj: DebtorImport) -> str:
         if not obj.error_report:
             return "—"
         return format_html(
-            '<a href="{}">download</a>', reverse("debtor_import_errors", args=[obj.pk])
+            '<a href="{}">{}</a>',
+            reverse("debtor_import_errors", args=[obj.pk]),
+            gettext("download"),
         )
 
     def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:

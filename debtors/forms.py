@@ -4,6 +4,7 @@ import phonenumbers
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.policies import time_zone_canonical
@@ -50,16 +51,16 @@ def _checked_upload(upload: UploadedFile[bytes]) -> UploadedFile[bytes]:
 
 class DebtorImportUploadForm(forms.Form):
     file = forms.FileField(
-        label="CSV, XLSX, ODS or XLS file",
+        label=_("CSV, XLSX, ODS or XLS file"),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.xlsx,.ods,.xls"}),
     )
     region = forms.ChoiceField(
-        label="Country for phones without a country code",
+        label=_("Country for phones without a country code"),
         choices=REGION_CHOICES,
         initial=lambda: settings.DEFAULT_PHONE_REGION,
     )
     update_existing = forms.BooleanField(
-        label="Update debtors that already exist (matched by phone)", required=False
+        label=_("Update debtors that already exist (matched by phone)"), required=False
     )
 
     def clean_file(self) -> UploadedFile[bytes]:
@@ -70,7 +71,7 @@ class DebtorImportMappingForm(forms.Form):
     """One select per column of the file: which debtor field it feeds."""
 
     update_existing = forms.BooleanField(
-        label="Update debtors that already exist (matched by phone)", required=False
+        label=_("Update debtors that already exist (matched by phone)"), required=False
     )
 
     def __init__(self, *args: Any, mapping: Mapping, **kwargs: Any) -> None:
@@ -80,7 +81,9 @@ class DebtorImportMappingForm(forms.Form):
             zip(mapping.headers, mapping.targets, strict=True)
         ):
             self.fields[f"column_{index}"] = forms.ChoiceField(
-                label=header or f"Column {index + 1}", choices=TARGET_CHOICES, initial=target
+                label=header or _("Column %(number)s") % {"number": index + 1},
+                choices=TARGET_CHOICES,
+                initial=target,
             )
 
     def column_fields(self) -> list[forms.BoundField]:
@@ -102,22 +105,24 @@ class DebtorImportMappingForm(forms.Form):
 
 
 class DebtorFilterForm(forms.Form):
-    q = forms.CharField(required=False, label="Search")
+    q = forms.CharField(required=False, label=_("Search"))
     status = forms.ChoiceField(
+        label=_("Status"),
         required=False,
-        choices=[("", "any status"), *DebtorStatus.choices, ("opted_out", "opted out")],
+        choices=[("", _("any status")), *DebtorStatus.choices, ("opted_out", _("opted out"))],
     )
     amount_min = forms.DecimalField(
-        required=False, min_value=0, decimal_places=2, label="Amount from"
+        required=False, min_value=0, decimal_places=2, label=_("Amount from")
     )
-    amount_max = forms.DecimalField(required=False, min_value=0, decimal_places=2, label="to")
+    amount_max = forms.DecimalField(required=False, min_value=0, decimal_places=2, label=_("to"))
     disposition = forms.ChoiceField(
+        label=_("Disposition"),
         required=False,
         choices=[
-            ("", "any disposition"),
-            ("none", "none recorded"),
+            ("", _("any disposition")),
+            ("none", _("none recorded")),
             *DispositionKind.choices,
-            ("broken", "broken promise"),
+            ("broken", _("broken promise")),
         ],
     )
 
@@ -125,21 +130,21 @@ class DebtorFilterForm(forms.Form):
 class DispositionForm(forms.Form):
     """What came of a conversation; the service checks what each kind needs."""
 
-    kind = forms.ChoiceField(label="Outcome", choices=DispositionKind.choices)
+    kind = forms.ChoiceField(label=_("Outcome"), choices=DispositionKind.choices)
     amount = forms.DecimalField(
-        label="Amount promised",
+        label=_("Amount promised"),
         required=False,
         min_value=0,
         max_digits=14,
         decimal_places=2,
     )
     date = forms.DateField(
-        label="Payment or call-back day",
+        label=_("Payment or call-back day"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     note = forms.CharField(
-        label="Note", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -149,33 +154,39 @@ class DispositionForm(forms.Form):
 
 class DoNotContactAddForm(forms.Form):
     phone = forms.CharField(
-        max_length=64, help_text="With its country code, or a number of the default country"
+        label=_("Phone"),
+        max_length=64,
+        help_text=_("With its country code, or a number of the default country"),
     )
-    reason = forms.CharField(max_length=500, required=False)
+    reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
 
     def clean_phone(self) -> str:
         try:
             return parse_phone(self.cleaned_data["phone"], region=settings.DEFAULT_PHONE_REGION)
         except CellError as exc:
-            raise forms.ValidationError(f"This is not a phone number: {exc}.") from exc
+            raise forms.ValidationError(
+                _("This is not a phone number: %(error)s."), params={"error": gettext(str(exc))}
+            ) from exc
 
 
 class DoNotContactRemoveForm(forms.Form):
     reason = forms.CharField(
         max_length=500,
-        label="Why may this phone be contacted again?",
-        help_text="For example: written consent received on 2026-12-01 (kept in the audit trail)",
+        label=_("Why may this phone be contacted again?"),
+        help_text=_(
+            "For example: written consent received on 2026-12-01 (kept in the audit trail)"
+        ),
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 
 class DoNotContactImportForm(forms.Form):
     file = forms.FileField(
-        label="CSV, XLSX, ODS or XLS file with a phone column (and optionally a reason column)",
+        label=_("CSV, XLSX, ODS or XLS file with a phone column (and optionally a reason column)"),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.xlsx,.ods,.xls"}),
     )
     region = forms.ChoiceField(
-        label="Country for phones without a country code",
+        label=_("Country for phones without a country code"),
         choices=REGION_CHOICES,
         initial=lambda: settings.DEFAULT_PHONE_REGION,
     )

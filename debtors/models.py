@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.policies import time_zone_valid
 from whatsmassive.db import choices_check
@@ -12,22 +13,23 @@ from whatsmassive.db import choices_check
 def time_zone_validator(value: str) -> None:
     if value and not time_zone_valid(value):
         raise ValidationError(
-            f"“{value}” is not a time zone: use an IANA name such as America/Bogota."
+            _("“%(value)s” is not a time zone: use an IANA name such as America/Bogota."),
+            params={"value": value},
         )
 
 
 class DebtorStatus(models.TextChoices):
     """Where the debtor stands in our outreach; follows the debtor's latest message."""
 
-    NEW = "new", "not contacted"
-    SENT = "sent", "sent"
-    DELIVERED = "delivered", "delivered"
-    READ = "read", "read"
-    REPLIED = "replied", "replied"
-    UNREACHABLE = "unreachable", "not on WhatsApp"
-    PAID = "paid", "paid"
-    DISPUTED = "disputed", "disputed"
-    WRONG_NUMBER = "wrong_number", "wrong number"
+    NEW = "new", _("not contacted")
+    SENT = "sent", _("sent")
+    DELIVERED = "delivered", _("delivered")
+    READ = "read", _("read")
+    REPLIED = "replied", _("replied")
+    UNREACHABLE = "unreachable", _("not on WhatsApp")
+    PAID = "paid", _("paid")
+    DISPUTED = "disputed", _("disputed")
+    WRONG_NUMBER = "wrong_number", _("wrong number")
 
 
 # Set by an operator's disposition (or the API): the debtor leaves the campaigns that have
@@ -39,9 +41,9 @@ CLOSED_STATUSES = (DebtorStatus.PAID, DebtorStatus.DISPUTED, DebtorStatus.WRONG_
 class OnWhatsApp(models.TextChoices):
     """WhatsApp's answer when asked about the debtor's number, remembered for later sends."""
 
-    UNKNOWN = "unknown", "not asked yet"
-    YES = "yes", "on WhatsApp"
-    NO = "no", "not on WhatsApp"
+    UNKNOWN = "unknown", _("not asked yet")
+    YES = "yes", _("on WhatsApp")
+    NO = "no", _("not on WhatsApp")
 
 
 def default_currency() -> str:
@@ -52,38 +54,53 @@ def default_currency() -> str:
 class OptOutSource(models.TextChoices):
     """Who or what opted a debtor out."""
 
-    REPLY = "reply", "Debtor's reply"
-    OPERATOR = "operator", "Operator"
-    IMPORT = "import", "Imported list"
-    API = "api", "HTTP API"
+    REPLY = "reply", _("Debtor's reply")
+    OPERATOR = "operator", _("Operator")
+    IMPORT = "import", _("Imported list")
+    API = "api", _("HTTP API")
     # Debtors opted out before the registry existed: their source was not recorded.
-    EARLIER = "earlier", "Before the registry"
+    EARLIER = "earlier", _("Before the registry")
 
 
 class Debtor(models.Model):
-    name = models.CharField(max_length=200)
-    phone_e164 = models.CharField("phone (E.164)", max_length=20, unique=True)
-    phone_raw = models.CharField("phone as given", max_length=64, blank=True)
-    amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
-    currency = models.CharField(max_length=3, default=default_currency)
-    due_date = models.DateField(null=True, blank=True)
-    reference = models.CharField(max_length=100, blank=True, db_index=True)
-    extra = models.JSONField(
-        default=dict, blank=True, help_text="Extra columns from imports, usable in templates"
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    phone_e164 = models.CharField(_("phone (E.164)"), max_length=20, unique=True)
+    phone_raw = models.CharField(_("phone as given"), max_length=64, blank=True)
+    amount = models.DecimalField(
+        max_digits=14, decimal_places=2, default=Decimal("0"), verbose_name=_("amount")
     )
-    status = models.CharField(max_length=20, choices=DebtorStatus.choices, default=DebtorStatus.NEW)
-    opted_out = models.BooleanField(default=False)
-    opted_out_at = models.DateTimeField(null=True, blank=True)
+    currency = models.CharField(max_length=3, default=default_currency, verbose_name=_("currency"))
+    due_date = models.DateField(null=True, blank=True, verbose_name=_("due date"))
+    reference = models.CharField(
+        max_length=100, blank=True, db_index=True, verbose_name=_("reference")
+    )
+    extra = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_("Extra columns from imports, usable in templates"),
+        verbose_name=_("extra fields"),
+    )
+    status = models.CharField(
+        max_length=20,
+        choices=DebtorStatus.choices,
+        default=DebtorStatus.NEW,
+        verbose_name=_("status"),
+    )
+    opted_out = models.BooleanField(default=False, verbose_name=_("opted out"))
+    opted_out_at = models.DateTimeField(null=True, blank=True, verbose_name=_("opted out at"))
     # Database defaults: imports insert debtors in bulk without naming these columns.
     on_whatsapp = models.CharField(
         max_length=7,
         choices=OnWhatsApp.choices,
         default=OnWhatsApp.UNKNOWN,
         db_default=OnWhatsApp.UNKNOWN,
+        verbose_name=_("on WhatsApp"),
     )
-    whatsapp_checked_at = models.DateTimeField(null=True, blank=True)
+    whatsapp_checked_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("WhatsApp checked at")
+    )
     # WhatsApp's number-independent id of the contact (`…@lid`): replies may come from it.
-    whatsapp_lid = models.CharField("WhatsApp LID", max_length=40, blank=True, db_default="")
+    whatsapp_lid = models.CharField(_("WhatsApp LID"), max_length=40, blank=True, db_default="")
     # The latest of its dispositions, kept here so lists, filters and exports need no subquery.
     current_disposition = models.ForeignKey(
         "Disposition",
@@ -92,18 +109,22 @@ class Debtor(models.Model):
         blank=True,
         related_name="+",
         editable=False,
+        verbose_name=_("current disposition"),
     )
     time_zone = models.CharField(
         max_length=64,
         blank=True,
         db_default="",
         validators=[time_zone_validator],
-        help_text="IANA name, e.g. America/Bogota; blank: from the phone number",
+        help_text=_("IANA name, e.g. America/Bogota; blank: from the phone number"),
+        verbose_name=_("time zone"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("debtor")
+        verbose_name_plural = _("debtors")
         ordering = ["name", "id"]
         permissions = [
             ("opt_out_debtor", "Can opt debtors out"),
@@ -137,12 +158,12 @@ class Debtor(models.Model):
 class DispositionKind(models.TextChoices):
     """What came of a conversation with the debtor, as the operator records it."""
 
-    PROMISE = "promise", "promise to pay"
-    PAID = "paid", "paid"
-    DISPUTE = "dispute", "dispute"
-    WRONG_NUMBER = "wrong_number", "wrong number"
-    CALL_BACK = "call_back", "call back"
-    NO_ANSWER = "no_answer", "no answer"
+    PROMISE = "promise", _("promise to pay")
+    PAID = "paid", _("paid")
+    DISPUTE = "dispute", _("dispute")
+    WRONG_NUMBER = "wrong_number", _("wrong number")
+    CALL_BACK = "call_back", _("call back")
+    NO_ANSWER = "no_answer", _("no answer")
 
 
 # The debtor status each closing disposition sets (see CLOSED_STATUSES).
@@ -157,28 +178,43 @@ class Disposition(models.Model):
     """One outcome recorded on a debtor; the debtor's current disposition is its latest."""
 
     debtor = models.ForeignKey(
-        Debtor, on_delete=models.CASCADE, related_name="dispositions", db_index=False
+        Debtor,
+        on_delete=models.CASCADE,
+        related_name="dispositions",
+        db_index=False,
+        verbose_name=_("debtor"),
     )
-    kind = models.CharField(max_length=20, choices=DispositionKind.choices)
+    kind = models.CharField(max_length=20, choices=DispositionKind.choices, verbose_name=_("kind"))
     amount = models.DecimalField(
-        max_digits=14, decimal_places=2, null=True, blank=True, help_text="Promise: how much"
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Promise: how much"),
+        verbose_name=_("amount"),
     )
     date = models.DateField(
-        null=True, blank=True, help_text="Promise: the day it will be paid; call back: the day"
+        null=True,
+        blank=True,
+        help_text=_("Promise: the day it will be paid; call back: the day"),
+        verbose_name=_("date"),
     )
-    note = models.TextField(blank=True, max_length=2000)
+    note = models.TextField(blank=True, max_length=2000, verbose_name=_("note"))
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="dispositions",
+        verbose_name=_("recorded by"),
     )
-    at = models.DateTimeField()
+    at = models.DateTimeField(verbose_name=_("recorded at"))
     # The day the beat task found the promise's date passed without a later payment.
-    broken_on = models.DateField(null=True, blank=True)
+    broken_on = models.DateField(null=True, blank=True, verbose_name=_("broken on"))
 
     class Meta:
+        verbose_name = _("disposition")
+        verbose_name_plural = _("dispositions")
         ordering = ["-at", "-id"]
         constraints = [
             choices_check("kind", DispositionKind, name="disposition_kind_valid"),
@@ -219,10 +255,10 @@ class Disposition(models.Model):
 
 
 class ImportStatus(models.TextChoices):
-    PENDING = "pending", "pending"
-    RUNNING = "running", "running"
-    COMPLETED = "completed", "completed"
-    FAILED = "failed", "failed"
+    PENDING = "pending", _("pending")
+    RUNNING = "running", _("running")
+    COMPLETED = "completed", _("completed")
+    FAILED = "failed", _("failed")
 
 
 class ImportFormat(models.TextChoices):
@@ -235,49 +271,71 @@ class ImportFormat(models.TextChoices):
 class DebtorImport(models.Model):
     """One uploaded debtor file, its column mapping and the outcome of running it."""
 
-    file = models.FileField(upload_to="imports/%Y/%m/")
-    original_filename = models.CharField(max_length=255)
-    format = models.CharField(max_length=4, choices=ImportFormat.choices)
-    encoding = models.CharField(max_length=20, blank=True)
-    delimiter = models.CharField(max_length=1, blank=True)
+    file = models.FileField(upload_to="imports/%Y/%m/", verbose_name=_("file"))
+    original_filename = models.CharField(max_length=255, verbose_name=_("original filename"))
+    format = models.CharField(max_length=4, choices=ImportFormat.choices, verbose_name=_("format"))
+    encoding = models.CharField(max_length=20, blank=True, verbose_name=_("encoding"))
+    delimiter = models.CharField(max_length=1, blank=True, verbose_name=_("delimiter"))
     mapping = models.JSONField(
-        default=dict, blank=True, help_text="Headers and the field each column goes to"
+        default=dict,
+        blank=True,
+        help_text=_("Headers and the field each column goes to"),
+        verbose_name=_("mapping"),
     )
-    region = models.CharField(max_length=2, help_text="Region for phones without country code")
-    update_existing = models.BooleanField(default=False)
+    region = models.CharField(
+        max_length=2,
+        help_text=_("Region for phones without country code"),
+        verbose_name=_("region"),
+    )
+    update_existing = models.BooleanField(default=False, verbose_name=_("update existing"))
     status = models.CharField(
-        max_length=20, choices=ImportStatus.choices, default=ImportStatus.PENDING
+        max_length=20,
+        choices=ImportStatus.choices,
+        default=ImportStatus.PENDING,
+        verbose_name=_("status"),
     )
     rows_total = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Counted at upload (XLS: by the worker); drives the bar"
+        null=True,
+        blank=True,
+        help_text=_("Counted at upload (XLS: by the worker); drives the bar"),
+        verbose_name=_("rows total"),
     )
     preview = models.JSONField(
         null=True,
         blank=True,
-        help_text="Headers and first rows, read once by the worker; empty while it prepares",
+        help_text=_("Headers and first rows, read once by the worker; empty while it prepares"),
+        verbose_name=_("preview"),
     )
-    rows_read = models.PositiveIntegerField(default=0)
-    imported = models.PositiveIntegerField(default=0)
-    updated = models.PositiveIntegerField(default=0)
-    duplicates = models.PositiveIntegerField(default=0)
-    invalid = models.PositiveIntegerField(default=0)
-    error_report = models.FileField(upload_to="import-errors/%Y/%m/", blank=True)
-    error_message = models.TextField(blank=True)
+    rows_read = models.PositiveIntegerField(default=0, verbose_name=_("rows read"))
+    imported = models.PositiveIntegerField(default=0, verbose_name=_("imported"))
+    updated = models.PositiveIntegerField(default=0, verbose_name=_("updated"))
+    duplicates = models.PositiveIntegerField(default=0, verbose_name=_("duplicates"))
+    invalid = models.PositiveIntegerField(default=0, verbose_name=_("invalid"))
+    error_report = models.FileField(
+        upload_to="import-errors/%Y/%m/", blank=True, verbose_name=_("error report")
+    )
+    error_message = models.TextField(blank=True, verbose_name=_("error message"))
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="debtor_imports",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     submitted_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the operator confirmed the mapping"
+        null=True,
+        blank=True,
+        help_text=_("When the operator confirmed the mapping"),
+        verbose_name=_("submitted at"),
     )
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
 
     class Meta:
+        verbose_name = _("debtor import")
+        verbose_name_plural = _("debtor imports")
         ordering = ["-created_at", "-id"]
         constraints = [choices_check("status", ImportStatus, name="debtor_import_status_valid")]
 
@@ -314,21 +372,22 @@ class DoNotContact(models.Model):
     is a Supervisor's decision, recorded in the audit trail.
     """
 
-    phone_e164 = models.CharField("phone (E.164)", max_length=20, unique=True)
-    reason = models.CharField(max_length=500, blank=True)
-    source = models.CharField(max_length=10, choices=OptOutSource.choices)
-    added_at = models.DateTimeField("since", help_text="When the phone opted out")
+    phone_e164 = models.CharField(_("phone (E.164)"), max_length=20, unique=True)
+    reason = models.CharField(max_length=500, blank=True, verbose_name=_("reason"))
+    source = models.CharField(max_length=10, choices=OptOutSource.choices, verbose_name=_("source"))
+    added_at = models.DateTimeField(_("since"), help_text=_("When the phone opted out"))
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=_("added by"),
     )
 
     class Meta:
-        verbose_name = "do-not-contact phone"
-        verbose_name_plural = "do-not-contact registry"
+        verbose_name = _("do-not-contact phone")
+        verbose_name_plural = _("do-not-contact registry")
         ordering = ["-added_at", "-id"]
         permissions = [("restore_contact", "Can remove phones from the do-not-contact registry")]
         constraints = [
@@ -344,8 +403,8 @@ class DoNotContact(models.Model):
 
 
 class StopMatch(models.TextChoices):
-    ANYWHERE = "anywhere", "anywhere in the reply"
-    ALONE = "alone", "the whole reply (courtesy words aside)"
+    ANYWHERE = "anywhere", _("anywhere in the reply")
+    ALONE = "alone", _("the whole reply (courtesy words aside)")
 
 
 class StopWord(models.Model):
@@ -356,14 +415,19 @@ class StopWord(models.Model):
     favor", "please"): "no más" opts out, "no más tarde del viernes" does not.
     """
 
-    phrase = models.CharField(max_length=60, unique=True)
-    language = models.CharField(max_length=8, help_text="ISO 639-1 code: en, es, pt")
-    match = models.CharField(max_length=8, choices=StopMatch.choices, default=StopMatch.ANYWHERE)
-    enabled = models.BooleanField(default=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    phrase = models.CharField(max_length=60, unique=True, verbose_name=_("phrase"))
+    language = models.CharField(
+        max_length=8, help_text=_("ISO 639-1 code: en, es, pt"), verbose_name=_("language")
+    )
+    match = models.CharField(
+        max_length=8, choices=StopMatch.choices, default=StopMatch.ANYWHERE, verbose_name=_("match")
+    )
+    enabled = models.BooleanField(default=True, verbose_name=_("enabled"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
-        verbose_name = "STOP word"
+        verbose_name_plural = _("STOP words")
+        verbose_name = _("STOP word")
         ordering = ["language", "phrase"]
         constraints = [choices_check("match", StopMatch, name="stopword_match_valid")]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from debtors.imports.engine import CleanRow, ErrorReport, ImportCounts, import_file
 from debtors.imports.mapping import EXTRA, IGNORE, Mapping, guess_mapping
@@ -70,6 +70,9 @@ def do_not_contact_remove(*, entry: DoNotContact, reason: str, by: Actor) -> boo
         )
     )
     Debtor.objects.filter(pk__in=debtors).update(opted_out=False, opted_out_at=None, updated_at=now)
+    # The audit trail is kept in English, whatever the operator reads.
+    with translation.override("en"):
+        source_label = str(entry.get_source_display())
     audit_record_add(
         kind=AuditKind.CONSENT,
         action="removed from registry",
@@ -79,7 +82,7 @@ def do_not_contact_remove(*, entry: DoNotContact, reason: str, by: Actor) -> boo
         detail={
             "reason": reason,
             "was_since": entry.added_at.isoformat(),
-            "was_source": entry.get_source_display(),
+            "was_source": source_label,
             "was_reason": entry.reason,
             "debtor_ids": debtors,
         },

@@ -8,7 +8,9 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from campaigns.models import OPTED_OUT_REASON, Message, MessageStatus
 from debtors.models import (
@@ -92,6 +94,9 @@ def debtor_opt_out(
     }
     added = _registry_add(reasons=reasons, at=at, source=source, by=by)
     debtor_ids = {phone: pk for pk, phone in newly.items()}
+    # The audit trail is kept in English, whatever the operator reads.
+    with translation.override("en"):
+        source_label = str(source.label)
     audit_records_add(
         [
             audit_record_build(
@@ -102,7 +107,7 @@ def debtor_opt_out(
                 phone_e164=phone,
                 detail={
                     "reason": reasons[phone],
-                    "source": source.label,
+                    "source": source_label,
                     "debtor_id": debtor_ids.get(phone),
                     "opted_out_at": at.isoformat(),
                 },
@@ -165,9 +170,9 @@ DEBTOR_EDITABLE = (
 
 # Why a closed debtor's unsent messages were skipped, by the disposition that closed it.
 CLOSED_REASONS = {
-    DispositionKind.PAID: "The debtor paid",
-    DispositionKind.DISPUTE: "The debtor disputes the debt",
-    DispositionKind.WRONG_NUMBER: "Wrong number",
+    DispositionKind.PAID: gettext_noop("The debtor paid"),
+    DispositionKind.DISPUTE: gettext_noop("The debtor disputes the debt"),
+    DispositionKind.WRONG_NUMBER: gettext_noop("Wrong number"),
 }
 _KIND_CLOSING = {status: kind for kind, status in DISPOSITION_CLOSES.items()}
 
@@ -248,19 +253,19 @@ def _disposition_clean(
     if kind == DispositionKind.PROMISE:
         errors: dict[str, str] = {}
         if amount is None or amount <= 0:
-            errors["amount"] = "A promise to pay needs the amount promised (more than zero)."
+            errors["amount"] = _("A promise to pay needs the amount promised (more than zero).")
         if date is None:
-            errors["date"] = "A promise to pay needs the day it will be paid."
+            errors["date"] = _("A promise to pay needs the day it will be paid.")
         elif date < today:
-            errors["date"] = "The promised day has already passed."
+            errors["date"] = _("The promised day has already passed.")
         if errors:
             raise ValidationError(errors)
         return amount, date
     if kind == DispositionKind.CALL_BACK:
         if date is None:
-            raise ValidationError({"date": "A call back needs the day to call."})
+            raise ValidationError({"date": _("A call back needs the day to call.")})
         if date < today:
-            raise ValidationError({"date": "The day to call back has already passed."})
+            raise ValidationError({"date": _("The day to call back has already passed.")})
         return None, date
     return None, None
 
@@ -285,7 +290,7 @@ def debtor_disposition_record(
     try:
         chosen = DispositionKind(kind)
     except ValueError:
-        raise ValidationError({"kind": "Choose what came of the conversation."}) from None
+        raise ValidationError({"kind": _("Choose what came of the conversation.")}) from None
     amount, date = _disposition_clean(chosen, amount, date)
     locked = Debtor.objects.select_for_update().get(pk=debtor.pk)
     disposition = _disposition_add(

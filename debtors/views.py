@@ -162,7 +162,9 @@ def debtor_disposition_list(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         else:
             recorded = True
             if not request.htmx:
-                messages.success(request, f"{disposition.get_kind_display()} recorded.")
+                messages.success(
+                    request, _("%(kind)s recorded.") % {"kind": disposition.get_kind_display()}
+                )
                 return redirect("debtor_detail", pk=debtor.pk)
             debtor.refresh_from_db()
             form = DispositionForm()
@@ -202,9 +204,9 @@ def promise_broken_check(request: HttpRequest) -> HttpResponse:
     """Look for broken promises now instead of waiting for the night's run."""
     broken = dispositions_mark_broken(by=request.user)
     if broken:
-        messages.success(request, f"{broken} more promise(s) found broken.")
+        messages.success(request, _("%(count)s more promise(s) found broken.") % {"count": broken})
     else:
-        messages.info(request, "No other promise has broken.")
+        messages.info(request, _("No other promise has broken."))
     return redirect("promise_broken_list")
 
 
@@ -220,7 +222,9 @@ def debtor_detail_opt_out(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         debtor.refresh_from_db()
         return render(request, "debtors/debtor_detail.html#standing", {"debtor": debtor})
-    messages.success(request, f"{debtor.name} opted out: no more messages will be sent.")
+    messages.success(
+        request, _("%(name)s opted out: no more messages will be sent.") % {"name": debtor.name}
+    )
     return redirect("debtor_detail", pk=debtor.pk)
 
 
@@ -254,9 +258,9 @@ def debtor_bulk_opt_out(request: HtmxHttpRequest) -> HttpResponse:
             source=OptOutSource.OPERATOR,
             by=request.user,
         )
-        messages.success(request, f"{changed} debtor(s) opted out.")
+        messages.success(request, _("%(count)s debtor(s) opted out.") % {"count": changed})
     else:
-        messages.error(request, "Select at least one debtor to opt out.")
+        messages.error(request, _("Select at least one debtor to opt out."))
     back = reverse("debtor_list")
     if request.POST.get("query"):
         back += "?" + request.POST["query"]
@@ -300,7 +304,8 @@ def debtor_import_new(request: HttpRequest) -> HttpResponse:
         # Refused before Django spools the body to disk: the form never sees it.
         messages.error(
             request,
-            f"The file is larger than the {filesizeformat(settings.IMPORT_MAX_BYTES)} limit.",
+            _("The file is larger than the %(limit)s limit.")
+            % {"limit": filesizeformat(settings.IMPORT_MAX_BYTES)},
         )
         return redirect("debtor_import_new")
     form = DebtorImportUploadForm(request.POST or None, request.FILES or None)
@@ -434,9 +439,14 @@ def do_not_contact_new(request: HtmxHttpRequest) -> HttpResponse:
         return render(request, template + "#add" if request.htmx else template, context)
     phone = form.cleaned_data["phone"]
     if do_not_contact_add(phone_e164=phone, reason=form.cleaned_data["reason"], by=request.user):
-        messages.success(request, f"{phone} is on the do-not-contact registry: no more messages.")
+        messages.success(
+            request,
+            _("%(phone)s is on the do-not-contact registry: no more messages.") % {"phone": phone},
+        )
     else:
-        messages.info(request, f"{phone} was already on the do-not-contact registry.")
+        messages.info(
+            request, _("%(phone)s was already on the do-not-contact registry.") % {"phone": phone}
+        )
     return htmx_redirect(request, reverse("do_not_contact_list"))
 
 
@@ -451,7 +461,9 @@ def do_not_contact_remove_view(request: HtmxHttpRequest, pk: int) -> HttpRespons
             form.add_error("reason", str(exc))
         else:
             messages.success(
-                request, f"{entry.phone_e164} was removed from the do-not-contact registry."
+                request,
+                _("%(phone)s was removed from the do-not-contact registry.")
+                % {"phone": entry.phone_e164},
             )
             return htmx_redirect(request, reverse("do_not_contact_list"))
     return render(request, "debtors/do_not_contact_remove.html", {"entry": entry, "form": form})

@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='message',
             name='variant',
-            field=models.PositiveSmallIntegerField(db_default=0, default=0),
+            field=models.PositiveSmallIntegerField(db_default=0, default=0, verbose_name="variant"),
         ),
         migrations.AddConstraint(
             model_name='campaign',

@@ -16,6 +16,7 @@ from typing import IO
 from defusedxml import ElementTree
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext, gettext_noop
 
 from debtors.models import ImportFormat
 
@@ -25,7 +26,7 @@ XML_PROLOGUE_BYTES = 4096
 # Small parts (workbook, relationships) are read whole; anything larger is not a real one.
 SMALL_PART_BYTES = 4 * 1024 * 1024
 ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
-MACRO_ADVICE = "save it as .xlsx (Excel workbook), .ods or CSV without macros"
+MACRO_ADVICE = gettext_noop("save it as .xlsx (Excel workbook), .ods or CSV without macros")
 _RELATIONSHIP_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"[A-Z]*\d*:?[A-Z]*(\d+)\"")
 _XLSX_ROW = re.compile(rb"<(\w+:)?row[\s>/]")
@@ -81,21 +82,27 @@ def _check_archive(archive: zipfile.ZipFile) -> set[str]:
     entries = archive.infolist()
     if len(entries) > settings.IMPORT_XLSX_MAX_ENTRIES:
         raise ContainerError(
-            f"The spreadsheet holds {len(entries)} parts; the limit is "
-            f"{settings.IMPORT_XLSX_MAX_ENTRIES}."
+            gettext("The spreadsheet holds %(parts)s parts; the limit is %(limit)s.")
+            % {"parts": len(entries), "limit": settings.IMPORT_XLSX_MAX_ENTRIES}
         )
     total = sum(entry.file_size for entry in entries)
     if total > settings.IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES:
         raise ContainerError(
-            f"The spreadsheet unpacks to {filesizeformat(total)}; the limit is "
-            f"{filesizeformat(settings.IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES)}."
+            gettext("The spreadsheet unpacks to %(size)s; the limit is %(limit)s.")
+            % {
+                "size": filesizeformat(total),
+                "limit": filesizeformat(settings.IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES),
+            }
         )
     for entry in entries:
         ratio = entry.file_size / max(entry.compress_size, 1)
         if ratio > settings.IMPORT_XLSX_MAX_RATIO:
             raise ContainerError(
-                f"The spreadsheet part {entry.filename} is compressed {ratio:.0f}:1, "
-                "which only a zip bomb does; the file was not opened."
+                gettext(
+                    "The spreadsheet part %(part)s is compressed %(ratio)s:1, "
+                    "which only a zip bomb does; the file was not opened."
+                )
+                % {"part": entry.filename, "ratio": f"{ratio:.0f}"}
             )
     for entry in entries:
         if entry.filename.endswith((".xml", ".rels")):
@@ -103,8 +110,11 @@ def _check_archive(archive: zipfile.ZipFile) -> set[str]:
                 prologue = part.read(XML_PROLOGUE_BYTES)
             if b"<!DOCTYPE" in prologue or b"<!ENTITY" in prologue:
                 raise ContainerError(
-                    f"The spreadsheet part {entry.filename} declares XML entities; "
-                    "the file was not opened."
+                    gettext(
+                        "The spreadsheet part %(part)s declares XML entities; "
+                        "the file was not opened."
+                    )
+                    % {"part": entry.filename}
                 )
     return {entry.filename for entry in entries}
 
@@ -113,7 +123,9 @@ def _read_small(archive: zipfile.ZipFile, name: str, names: set[str]) -> bytes:
     if name not in names:
         return b""
     if archive.getinfo(name).file_size > SMALL_PART_BYTES:
-        raise ContainerError(f"The spreadsheet part {name} is too large to be genuine.")
+        raise ContainerError(
+            gettext("The spreadsheet part %(part)s is too large to be genuine.") % {"part": name}
+        )
     return archive.read(name)
 
 
@@ -122,12 +134,18 @@ def _check_xlsx_macros(archive: zipfile.ZipFile, names: set[str]) -> None:
     if any(PurePosixPath(name).name == "vbaProject.bin" for name in names) or (
         b"macroEnabled" in content_types
     ):
-        raise ContainerError(f"The workbook contains macros (.xlsm): {MACRO_ADVICE}.")
+        raise ContainerError(
+            gettext("The workbook contains macros (.xlsm): %(advice)s.")
+            % {"advice": gettext(MACRO_ADVICE)}
+        )
 
 
 def _check_ods_macros(names: set[str]) -> None:
     if any(name.startswith(("Basic/", "Scripts/")) for name in names):
-        raise ContainerError(f"The spreadsheet contains macros: {MACRO_ADVICE}.")
+        raise ContainerError(
+            gettext("The spreadsheet contains macros: %(advice)s.")
+            % {"advice": gettext(MACRO_ADVICE)}
+        )
 
 
 def _first_sheet_part(archive: zipfile.ZipFile, names: set[str]) -> str:

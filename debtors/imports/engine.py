@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from campaigns.policies import time_zone_canonical
 from debtors.imports.mapping import Mapping, guess_mapping
@@ -27,7 +28,7 @@ from whatsmassive.exports import escape_cell
 BATCH_ROWS = 5000
 PROGRESS_EVERY = 5000
 ERROR_REPORT_HEADER = ["row", "name", "column", "value", "reason"]
-NUL_REASON = "holds a NUL character (a binary file or a broken export)"
+NUL_REASON = gettext_noop("holds a NUL character (a binary file or a broken export)")
 _LIMITS = {"name": 200, "reference": 100}
 # The fields a column may be mapped to, besides the phone.
 _FIELDS = ("name", "amount", "currency", "due_date", "reference", "time_zone")
@@ -233,10 +234,10 @@ class _Importer:
         if name == "currency":
             currency = text.upper()
             if currency and (len(currency) != 3 or not currency.isalpha()):
-                raise CellError("currency is not a 3-letter code (COP, USD)")
+                raise CellError(gettext_noop("currency is not a 3-letter code (COP, USD)"))
             return currency
         if name == "name" and not text:
-            raise CellError("name is blank")
+            raise CellError(gettext_noop("name is blank"))
         if name == "time_zone":
             zone = time_zone_canonical(text)
             if zone is None:

@@ -2,20 +2,23 @@
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
 from debtors.imports.values import header_key
 
 EXTRA = "extra"
 IGNORE = "ignore"
 FIELDS = {
-    "name": "Name",
-    "phone": "Phone",
-    "amount": "Amount",
-    "currency": "Currency",
-    "due_date": "Due date",
-    "reference": "Reference",
-    "time_zone": "Time zone",
+    "name": _("Name"),
+    "phone": _("Phone"),
+    "amount": _("Amount"),
+    "currency": _("Currency"),
+    "due_date": _("Due date"),
+    "reference": _("Reference"),
+    "time_zone": _("Time zone"),
 }
-TARGET_CHOICES = [*FIELDS.items(), (EXTRA, "Extra field"), (IGNORE, "Ignore")]
+TARGET_CHOICES = [*FIELDS.items(), (EXTRA, _("Extra field")), (IGNORE, _("Ignore"))]
 
 # Header keys (see header_key) that name each field, most specific first.
 _SYNONYMS = {
@@ -82,10 +85,14 @@ class Mapping:
     def errors(self) -> list[str]:
         problems = []
         if "phone" not in self.targets:
-            problems.append("No column is mapped to the phone: map one, nothing can be imported.")
+            problems.append(
+                gettext("No column is mapped to the phone: map one, nothing can be imported.")
+            )
         for field, label in FIELDS.items():
             if self.targets.count(field) > 1:
-                problems.append(f"{label} is mapped to more than one column.")
+                problems.append(
+                    gettext("%(field)s is mapped to more than one column.") % {"field": label}
+                )
         return problems
 
     def as_json(self) -> dict[str, list[str]]:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 from python_calamine import CalamineError, CalamineWorkbook
 
 from debtors.imports.containers import MACRO_ADVICE, ContainerError, inspect_zip
@@ -57,24 +59,32 @@ class Table:
 
 def check_size(size: int) -> None:
     if size == 0:
-        raise ImportFileError("The file is empty.")
+        raise ImportFileError(gettext("The file is empty."))
     if size > settings.IMPORT_MAX_BYTES:
         raise ImportFileError(
-            f"The file is {filesizeformat(size)}; the limit is "
-            f"{filesizeformat(settings.IMPORT_MAX_BYTES)}."
+            gettext("The file is %(size)s; the limit is %(limit)s.")
+            % {"size": filesizeformat(size), "limit": filesizeformat(settings.IMPORT_MAX_BYTES)}
         )
 
 
 def check_filename(name: str) -> None:
     if Path(name).suffix.lower() in REFUSED_SUFFIXES:
-        raise ImportFileError(f"{Path(name).suffix} workbooks can hold macros: {MACRO_ADVICE}.")
+        raise ImportFileError(
+            gettext("%(suffix)s workbooks can hold macros: %(advice)s.")
+            % {"suffix": Path(name).suffix, "advice": gettext(MACRO_ADVICE)}
+        )
 
 
 def check_rows(rows: int | None) -> None:
     if rows is not None and rows > settings.IMPORT_MAX_ROWS:
         raise ImportFileError(
-            f"The file has {rows:,} rows; the limit is {settings.IMPORT_MAX_ROWS:,}: "
-            "split it and import each part."
+            gettext(
+                "The file has %(rows)s rows; the limit is %(limit)s: split it and import each part."
+            )
+            % {
+                "rows": number_format(rows, force_grouping=True),
+                "limit": number_format(settings.IMPORT_MAX_ROWS, force_grouping=True),
+            }
         )
 
 
@@ -98,7 +108,7 @@ def inspect_file(path: Path) -> FileInfo:
             raise ImportFileError(str(exc)) from exc
         check_rows(rows)
         if rows == 0:
-            raise ImportFileError("The spreadsheet's first sheet has no data rows.")
+            raise ImportFileError(gettext("The spreadsheet's first sheet has no data rows."))
         return FileInfo(format=file_format, rows_total=rows)
     encoding, rows = _detect_encoding(path)
     check_rows(rows)
@@ -112,7 +122,7 @@ def inspect_file(path: Path) -> FileInfo:
         # At most two lines (blank ones count): reading them is cheap and says what is missing.
         with open_table(path, info) as table:
             if next(table.rows, None) is None:
-                raise ImportFileError("The file has a header row but no data rows.")
+                raise ImportFileError(gettext("The file has a header row but no data rows."))
     return info
 
 
@@ -150,9 +160,12 @@ def _detect_encoding(path: Path) -> tuple[str, int]:
             continue
     if marked is not None:
         raise ImportFileError(
-            f"The file starts like {marked.upper()} text but is not valid {marked.upper()}."
+            gettext("The file starts like %(encoding)s text but is not valid %(encoding)s.")
+            % {"encoding": marked.upper()}
         )
-    raise ImportFileError("The file is neither UTF-8 nor Windows-1252 text: is it really a CSV?")
+    raise ImportFileError(
+        gettext("The file is neither UTF-8 nor Windows-1252 text: is it really a CSV?")
+    )
 
 
 def _count_csv_rows(path: Path, encoding: str) -> int:
@@ -210,9 +223,12 @@ def _open_csv(handle: Iterator[str], delimiter: str) -> Table:
                 headers = [cell.strip() for cell in record]
                 break
     except csv.Error as exc:
-        raise ImportFileError(f"The CSV cannot be read at line {reader.line_num}: {exc}.") from exc
+        raise ImportFileError(
+            gettext("The CSV cannot be read at line %(line)s: %(error)s.")
+            % {"line": reader.line_num, "error": exc}
+        ) from exc
     if headers is None:
-        raise ImportFileError("The file has no header row and no data.")
+        raise ImportFileError(gettext("The file has no header row and no data."))
     return Table(headers=headers, rows=_csv_rows(reader))
 
 
@@ -225,8 +241,11 @@ def _csv_rows(reader: _csv.Reader) -> Iterator[tuple[int, list[Cell]]]:
             return
         except csv.Error as exc:
             raise ImportFileError(
-                f"The CSV cannot be read after line {line}: {exc}. "
-                "Check for an unclosed quote or a cell longer than 128 KB."
+                gettext(
+                    "The CSV cannot be read after line %(line)s: %(error)s. "
+                    "Check for an unclosed quote or a cell longer than 128 KB."
+                )
+                % {"line": line, "error": exc}
             ) from exc
         start, line = line + 1, reader.line_num
         if any(cell.strip() for cell in record):
@@ -237,7 +256,9 @@ def _open_spreadsheet(path: Path) -> Table:
     try:
         sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
     except (CalamineError, ValueError, IndexError) as exc:
-        raise ImportFileError(f"The spreadsheet cannot be read: {exc}.") from exc
+        raise ImportFileError(
+            gettext("The spreadsheet cannot be read: %(error)s.") % {"error": exc}
+        ) from exc
     first_row = int(sheet.start[0]) if sheet.start else 0
     rows: Iterator[list[Cell]] = iter(sheet.iter_rows())  # type: ignore[arg-type]
     number = first_row
@@ -250,7 +271,7 @@ def _open_spreadsheet(path: Path) -> Table:
                 rows=_spreadsheet_rows(rows, number),
                 rows_total=max(int(sheet.height) - number + first_row, 0),
             )
-    raise ImportFileError("The file has no header row and no data.")
+    raise ImportFileError(gettext("The file has no header row and no data."))
 
 
 def _spreadsheet_rows(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import phonenumbers
+from django.utils.translation import gettext_noop
 
 # A cell as a reader yields it: text from CSV, typed values from spreadsheets.
 Cell = (
@@ -110,7 +111,7 @@ def parse_phone(value: Cell, *, region: str) -> str:
     """E.164 for a phone written any common way; raises CellError when it is not a phone."""
     if isinstance(value, float):
         if not value.is_integer():
-            raise CellError("not a phone number")
+            raise CellError(gettext_noop("not a phone number"))
         value = str(int(value))
     result = _phone_from_text(value if type(value) is str else cell_text(value), region)
     if result[0] != "+":
@@ -123,7 +124,7 @@ def _phone_from_text(raw: str, region: str) -> str:
     """E.164, or the reason the text is not a phone (a reason never starts with `+`)."""
     text = raw.strip()
     if not text:
-        return "phone is blank"
+        return gettext_noop("phone is blank")
     if text[:4].lower() == "tel:":
         text = _tel_uri_number(text[4:])
     scientific = _SCIENTIFIC.match(text)
@@ -136,7 +137,9 @@ def _phone_from_text(raw: str, region: str) -> str:
         if len(fraction) < int(exponent):
             # 3.00123E+09 is 3001230000: the real last digits are gone, guessing would
             # message the wrong person.
-            return "phone lost its last digits to scientific notation: format the column as text"
+            return gettext_noop(
+                "phone lost its last digits to scientific notation: format the column as text"
+            )
         text = whole + fraction
     elif _FLOAT_PHONE.match(text):
         text = re.split(r"[.,]", text, maxsplit=1)[0]
@@ -147,14 +150,14 @@ def _phone_from_text(raw: str, region: str) -> str:
         # Mexico dropped the mobile `1` after +52 in 2019; CRMs and vCards still write it.
         text = "+52" + text[4:]
     if not _PHONE_SHAPE.fullmatch(text):
-        return "not a phone number"
+        return gettext_noop("not a phone number")
     fast = _region_e164(text, region) if text.isascii() else None
     if fast is not None:
         return fast
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
-        return "not a phone number"
+        return gettext_noop("not a phone number")
     if not phonenumbers.is_valid_number(number):
         return f"not a valid phone number for region {region}"
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
@@ -317,18 +320,18 @@ def parse_amount(value: Cell) -> tuple[Decimal, str | None]:
     guessed. Numeric spreadsheet cells are rounded to the cent, as the sheet shows them.
     """
     if isinstance(value, bool):
-        raise CellError("amount is not a number")
+        raise CellError(gettext_noop("amount is not a number"))
     if isinstance(value, (int, float)):
         return _checked_amount(_numeric_amount(value)), None
     text = cell_text(value)
     if not text:
-        raise CellError("amount is blank")
+        raise CellError(gettext_noop("amount is blank"))
     if text[0].isdigit() and text[-1].isdigit():
         # The common cell, a bare number: the number's own grammar decides, no sign or code.
         return _checked_amount(_number(text)), None
     match = _AMOUNT.fullmatch(text)
     if match is None:
-        raise CellError("amount is not a number")
+        raise CellError(gettext_noop("amount is not a number"))
     parts = match.groupdict()
     signs = [parts[name] for name in ("sign1", "sign2", "sign3") if parts[name]]
     codes = [parts[name].upper() for name in ("code1", "code2") if parts[name]]
@@ -340,23 +343,23 @@ def parse_amount(value: Cell) -> tuple[Decimal, str | None]:
         or bool(parts["open"]) != bool(parts["close"])
         or any(code not in CURRENCY_CODES for code in codes)
     ):
-        raise CellError("amount is not a number")
+        raise CellError(gettext_noop("amount is not a number"))
     amount = _number(parts["number"])
     if parts["open"] or "-" in signs:
-        raise CellError("amount is negative")
+        raise CellError(gettext_noop("amount is negative"))
     return _checked_amount(amount), codes[0] if codes else None
 
 
 def _numeric_amount(value: int | float) -> Decimal:
     amount = Decimal(repr(value) if isinstance(value, float) else value)
     if not amount.is_finite():
-        raise CellError("amount is not a number")
+        raise CellError(gettext_noop("amount is not a number"))
     try:
         rounded = amount.quantize(CENTS, rounding=ROUND_HALF_UP)
     except InvalidOperation as exc:
-        raise CellError("amount is too large") from exc
+        raise CellError(gettext_noop("amount is too large")) from exc
     if amount < 0:
-        raise CellError("amount is negative")
+        raise CellError(gettext_noop("amount is negative"))
     return rounded
 
 
@@ -366,12 +369,12 @@ def _number(text: str) -> Decimal:
     if grouped is not None:
         head, groups, separator, mark, fraction = grouped.group(1, 2, "sep", "mark", 5)
         if mark == separator:
-            raise CellError("amount is not a number")
+            raise CellError(gettext_noop("amount is not a number"))
         digits = head + groups.replace(separator, "")
         return _exact_cents(f"{digits}.{fraction}" if mark else digits)
     plain = _PLAIN_NUMBER.fullmatch(text)
     if plain is None:
-        raise CellError("amount is not a number")
+        raise CellError(gettext_noop("amount is not a number"))
     whole, fraction = plain.groups()
     return _exact_cents(f"{whole}.{fraction}" if fraction else whole)
 
@@ -381,15 +384,15 @@ def _exact_cents(text: str) -> Decimal:
     try:
         cents = amount.quantize(CENTS)
     except InvalidOperation as exc:
-        raise CellError("amount is too large") from exc
+        raise CellError(gettext_noop("amount is too large")) from exc
     if cents != amount:
-        raise CellError("amount has more than 2 decimals")
+        raise CellError(gettext_noop("amount has more than 2 decimals"))
     return cents
 
 
 def _checked_amount(amount: Decimal) -> Decimal:
     if amount > MAX_AMOUNT:
-        raise CellError("amount is too large")
+        raise CellError(gettext_noop("amount is too large"))
     return amount
 
 
@@ -416,18 +419,20 @@ def parse_date(value: Cell) -> datetime.date | None:
         try:
             return datetime.date(year, month, day)
         except ValueError as exc:
-            raise CellError("not a valid date") from exc
+            raise CellError(gettext_noop("not a valid date")) from exc
     try:
         serial = float(text)
     except ValueError as exc:
-        raise CellError("date not in a known format (yyyy-mm-dd, dd/mm/yyyy)") from exc
+        raise CellError(
+            gettext_noop("date not in a known format (yyyy-mm-dd, dd/mm/yyyy)")
+        ) from exc
     return _from_excel_serial(serial)
 
 
 def _from_excel_serial(serial: float) -> datetime.date:
     low, high = EXCEL_SERIAL_RANGE
     if not low <= serial <= high:
-        raise CellError("number is not a plausible Excel date")
+        raise CellError(gettext_noop("number is not a plausible Excel date"))
     return EXCEL_EPOCH + datetime.timedelta(days=int(serial))
 
 

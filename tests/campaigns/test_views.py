@@ -631,3 +631,63 @@ def test_the_page_shows_results_per_variant_only_when_there_are_variants(logged_
     single = running_campaign(pending=0)
     html = logged_in.get(reverse("campaign_detail", args=[single.pk])).content.decode()
     assert "Results by variant" not in html
+
+
+# --- Spanish -------------------------------------------------------------------------------
+
+SPANISH = {"HTTP_ACCEPT_LANGUAGE": "es"}
+
+
+def test_a_draft_reads_in_spanish_for_a_spanish_browser(logged_in):
+    draft = _ready_campaign(debtors=3)
+    html = logged_in.get(reverse("campaign_detail", args=[draft.pk]), **SPANISH).content.decode()
+    assert "Aún sin iniciar" in html
+    assert ">borrador</span>" in html
+    assert "¿Iniciar ahora el envío a 3 deudores?" in html
+    assert ">Iniciar el envío</button>" in html
+    assert "Start sending" not in html
+
+
+def test_a_running_campaign_counts_its_messages_in_spanish(logged_in):
+    campaign = running_campaign(pending=2, sent=1)
+    url = reverse("campaign_detail", args=[campaign.pk])
+    html = logged_in.get(url, **SPANISH).content.decode()
+    assert "Enviando · faltan 2" in html
+    assert ">Pendientes <span" in html
+    assert ">pendiente</span>" in html
+    assert "Sending ·" in logged_in.get(url).content.decode()
+
+
+def test_the_form_says_what_to_fix_in_spanish(logged_in):
+    pool = PoolFactory()
+    data = _form_data(pool, template="Hola {name", amount_min="10", amount_max="5")
+    html = logged_in.post(reverse("campaign_create"), data, **SPANISH).content.decode()
+    assert "La plantilla tiene llaves sin cerrar" in html
+    assert "Debe ser al menos el “monto desde”." in html
+    assert "Texto del mensaje" in html
+    assert Campaign.objects.count() == 0
+
+
+def test_a_refused_start_gives_its_reasons_in_spanish(logged_in):
+    pool = PoolFactory()
+    DebtorFactory()
+    draft = CampaignFactory(pool=pool)
+    response = logged_in.post(reverse("campaign_start", args=[draft.pk]), **HTMX, **SPANISH)
+    html = response.content.decode()
+    assert "La campaña no se inició:" in html
+    assert f"El grupo de cuentas “{pool}” no tiene ninguna cuenta habilitada." in html
+    draft.refresh_from_db()
+    assert draft.status == CampaignStatus.DRAFT
+
+
+def test_every_campaign_page_reads_in_spanish(logged_in):
+    draft = _ready_campaign()
+    pages = {
+        reverse("campaign_list"): "<h1>Campañas</h1>",
+        reverse("campaign_create"): "<h1>Campaña nueva</h1>",
+        reverse("campaign_edit", args=[draft.pk]): "<h1>Editar el borrador</h1>",
+    }
+    for url, spanish in pages.items():
+        response = logged_in.get(url, **SPANISH)
+        assert response.status_code == 200, url
+        assert spanish in response.content.decode(), url

@@ -20,7 +20,15 @@ from openpyxl import load_workbook
 from campaigns.models import MessageStatus
 from debtors import views
 from debtors.imports.services import debtor_import_prepare, debtor_import_run
-from debtors.models import Debtor, DebtorImport, Disposition, DispositionKind, ImportStatus
+from debtors.models import (
+    Debtor,
+    DebtorImport,
+    Disposition,
+    DispositionKind,
+    DoNotContact,
+    ImportStatus,
+    OptOutSource,
+)
 from debtors.services import debtor_disposition_record
 from tests.conftest import role_user
 from tests.debtors.imports.conftest import sheet_xml, write_sheet
@@ -684,3 +692,63 @@ def test_the_broken_promises_page_lists_the_days_promises(client, operator):
 def test_a_viewer_cannot_check_promises(client, viewer):
     client.force_login(viewer)
     assert client.post(reverse("promise_broken_check")).status_code == 403
+
+
+# --- Spanish -------------------------------------------------------------------------------
+
+SPANISH = {"HTTP_ACCEPT_LANGUAGE": "es"}
+
+
+def test_the_debtor_list_reads_in_spanish_for_a_spanish_browser(client, operator):
+    DebtorFactory(name="Ana", status="new")
+    client.force_login(operator)
+    html = client.get(reverse("debtor_list"), **SPANISH).content.decode()
+    assert "<h1>Deudores</h1>" in html
+    assert ">sin contactar</span>" in html
+    assert 'placeholder="nombre, teléfono o referencia"' in html
+    assert "<h1>Debtors</h1>" in client.get(reverse("debtor_list")).content.decode()
+
+
+def test_rejected_rows_give_their_reason_in_the_readers_language(client, operator):
+    client.force_login(operator)
+    _upload(client)
+    debtor_import = DebtorImport.objects.get()
+    client.post(
+        reverse("debtor_import_start", args=[debtor_import.pk]), _mapping_post(debtor_import)
+    )
+    debtor_import_run(debtor_import_id=debtor_import.pk)
+    url = reverse("debtor_import_detail", args=[debtor_import.pk])
+    html = client.get(url, HTTP_HX_REQUEST="true", **SPANISH).content.decode()
+    assert "Primeras filas no importadas" in html
+    assert "<td>Bea</td><td>phone</td><td>12</td><td>no es un número de teléfono</td>" in html
+
+
+def test_opting_out_in_bulk_confirms_in_spanish(client, operator):
+    chosen = DebtorFactory()
+    client.force_login(operator)
+    response = client.post(
+        reverse("debtor_bulk_opt_out"), {"ids": [chosen.pk], "query": ""}, follow=True, **SPANISH
+    )
+    assert "1 deudor(es) dado(s) de baja." in response.content.decode()
+    chosen.refresh_from_db()
+    assert chosen.opted_out
+
+
+def test_every_debtor_page_reads_in_spanish(client, supervisor):
+    debtor = DebtorFactory(name="Ana")
+    entry = DoNotContact.objects.create(
+        phone_e164="+573001112233", source=OptOutSource.REPLY, added_at=timezone.now()
+    )
+    client.force_login(supervisor)
+    pages = {
+        reverse("debtor_detail", args=[debtor.pk]): "Aún no hay nada registrado.",
+        reverse("debtor_import_new"): "<h1>Importar deudores</h1>",
+        reverse("promise_broken_list"): "Ese día no se detectó ninguna promesa incumplida.",
+        reverse("do_not_contact_list"): "<h1>Lista de no contactar</h1>",
+        reverse("do_not_contact_import"): "<h1>Importar una lista de no contactar</h1>",
+        reverse("do_not_contact_remove", args=[entry.pk]): "<dd>Respuesta del deudor</dd>",
+    }
+    for url, spanish in pages.items():
+        response = client.get(url, **SPANISH)
+        assert response.status_code == 200, url
+        assert spanish in response.content.decode(), url
