@@ -15,6 +15,7 @@ from typing import Any, Protocol, TextIO
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from debtors.imports.mapping import Mapping, guess_mapping
 from debtors.imports.readers import FileInfo, ImportFileError, Table, open_table
@@ -24,7 +25,7 @@ from whatsmassive.exports import escape_cell
 
 BATCH_ROWS = 5000
 PROGRESS_EVERY = 5000
-ERROR_REPORT_HEADER = ["row", "name", "column", "value", "reason"]
+ERROR_REPORT_HEADER = [_("row"), _("name"), _("column"), _("value"), _("reason")]
 NUL_REASON = "holds a NUL character (a binary file or a broken export)"
 _LIMITS = {"name": 200, "reference": 100}
 # Columns written on insert, in COPY order; `updatable` are those an update may overwrite.
@@ -56,11 +57,15 @@ class CleanRow:
 
 
 class ErrorReport:
-    """The rows not taken, as CSV: row number, the row's name, column, value, reason."""
+    """The rows not taken, as CSV: row number, the row's name, column, value, reason.
+
+    The header (and the reasons) are in the language active while the import runs: the
+    request's, or the one a background run was given.
+    """
 
     def __init__(self, handle: TextIO) -> None:
         self._writer = csv.writer(handle)
-        self._writer.writerow(ERROR_REPORT_HEADER)
+        self._writer.writerow([str(title) for title in ERROR_REPORT_HEADER])
         self.lines = 0
 
     def add(self, row: int, name: str, column: str, value: str, reason: str) -> None:
