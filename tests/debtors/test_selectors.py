@@ -54,6 +54,7 @@ def named_debtors():
         ("CR-C3", {"MARÍA ÑÚÑEZ"}),
         ("CR-", set()),
         ("100%", set()),
+        ("jos_", set()),
     ],
 )
 def test_the_search_ignores_accents_and_case_of_names_and_references(named_debtors, q, found):
