@@ -15,6 +15,8 @@ import os
 import re
 import statistics
 import sys
+from collections.abc import Sequence
+from typing import Any
 
 from common import ROOT, drop_database, migrate, recreate_database, setup_django
 from debtor_list import load
@@ -23,7 +25,7 @@ DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/whatsmassive_bench_search"
 SEQ_SCAN = ["SET LOCAL enable_indexscan = off", "SET LOCAL enable_bitmapscan = off"]
 
 
-def explain(sql: str, params: tuple[object, ...], settings: list[str]) -> tuple[list[str], float]:
+def explain(sql: str, params: Sequence[Any], settings: list[str]) -> tuple[list[str], float]:
     from django.db import connection, transaction
 
     samples = []
