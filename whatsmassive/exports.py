@@ -60,7 +60,7 @@ CSV_FORMATS = {
 }
 CSV_FORMAT_CHOICES = [
     ("comma", pgettext_lazy("CSV layout", "Comma (1234.56)")),
-    ("semicolon", pgettext_lazy("CSV layout", "Semicolon (1234,56), for Excel in Spanish")),
+    ("semicolon", pgettext_lazy("CSV layout", "Semicolon (1234,56)")),
 ]
 CSV_COMMA = CSV_FORMATS["comma"]
 # The query parameter that picks a layout, and where the choice is kept between exports.
