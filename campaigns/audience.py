@@ -7,10 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from campaigns.models import Message
 from debtors.models import CLOSED_STATUSES, Debtor
+from debtors.selectors import debtor_search_filter
 from whatsmassive import clock
 
 
@@ -28,8 +29,7 @@ def audience_filtered(audience: dict[str, Any]) -> QuerySet[Debtor]:
     if audience.get("due_to"):
         debtors = debtors.filter(due_date__lte=audience["due_to"])
     if audience.get("search"):
-        term = str(audience["search"])
-        debtors = debtors.filter(Q(name__icontains=term) | Q(reference__icontains=term))
+        debtors = debtor_search_filter(debtors, str(audience["search"]))
     return debtors
 
 

@@ -1,35 +1,48 @@
 """A campaign's messages as CSV or XLSX: debtor data, so gated and recorded."""
 
 from collections.abc import Iterator
+from typing import Any
 
 from django.http import HttpResponseBase
+from django.utils.translation import gettext_lazy as _
 
-from campaigns.models import Campaign, Message
+from campaigns.models import Campaign, Message, MessageStatus
 from campaigns.results import debtor_last_reply
 from debtors.exports import RESULT_HEADER, result_cells, result_fields
-from whatsmassive.exports import ExportCell, csv_response, export_record, xlsx_response
+from debtors.models import DispositionKind
+from whatsmassive.exports import (
+    CSV_COMMA,
+    CsvFormat,
+    ExportCell,
+    csv_response,
+    export_record,
+    labels,
+    xlsx_response,
+)
 from whatsmassive.roles import Actor, require
 
 MESSAGE_EXPORT_HEADER = [
-    "debtor",
-    "phone",
-    "status",
-    "account",
-    "attempts",
-    "body",
-    "last_error",
-    "sent_at",
-    "delivered_at",
-    "read_at",
-    "failed_at",
-    "reference",
-    "amount",
-    "currency",
+    _("debtor"),
+    _("phone"),
+    _("status"),
+    _("account"),
+    _("attempts"),
+    _("body"),
+    _("last_error"),
+    _("sent_at"),
+    _("delivered_at"),
+    _("read_at"),
+    _("failed_at"),
+    _("reference"),
+    _("amount"),
+    _("currency"),
     *RESULT_HEADER,
 ]
 
 
 def _message_export_rows(campaign: Campaign) -> Iterator[list[ExportCell]]:
+    """The rows, with status and disposition labels in the language active when called."""
+    statuses, kinds = labels(MessageStatus.choices), labels(DispositionKind.choices)
     rows = (
         Message.objects.filter(campaign=campaign)
         .annotate(**debtor_last_reply(debtor="debtor_id"))
@@ -53,11 +66,25 @@ def _message_export_rows(campaign: Campaign) -> Iterator[list[ExportCell]]:
         )
         .iterator(chunk_size=2000)
     )
-    for row in rows:
-        yield [*row[:-7], *result_cells(row[-7:])]
+    return _rows(rows, statuses, kinds)
 
 
-def campaign_message_export(*, campaign: Campaign, fmt: str, by: Actor) -> HttpResponseBase:
+def _rows(
+    rows: Iterator[tuple[Any, ...]], statuses: dict[str, str], kinds: dict[str, str]
+) -> Iterator[list[ExportCell]]:
+    for name, phone, status, *values in rows:
+        yield [
+            name,
+            phone,
+            statuses.get(status, status),
+            *values[:-7],
+            *result_cells(values[-7:], kinds),
+        ]
+
+
+def campaign_message_export(
+    *, campaign: Campaign, fmt: str, by: Actor, csv_format: CsvFormat = CSV_COMMA
+) -> HttpResponseBase:
     """Stream the campaign's messages; cells are escaped against formulas."""
     require(by, "campaigns.export_messages")
     export_record(
@@ -66,9 +93,10 @@ def campaign_message_export(*, campaign: Campaign, fmt: str, by: Actor) -> HttpR
         filters={"campaign_id": campaign.pk, "format": fmt},
         rows=Message.objects.filter(campaign=campaign).count(),
     )
-    respond = xlsx_response if fmt == "xlsx" else csv_response
-    return respond(
-        filename=f"campaign-{campaign.pk}-messages.{fmt}",
-        header=MESSAGE_EXPORT_HEADER,
-        rows=_message_export_rows(campaign),
+    filename = f"campaign-{campaign.pk}-messages.{fmt}"
+    rows = _message_export_rows(campaign)
+    if fmt == "xlsx":
+        return xlsx_response(filename=filename, header=MESSAGE_EXPORT_HEADER, rows=rows)
+    return csv_response(
+        filename=filename, header=MESSAGE_EXPORT_HEADER, rows=rows, csv_format=csv_format
     )

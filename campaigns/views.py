@@ -33,6 +33,7 @@ from campaigns.results import campaign_outcomes_many, campaign_variant_results
 from campaigns.services import CampaignStartRefused, CampaignTransitionError
 from campaigns.templating import MAX_VARIANTS, placeholder_chips
 from sessions_app.models import Pool
+from whatsmassive.exports import csv_format_for_request
 from whatsmassive.htmx import HtmxHttpRequest
 
 CAMPAIGNS_PER_PAGE = 25
@@ -279,7 +280,9 @@ def campaign_message_export(request: HttpRequest, pk: int, fmt: str) -> HttpResp
     if fmt not in {"csv", "xlsx"}:
         raise Http404
     campaign = get_object_or_404(Campaign, pk=pk)
-    return exports.campaign_message_export(campaign=campaign, fmt=fmt, by=request.user)
+    return exports.campaign_message_export(
+        campaign=campaign, fmt=fmt, by=request.user, csv_format=csv_format_for_request(request)
+    )
 
 
 POLICY_VIEW = "campaigns.view_contactpolicy"

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from debtors.imports.services import debtor_import_delete
 from debtors.models import Debtor, DebtorImport, Disposition, DoNotContact, OptOutSource, StopWord
+from debtors.selectors import debtor_search_filter
 from debtors.services import debtor_opt_out
 from whatsmassive.roles import require
 
@@ -44,7 +45,8 @@ class DebtorAdmin(admin.ModelAdmin[Debtor]):
         "opted_out",
     ]
     list_filter = ["status", "opted_out", "currency", "due_date"]
-    search_fields = ["name", "=phone_e164", "=reference"]
+    # Searched as on the debtor list (accents, case, phone forms), not field by field.
+    search_fields = ["name"]
     date_hierarchy = "due_date"
     readonly_fields = ["status", "opted_out", "opted_out_at", "created_at", "updated_at"]
     list_per_page = 100
@@ -52,6 +54,11 @@ class DebtorAdmin(admin.ModelAdmin[Debtor]):
     show_full_result_count = False
     actions = ["opt_out"]
     inlines = [DispositionInline]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Debtor], search_term: str
+    ) -> tuple[QuerySet[Debtor], bool]:
+        return debtor_search_filter(queryset, search_term), False
 
     @admin.action(description=_("Opt out selected debtors (no more messages)"))
     def opt_out(self, request: HttpRequest, queryset: QuerySet[Debtor]) -> None:

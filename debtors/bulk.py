@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
+from django.utils import translation
 
 from debtors.imports.engine import ErrorReport, ImportCounts, import_file
 from debtors.imports.mapping import EXTRA, Mapping
@@ -108,6 +109,9 @@ def _file_rows(
     return [*fields, *extra_keys], lines, problems
 
 
+# The API answers in English, whatever the request's language; the report is read back by
+# its English header names.
+@translation.override("en")
 @transaction.atomic
 def debtor_bulk_upsert(
     *, rows: list[dict[str, Any]], region: str, update_existing: bool = True

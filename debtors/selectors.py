@@ -11,7 +11,8 @@ from decimal import Decimal
 import phonenumbers
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Value
+from django.db.models.functions import Upper
 
 from campaigns.models import Message, MessageStatus
 from campaigns.results import debtor_last_reply
@@ -28,6 +29,7 @@ from debtors.models import (
     ImportStatus,
     OnWhatsApp,
 )
+from whatsmassive.db import SearchKey
 
 PAGE_SIZE = 50
 
@@ -44,10 +46,7 @@ def debtor_search(
 
     `disposition`: a kind of the current disposition, `broken` (a broken promise) or `none`.
     """
-    debtors = Debtor.objects.select_related("current_disposition__by")
-    q = q.strip()
-    if q:
-        debtors = debtors.filter(_search_condition(q))
+    debtors = debtor_search_filter(Debtor.objects.select_related("current_disposition__by"), q)
     if status == "opted_out":
         debtors = debtors.filter(opted_out=True)
     elif status:
@@ -65,8 +64,16 @@ def debtor_search(
     return debtors
 
 
-def _search_condition(q: str) -> Q:
-    condition = Q(name__icontains=q) | Q(reference=q)
+def debtor_search_condition(q: str) -> Q:
+    """What every debtor search matches: the name ignoring accents and case ("jose" finds
+    "José"), the whole reference ignoring case, and a phone typed in any usual form.
+
+    Each part is served by its own index (see debtors migration 0014), so the OR of them is a
+    bitmap OR of index scans, not a scan of the table.
+    """
+    condition = Q(name_search_key__contains=SearchKey(Value(q))) | Q(
+        reference_upper=Upper(Value(q))
+    )
     digits = "".join(char for char in q if char.isdigit())
     if len(digits) >= 4 and len(digits) >= len(q.replace(" ", "")) - 3:
         # A phone typed the way operators type it (300 123 4567) finds its E.164 form.
@@ -79,6 +86,16 @@ def _search_condition(q: str) -> Q:
             phone_e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         )
     return condition
+
+
+def debtor_search_filter(debtors: QuerySet[Debtor], q: str) -> QuerySet[Debtor]:
+    """`debtors` narrowed to those `q` finds (all of them when `q` is blank)."""
+    q = q.strip()
+    if not q:
+        return debtors
+    return debtors.alias(
+        name_search_key=SearchKey("name"), reference_upper=Upper("reference")
+    ).filter(debtor_search_condition(q))
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ def debtor_import_prepare_task(debtor_import_id: int) -> None:
 
 
 @shared_task
-def debtor_import_run_task(debtor_import_id: int) -> None:
+def debtor_import_run_task(debtor_import_id: int, language: str = "en") -> None:
     from debtors.imports.services import debtor_import_run
 
-    debtor_import_run(debtor_import_id=debtor_import_id)
+    debtor_import_run(debtor_import_id=debtor_import_id, language=language)
 
 
 @shared_task

@@ -20,8 +20,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.formats import get_format
+from django.utils import timezone, translation
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -39,6 +38,7 @@ from debtors.forms import (
     DoNotContactImportForm,
     DoNotContactRemoveForm,
 )
+from debtors.imports.engine import ERROR_REPORT_HEADER
 from debtors.imports.readers import ImportFileError
 from debtors.imports.services import debtor_import_create, debtor_import_submit
 from debtors.models import Debtor, DebtorImport, DoNotContact, OptOutSource
@@ -49,6 +49,7 @@ from debtors.registry import (
     do_not_contact_remove,
 )
 from debtors.selectors import (
+    RejectedRow,
     debtor_dispositions,
     debtor_import_error_report_lines,
     debtor_import_list,
@@ -69,6 +70,7 @@ from debtors.services import (
     dispositions_mark_broken,
 )
 from whatsmassive import clock
+from whatsmassive.exports import csv_format_for_request, csv_lines
 from whatsmassive.htmx import HtmxHttpRequest, htmx_redirect
 
 
@@ -280,6 +282,7 @@ def debtor_export(request: HttpRequest, fmt: str) -> HttpResponseBase:
         if form.is_valid()
         else {},
         by=request.user,
+        csv_format=csv_format_for_request(request),
     )
 
 
@@ -375,6 +378,7 @@ def debtor_import_start(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             mapping=form.mapping(),
             update_existing=form.cleaned_data["update_existing"],
             by=request.user,
+            language=translation.get_language() or settings.LANGUAGE_CODE,
         )
     if request.htmx:
         debtor_import.refresh_from_db()
@@ -384,25 +388,18 @@ def debtor_import_start(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return redirect("debtor_import_detail", pk=debtor_import.pk)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @permission_required("debtors.view_debtorimport", raise_exception=True)
 def debtor_import_errors(request: HttpRequest, pk: int) -> StreamingHttpResponse:
-    """The error report as the operator's spreadsheet opens it: UTF-8 with a BOM, and `;`
-    between cells where the active language writes decimals with a comma (Excel splits
-    CSV on the list separator of the operator's locale)."""
+    """The error report as the operator's spreadsheet opens it: `;` and a BOM where their
+    locale writes decimals with a comma (or as they chose), the header in their language."""
     debtor_import = _get_import_for_user(request, pk)
     if not debtor_import.error_report:
         raise Http404("This import has no error report.")
-    delimiter = ";" if get_format("DECIMAL_SEPARATOR") == "," else ","
-    writer = csv.writer(_Echo(), delimiter=delimiter)
     lines = debtor_import_error_report_lines(debtor_import=debtor_import)
+    next(lines, None)  # the header the run wrote, in the language of whoever started it
     name = Path(debtor_import.original_filename).stem or "import"
     response = StreamingHttpResponse(
-        itertools.chain(["\ufeff"], (writer.writerow(line) for line in lines)),
+        csv_lines(ERROR_REPORT_HEADER, lines, csv_format_for_request(request)),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = content_disposition_header(
@@ -482,9 +479,13 @@ def do_not_contact_import_view(request: HttpRequest) -> HttpResponse:
             )
         except ImportFileError as exc:
             form.add_error("file", str(exc))
-    rejected = (
-        list(csv.DictReader(io.StringIO(result.error_report)))[:REJECTED_SHOWN] if result else []
-    )
+    # By position: the report's header is in the operator's language.
+    lines = csv.reader(io.StringIO(result.error_report if result else ""))
+    rejected = [
+        RejectedRow(*line)
+        for line in itertools.islice(lines, 1, REJECTED_SHOWN + 1)
+        if len(line) == len(ERROR_REPORT_HEADER)
+    ]
     context = {
         "form": form,
         "result": result,
@@ -503,4 +504,5 @@ def do_not_contact_export(request: HttpRequest) -> HttpResponseBase:
         filename=f"do-not-contact-{stamp}.csv",
         filters={"q": q} if q else {},
         by=request.user,
+        csv_format=csv_format_for_request(request),
     )

@@ -236,3 +236,27 @@ def receive_event(layer: Any, channel: str, timeout: float = 5) -> dict[str, Any
         return await asyncio.wait_for(layer.receive(channel), timeout)
 
     return async_to_sync(receive)()
+
+
+@pytest.fixture
+def spanish_catalog(tmp_path, settings):
+    """Install Spanish translations of the given English texts in place of the project's
+    catalogue, so tests of what follows the active language do not hang on the .po files.
+    Keys are msgids, or (context, msgid) pairs."""
+
+    def install(messages: dict[str | tuple[str, str], str]) -> None:
+        from babel.messages.catalog import Catalog
+        from babel.messages.mofile import write_mo
+
+        catalog = Catalog(locale="es")
+        for key, text in messages.items():
+            context, msgid = key if isinstance(key, tuple) else (None, key)
+            catalog.add(msgid, text, context=context)
+        folder = tmp_path / "locale" / "es" / "LC_MESSAGES"
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / "django.mo").open("wb") as handle:
+            write_mo(handle, catalog)
+        # A changed LOCALE_PATHS makes Django drop its loaded catalogues.
+        settings.LOCALE_PATHS = [tmp_path / "locale"]
+
+    return install

@@ -8,8 +8,10 @@ class WhatsMassiveConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth import get_user_model
         from django.contrib.auth.signals import user_logged_out
+        from django.db.backends.signals import connection_created
         from django.db.models.signals import post_save
 
+        from whatsmassive.db import register_search_key
         from whatsmassive.user_sessions import on_logout, on_user_saved
 
         # Wiring only: a user whose session ends, or who is deactivated, keeps no socket open.
@@ -17,3 +19,4 @@ class WhatsMassiveConfig(AppConfig):
         post_save.connect(
             on_user_saved, sender=get_user_model(), dispatch_uid="whatsmassive-user-sockets"
         )
+        connection_created.connect(register_search_key, dispatch_uid="whatsmassive-search-key")

@@ -3,6 +3,7 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager
 
 from whatsmassive.db import choices_check
@@ -63,11 +64,11 @@ class APIKey(AbstractAPIKey):
 
 
 class AuditKind(models.TextChoices):
-    SEND = "send", "send attempt"
-    OPT_OUT = "opt_out", "opt-out"
-    CONSENT = "consent", "consent given again"
-    CAMPAIGN = "campaign", "campaign transition"
-    EXPORT = "export", "export of debtor data"
+    SEND = "send", _("send attempt")
+    OPT_OUT = "opt_out", _("opt-out")
+    CONSENT = "consent", _("consent given again")
+    CAMPAIGN = "campaign", _("campaign transition")
+    EXPORT = "export", _("export of debtor data")
 
 
 class AuditRecord(models.Model):

@@ -22,7 +22,7 @@ from django_otp import match_token, user_has_device
 
 from sessions_app.qr import qr_svg
 from sessions_app.selectors import dashboard_accounts_context
-from whatsmassive.exports import audit_export_response
+from whatsmassive.exports import audit_export_response, csv_format_for_request
 from whatsmassive.forms import AuditFilterForm
 from whatsmassive.htmx import HtmxHttpRequest
 from whatsmassive.models import LogLevel, SystemLog
@@ -269,4 +269,5 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
         filename=f"audit-{stamp}.csv",
         filters=recorded,
         by=request.user,
+        csv_format=csv_format_for_request(request),
     )

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from campaigns.policies import time_zone_canonical
 from debtors.imports.mapping import Mapping, guess_mapping
@@ -27,7 +27,13 @@ from whatsmassive.exports import escape_cell
 
 BATCH_ROWS = 5000
 PROGRESS_EVERY = 5000
-ERROR_REPORT_HEADER = ["row", "name", "column", "value", "reason"]
+ERROR_REPORT_HEADER = [
+    gettext_lazy("row"),
+    gettext_lazy("name"),
+    gettext_lazy("column"),
+    gettext_lazy("value"),
+    gettext_lazy("reason"),
+]
 NUL_REASON = gettext_noop("holds a NUL character (a binary file or a broken export)")
 _LIMITS = {"name": 200, "reference": 100}
 # The fields a column may be mapped to, besides the phone.
@@ -70,11 +76,15 @@ class CleanRow:
 
 
 class ErrorReport:
-    """The rows not taken, as CSV: row number, the row's name, column, value, reason."""
+    """The rows not taken, as CSV: row number, the row's name, column, value, reason.
+
+    The header (and the reasons) are in the language active while the import runs: the
+    request's, or the one a background run was given.
+    """
 
     def __init__(self, handle: TextIO) -> None:
         self._writer = csv.writer(handle)
-        self._writer.writerow(ERROR_REPORT_HEADER)
+        self._writer.writerow([str(title) for title in ERROR_REPORT_HEADER])
         self.lines = 0
 
     def add(self, row: int, name: str, column: str, value: str, reason: str) -> None:

@@ -15,7 +15,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import QuerySet
 from django.db.models.fields.files import FieldFile
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from debtors.imports.engine import ErrorReport, ImportCounts, import_file
 from debtors.imports.mapping import Mapping
@@ -109,9 +109,17 @@ def debtor_import_prepare(*, debtor_import_id: int) -> DebtorImport | None:
 
 @transaction.atomic
 def debtor_import_submit(
-    *, debtor_import: DebtorImport, mapping: Mapping, update_existing: bool, by: Actor = None
+    *,
+    debtor_import: DebtorImport,
+    mapping: Mapping,
+    update_existing: bool,
+    by: Actor = None,
+    language: str = "en",
 ) -> bool:
-    """Confirm the mapping and queue the import; False if it was already submitted."""
+    """Confirm the mapping and queue the import; False if it was already submitted.
+
+    `language` is the one the worker writes the error report in (the operator's).
+    """
     require(by, "debtors.add_debtorimport")
     changed = DebtorImport.objects.filter(
         pk=debtor_import.pk,
@@ -123,7 +131,7 @@ def debtor_import_submit(
     )
     if changed != 1:
         return False
-    transaction.on_commit(partial(debtor_import_run_task.delay, debtor_import.pk))
+    transaction.on_commit(partial(debtor_import_run_task.delay, debtor_import.pk, language))
     debtor_import.refresh_from_db()
     return True
 
@@ -133,12 +141,14 @@ def debtor_import_run(
     debtor_import_id: int,
     progress_every: int | None = None,
     on_progress: Callable[[ImportCounts], None] | None = None,
+    language: str = "en",
 ) -> DebtorImport | None:
     """Run a submitted import: every row or none are written, in one transaction.
 
     Safe to run twice: a completed or failed import is left alone, and a `running` one whose
     worker died rolled back, so running it again starts from scratch. Returns None when there
-    was nothing to run. A failed import keeps no stored file.
+    was nothing to run. A failed import keeps no stored file. The error report and a failure's
+    message are written in `language`.
     """
     claimed = DebtorImport.objects.filter(
         pk=debtor_import_id,
@@ -156,7 +166,10 @@ def debtor_import_run(
 
     options: dict[str, Any] = {} if progress_every is None else {"progress_every": progress_every}
     try:
-        with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as report_file:
+        with (
+            translation.override(language),
+            tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as report_file,
+        ):
             report = ErrorReport(report_file)
             with transaction.atomic():
                 counts = import_file(

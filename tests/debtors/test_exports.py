@@ -1,16 +1,19 @@
+import codecs
 import csv
 import datetime
 import io
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
+from openpyxl import load_workbook
 
 from campaigns.models import MessageStatus
 from debtors.exports import DEBTOR_EXPORT_HEADER, debtor_export_response
-from debtors.models import Debtor, Disposition
+from debtors.models import Debtor, DebtorStatus, Disposition, DispositionKind
 from debtors.services import debtor_disposition_record
 from tests.factories import DebtorFactory, replied_message
+from whatsmassive.exports import CSV_FORMATS
 
 pytestmark = pytest.mark.django_db
 
@@ -55,13 +58,13 @@ def test_debtors_export_their_latest_reply_and_current_disposition(supervisor):
     )
     assert first["last_reply_at"] != ""
     assert (first["disposition"], first["promise_amount"], first["promise_date"]) == (
-        "promise",
+        "promise to pay",
         "45000.00",
         due.isoformat(),
     )
     assert (first["promise_broken"], first["call_back_on"]) == ("yes", "")
     assert (second["disposition"], second["promise_amount"], second["call_back_on"]) == (
-        "call_back",
+        "call back",
         "",
         due.isoformat(),
     )
@@ -79,3 +82,54 @@ def test_the_export_reads_replies_and_dispositions_without_a_query_per_row(
     )
     with django_assert_max_num_queries(3):
         assert len(_rows(response)) == 30
+
+
+def test_a_spanish_export_has_spanish_headers_labels_and_decimal_commas(
+    supervisor, spanish_catalog
+):
+    spanish_catalog(
+        {
+            "name": "nombre",
+            "amount": "monto",
+            "status": "estado",
+            "disposition": "gestión",
+            "promise_amount": "monto_prometido",
+            "promise to pay": "promesa de pago",
+            "not contacted": "sin contactar",
+        }
+    )
+    debtor = DebtorFactory(name="José Peña", amount=Decimal("1030000.50"))
+    due = timezone.localdate() + datetime.timedelta(days=5)
+    debtor_disposition_record(
+        debtor=debtor, kind="promise", amount=Decimal("45000.25"), date=due, by=None
+    )
+    with translation.override("es"):
+        response = debtor_export_response(
+            debtors=Debtor.objects.all(),
+            fmt="csv",
+            filename="d.csv",
+            filters={},
+            by=supervisor,
+            csv_format=CSV_FORMATS["semicolon"],
+        )
+        # What the label reads in Spanish once the choices are marked for translation.
+        promise = str(DispositionKind.PROMISE.label)
+        new = str(DebtorStatus.NEW.label)
+    content = b"".join(response.streaming_content)
+    assert content.startswith(codecs.BOM_UTF8)
+    (row,) = csv.DictReader(io.StringIO(content.decode("utf-8-sig")), delimiter=";")
+    assert (row["nombre"], row["monto"], row["estado"]) == ("José Peña", "1030000,50", new)
+    assert (row["gestión"], row["monto_prometido"]) == (promise, "45000,25")
+
+
+def test_an_xlsx_export_has_the_headers_of_the_active_language(supervisor, spanish_catalog):
+    spanish_catalog({"name": "nombre", "amount": "monto"})
+    DebtorFactory(name="Ana", amount=Decimal("10.50"))
+    with translation.override("es"):
+        response = debtor_export_response(
+            debtors=Debtor.objects.all(), fmt="xlsx", filename="d.xlsx", filters={}, by=supervisor
+        )
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    header, row = sheet.iter_rows(values_only=True)
+    assert header[:3] == ("nombre", "phone", "monto")
+    assert (row[0], row[2]) == ("Ana", Decimal("10.50"))

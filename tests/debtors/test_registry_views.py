@@ -1,7 +1,10 @@
+import csv
+import io
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from debtors.models import DoNotContact, OptOutSource
 from whatsmassive.models import AuditKind, AuditRecord
@@ -74,7 +77,38 @@ def test_the_export_streams_the_registry_and_is_audited(client, operator, superv
     client.force_login(supervisor)
     response = client.get(reverse("do_not_contact_export"))
     body = b"".join(response.streaming_content).decode()
-    assert body.splitlines()[0] == "\ufeffphone,reason,source,since,added_by"
+    assert body.splitlines()[0] == "phone,reason,source,since,added_by"
     assert "+573001112233,Replied: STOP,Debtor's reply" in body
     record = AuditRecord.objects.get(kind=AuditKind.EXPORT)
     assert (record.action, record.by_name) == ("do-not-contact registry", supervisor.username)
+
+
+def test_the_rejected_rows_show_whatever_the_language_of_the_report(
+    client, operator, spanish_catalog
+):
+    spanish_catalog({"row": "fila", "column": "columna", "value": "valor", "reason": "motivo"})
+    client.force_login(operator)
+    upload = SimpleUploadedFile("lista.csv", b"telefono,motivo\n+573001110005,pidio\nnope,x\n")
+    with translation.override("es"):
+        response = client.post(
+            reverse("do_not_contact_import"),
+            {"file": upload, "region": "CO"},
+            HTTP_ACCEPT_LANGUAGE="es",
+        )
+    assert response.status_code == 200
+    assert [(line.row, line.value) for line in response.context["rejected"]] == [("3", "nope")]
+
+
+def test_the_registry_export_in_spanish_is_laid_out_for_excel_there(
+    client, supervisor, spanish_catalog
+):
+    spanish_catalog({"phone": "teléfono", "source": "origen"})
+    _entry(reason="Respondió: BAJA")
+    client.force_login(supervisor)
+    with translation.override("es"):
+        response = client.get(reverse("do_not_contact_export"), HTTP_ACCEPT_LANGUAGE="es-CO")
+        source = str(OptOutSource.REPLY.label)
+    content = b"".join(response.streaming_content).decode("utf-8")
+    assert content.startswith("\ufeff")
+    (row,) = csv.DictReader(io.StringIO(content.removeprefix("\ufeff")), delimiter=";")
+    assert (row["teléfono"], row["origen"]) == ("+573001112233", source)

@@ -30,6 +30,7 @@ from debtors.models import (
     OptOutSource,
 )
 from debtors.services import debtor_disposition_record
+from debtors.tasks import debtor_import_run_task
 from tests.conftest import role_user
 from tests.debtors.imports.conftest import sheet_xml, write_sheet
 from tests.factories import (
@@ -255,8 +256,8 @@ def test_the_error_report_downloads_for_its_owner_only(client, operator):
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="lista-errors.csv"'
     content = b"".join(response.streaming_content).decode()
-    assert content.startswith("\ufeff")  # Excel reads UTF-8 only with its mark
-    rows = list(csv.reader(io.StringIO(content[1:])))
+    assert not content.startswith("\ufeff")  # English writes 1,234.56: a plain CSV
+    rows = list(csv.reader(io.StringIO(content)))
     assert rows == [
         ["row", "name", "column", "value", "reason"],
         ["3", "Bea", "phone", "12", "not a phone number"],
@@ -268,7 +269,12 @@ def test_the_error_report_downloads_for_its_owner_only(client, operator):
     assert client.get(url).status_code == 302  # to the login page
 
 
-def test_the_error_report_follows_the_decimal_mark_of_the_active_language(client, operator):
+def test_the_error_report_follows_the_decimal_mark_of_the_active_language(
+    client, operator, spanish_catalog
+):
+    spanish_catalog(
+        {"row": "fila", "name": "nombre", "column": "columna", "value": "valor", "reason": "motivo"}
+    )
     client.force_login(operator)
     _upload(client)
     debtor_import = DebtorImport.objects.get()
@@ -279,7 +285,57 @@ def test_the_error_report_follows_the_decimal_mark_of_the_active_language(client
     with translation.override("es"):  # Spanish writes 1.234,56: Excel there splits on `;`
         response = client.get(reverse("debtor_import_errors", args=[debtor_import.pk]))
     lines = b"".join(response.streaming_content).decode().splitlines()
-    assert lines == ["\ufeffrow;name;column;value;reason", "3;Bea;phone;12;not a phone number"]
+    # The run was English (no language handed over): only the header follows the reader.
+    assert lines == ["\ufefffila;nombre;columna;valor;motivo", "3;Bea;phone;12;not a phone number"]
+
+
+def test_the_error_report_is_written_in_the_language_of_whoever_started_the_import(
+    client, operator, spanish_catalog, django_capture_on_commit_callbacks
+):
+    spanish_catalog(
+        {"row": "fila", "name": "nombre", "column": "columna", "value": "valor", "reason": "motivo"}
+    )
+    client.force_login(operator)
+    _upload(client)
+    debtor_import = DebtorImport.objects.get()
+    with translation.override("es"), django_capture_on_commit_callbacks() as callbacks:
+        client.post(
+            reverse("debtor_import_start", args=[debtor_import.pk]),
+            _mapping_post(debtor_import),
+            HTTP_ACCEPT_LANGUAGE="es-CO",
+        )
+    (queued,) = callbacks
+    assert queued.args == (debtor_import.pk, "es")  # the worker is handed the language
+    debtor_import_run_task(*queued.args)  # what the worker runs, in English by default
+    debtor_import.refresh_from_db()
+    with debtor_import.error_report.open("rb") as stored:
+        assert stored.read().decode().splitlines()[0] == "fila,nombre,columna,valor,motivo"
+
+    # A colleague reading it in English gets the header in English, a plain CSV.
+    response = client.get(
+        reverse("debtor_import_errors", args=[debtor_import.pk]), HTTP_ACCEPT_LANGUAGE="en"
+    )
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0] == ["row", "name", "column", "value", "reason"]
+    assert rows[1][:4] == ["3", "Bea", "phone", "12"]
+
+
+def test_the_error_report_download_offers_the_layout_choice(client, operator):
+    client.force_login(operator)
+    _upload(client)
+    debtor_import = DebtorImport.objects.get()
+    client.post(
+        reverse("debtor_import_start", args=[debtor_import.pk]), _mapping_post(debtor_import)
+    )
+    debtor_import_run(debtor_import_id=debtor_import.pk)
+    page = client.get(reverse("debtor_import_detail", args=[debtor_import.pk])).content.decode()
+    assert '<option value="comma" selected>' in page
+    url = reverse("debtor_import_errors", args=[debtor_import.pk])
+    response = client.get(url, {"csv": "semicolon"})
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert lines[0] == "\ufeffrow;name;column;value;reason"
+    page = client.get(reverse("debtor_import_detail", args=[debtor_import.pk])).content.decode()
+    assert '<option value="semicolon" selected>' in page
 
 
 def test_the_result_page_shows_the_first_rejected_rows(client, operator):

@@ -1,8 +1,10 @@
+import csv
 import datetime
+import io
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tests.factories import CampaignFactory
 from whatsmassive.models import AuditKind, AuditRecord
@@ -59,9 +61,48 @@ def test_the_audit_export_streams_csv_and_is_itself_audited(client, supervisor):
     client.force_login(supervisor)
     response = client.get(reverse("audit_export"), {"kind": "send"})
     lines = b"".join(response.streaming_content).decode().splitlines()
-    assert lines[0].startswith("\ufeffid,at,kind,action,by,debtor_phone")
+    assert lines[0].startswith("id,at,kind,action,by,debtor_phone")
     assert len(lines) == 2
     assert "Hola +573001110001" in lines[1]
     record = AuditRecord.objects.get(kind=AuditKind.EXPORT)
     assert record.detail == {"filters": {"kind": "send"}, "rows": 1}
     assert record.by_name == supervisor.username
+
+
+def _export_lines(client, **params):
+    # The language as LocaleMiddleware would set it from the browser's Accept-Language.
+    with translation.override("es"):
+        response = client.get(reverse("audit_export"), params, HTTP_ACCEPT_LANGUAGE="es-CO,es")
+    return b"".join(response.streaming_content).decode("utf-8")
+
+
+def test_the_audit_export_in_spanish_is_translated_and_laid_out_for_excel_there(
+    client, supervisor, spanish_catalog
+):
+    spanish_catalog({"kind": "tipo", "send attempt": "intento de envío", "text": "texto"})
+    _send("+573001110001")
+    client.force_login(supervisor)
+    text = _export_lines(client, kind="send")
+    assert text.startswith("\ufeff")  # a decimal comma (es-CO): `;` and a BOM
+    (row,) = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")), delimiter=";")
+    assert (row["tipo"], row["texto"]) == ("intento de envío", "Hola +573001110001")
+
+
+def test_the_csv_layout_chosen_is_kept_for_the_next_export(client, supervisor):
+    _send("+573001110001")
+    client.force_login(supervisor)
+    assert _export_lines(client).startswith("\ufeff")
+    chosen = _export_lines(client, csv="comma")
+    assert not chosen.startswith("\ufeff")
+    assert chosen.splitlines()[0].startswith("id,")
+    # No choice in the link: the session remembers the last one, over the locale's.
+    assert _export_lines(client).splitlines()[0].startswith("id,")
+    page = client.get(reverse("audit_list"), HTTP_ACCEPT_LANGUAGE="es-CO").content.decode()
+    assert '<option value="comma" selected>' in page
+    assert _export_lines(client, csv="semicolon").startswith("\ufeffid;")
+
+
+def test_an_unknown_layout_in_the_link_falls_back_to_the_locales(client, supervisor):
+    _send("+573001110001")
+    client.force_login(supervisor)
+    assert _export_lines(client, csv="tab").startswith("\ufeffid;")

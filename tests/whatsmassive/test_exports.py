@@ -4,9 +4,17 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 from openpyxl import load_workbook
 
-from whatsmassive.exports import csv_lines, escape_cell, write_xlsx
+from whatsmassive.exports import (
+    CSV_FORMATS,
+    csv_format_for_locale,
+    csv_lines,
+    escape_cell,
+    write_xlsx,
+)
 
 
 @pytest.mark.parametrize(
@@ -43,8 +51,8 @@ def test_csv_lines_escape_text_and_keep_numbers_and_dates():
             ],
         )
     )
-    assert text.startswith("\ufeff")
-    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert not text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text)))
     assert rows[1] == ["'=cmd|' /C calc'!A0", "+573001234567", "-5.00", "2026-01-02", "yes"]
 
 
@@ -57,3 +65,45 @@ def test_xlsx_cells_are_text_never_formulas(tmp_path):
         ("+573001234567", "s"),
         (5, "n"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("locale", "layout"),
+    [
+        ("es", "semicolon"),
+        ("es-co", "semicolon"),
+        ("es_ES", "semicolon"),
+        ("es-mx", "comma"),
+        ("en-us", "comma"),
+        ("en", "comma"),
+        ("xx-nowhere", "comma"),
+    ],
+)
+def test_the_csv_layout_follows_the_locales_decimal_mark(locale, layout):
+    assert csv_format_for_locale(locale) == layout
+
+
+def test_a_semicolon_csv_starts_with_a_bom_and_writes_decimal_commas():
+    text = "".join(
+        csv_lines(
+            ["name", "amount", "count"],
+            [["Peña; Hermanos", Decimal("1030000.50"), 3], ["Ana", Decimal("-5.00"), 0]],
+            CSV_FORMATS["semicolon"],
+        )
+    )
+    assert text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff")), delimiter=";"))
+    assert rows == [
+        ["name", "amount", "count"],
+        ["Peña; Hermanos", "1030000,50", "3"],
+        ["Ana", "-5,00", "0"],
+    ]
+
+
+def test_yes_and_no_and_the_header_are_written_in_the_active_language(spanish_catalog):
+    spanish_catalog({"yes": "sí", "no": "no", "name": "nombre"})
+    with translation.override("es"):
+        lines = csv_lines([_("name"), "ok"], [["Ana", True], ["Bea", False]])
+    # The rows stream later, outside the language: what they print was fixed when asked.
+    rows = list(csv.reader(io.StringIO("".join(lines))))
+    assert rows == [["nombre", "ok"], ["Ana", "sí"], ["Bea", "no"]]

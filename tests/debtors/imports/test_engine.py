@@ -367,3 +367,27 @@ def test_update_existing_overwrites_the_time_zone_only_when_the_column_is_mapped
     run_import(without_zone, update_existing=True)
     zones = dict(Debtor.objects.values_list("phone_e164", "time_zone"))
     assert zones == {"+573001234567": "America/Bogota", "+573101234567": "Europe/Madrid"}
+
+
+def test_a_semicolon_csv_with_a_bom_as_libreoffice_saves_it_in_spanish_is_imported(run_import):
+    path = FIXTURES / "deudores-punto-y-coma.csv"
+    assert path.read_bytes().startswith(b"\xef\xbb\xbfNombre;")
+    info = inspect_file(path)
+    assert (info.encoding, info.delimiter) == ("utf-8-sig", ";")
+    run = run_import(path)
+    assert run.counts.summary() == "imported=3 updated=0 duplicates=0 invalid=1"
+    lucia = Debtor.objects.get(phone_e164="+573001234567")
+    assert (lucia.name, lucia.amount, lucia.due_date, lucia.extra) == (
+        "Lucía Restrepo",
+        Decimal("1234.56"),
+        datetime.date(2026, 12, 15),
+        {"ciudad": "Medellín"},
+    )
+    brothers = Debtor.objects.get(phone_e164="+573009876543")
+    assert (brothers.name, brothers.amount, brothers.due_date, brothers.extra) == (
+        "Peña; Hermanos",
+        Decimal("1030000.50"),
+        datetime.date(2027, 1, 2),
+        {"ciudad": "Bogotá, D.C."},
+    )
+    assert run.reasons() == {4: "phone is blank"}
