@@ -3,14 +3,13 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.idempotency import idempotent
 from api.pagination import PageQuery, keyset_page, page_schema
 from api.permissions import require
-from api.problems import Conflict
+from api.problems import Conflict, Refused
 from api.serializers import (
     AccountSerializer,
     PairingCodeInSerializer,
@@ -188,7 +187,7 @@ def pool_members(request: Request, pk: int) -> Response:
     data = valid(PoolMemberInSerializer, request.data)
     session = WhatsAppSession.objects.filter(pk=data["account"]).first()
     if session is None:
-        raise ValidationError({"account": ["No such account."]})
+        raise Refused({"account": ["No such account."]})
     member = pool_member_add(pool=pool, session=session, weight=data["weight"])
     return Response(PoolMemberSerializer(member).data, status=status.HTTP_201_CREATED)
 

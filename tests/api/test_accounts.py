@@ -50,7 +50,7 @@ def test_a_number_that_is_not_a_phone_is_refused_like_in_the_import(api):
 
     response = api.post_json(f"/api/v1/accounts/{session.pk}/pairing-code/", {"phone": "12"})
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "phone" in response.json()["errors"]
     assert WhatsAppSession.objects.get(pk=session.pk).pairing_phone == ""
 

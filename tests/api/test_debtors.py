@@ -100,7 +100,7 @@ def test_pages_are_keyset_cursors_stable_under_inserts(api):
 
 def test_a_bad_cursor_is_a_problem(api):
     response = api.get("/api/v1/debtors/", {"cursor": "garbage!"})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "cursor" in response.json()["errors"]
 
 
