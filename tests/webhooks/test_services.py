@@ -1,15 +1,15 @@
 import threading
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from campaigns.models import Message, MessageStatus
 from campaigns.services import campaign_pause
 from debtors.models import Debtor, OptOutSource
 from debtors.services import debtor_opt_out
-from tests.conftest import wait_until
 from tests.factories import MessageFactory, UserFactory, running_campaign
+from tests.webhooks.conftest import InOtherConnection
 from webhooks.delivery import _claim_new, delivery_attempt, webhooks_deliver_pending
 from webhooks.models import EventType, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from webhooks.services import (
@@ -100,47 +100,6 @@ def test_only_subscribed_types_reach_an_endpoint():
     assert list(WebhookEvent.objects.values_list("type", flat=True)) == ["message.read"]
 
 
-class _InOtherConnection(threading.Thread):
-    """Runs `work` on a database connection of its own; `pid` is that backend's."""
-
-    def __init__(self, work):
-        super().__init__(daemon=True)
-        self.work = work
-        self.pid: int | None = None
-        self.started_work = threading.Event()
-        self.error: BaseException | None = None
-
-    def run(self):
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_backend_pid()")
-                self.pid = cursor.fetchone()[0]
-            self.started_work.set()
-            self.work()
-        except BaseException as exc:  # noqa: BLE001 - the test reads it
-            self.error = exc
-        finally:
-            self.started_work.set()
-            connection.close()
-
-    def wait_blocked(self):
-        """Until the lock manager says this connection waits for another's lock."""
-        self.started_work.wait(timeout=30)
-
-        def blocked():
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT cardinality(pg_blocking_pids(%s)) > 0", [self.pid])
-                return cursor.fetchone()[0]
-
-        wait_until(blocked, timeout=30, message="the other connection never waited for a lock")
-
-    def finish(self):
-        self.join(timeout=30)
-        assert not self.is_alive()
-        if self.error is not None:
-            raise self.error
-
-
 def _outbox_is_empty():
     return not (
         WebhookEndpoint.objects.exists()
@@ -153,7 +112,7 @@ def _outbox_is_empty():
 def test_a_delete_waits_for_a_delivery_being_claimed_and_takes_it_along():
     endpoint = _endpoint(EventType.CAMPAIGN_PAUSED)
     events_emit(type=EventType.CAMPAIGN_PAUSED, rows=[{"campaign_id": 1}, {"campaign_id": 2}])
-    deleting = _InOtherConnection(lambda: endpoint_delete(endpoint=endpoint))
+    deleting = InOtherConnection(lambda: endpoint_delete(endpoint=endpoint))
     with transaction.atomic():
         # The worker has put the events in a new delivery and not yet committed it.
         claimed = _claim_new(endpoint, timezone.now())
@@ -179,8 +138,8 @@ def test_a_worker_claiming_while_a_delete_is_under_way_finds_the_endpoint_gone(r
             deleted.set()
             release.wait(timeout=30)
 
-    deleting = _InOtherConnection(delete_and_hold)
-    delivering = _InOtherConnection(webhooks_deliver_pending)
+    deleting = InOtherConnection(delete_and_hold)
+    delivering = InOtherConnection(webhooks_deliver_pending)
     deleting.start()
     assert deleted.wait(timeout=30)
     delivering.start()
@@ -214,8 +173,8 @@ def test_a_change_committing_while_its_endpoint_is_deleted_commits_without_an_ev
             else:
                 message_events_emit([(EventType.MESSAGE_SENT, message.pk)])
 
-    deleting = _InOtherConnection(delete_and_hold)
-    changing = _InOtherConnection(change_with_its_event)
+    deleting = InOtherConnection(delete_and_hold)
+    changing = InOtherConnection(change_with_its_event)
     deleting.start()
     assert deleted.wait(timeout=30)
     changing.start()
