@@ -67,7 +67,7 @@ def keyset_page(
     fields: tuple[str, ...] = ("id",),
 ) -> Response:
     """One page of `queryset` ordered by `fields` (ascending, the last one unique)."""
-    query = PageQuery(data=request.query_params)
+    query = PageQuery(data=request.query_params.dict())
     query.is_valid(raise_exception=True)
     order = list(fields)
     limit = query.validated_data.get("limit") or DEFAULT_LIMIT

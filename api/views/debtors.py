@@ -42,7 +42,7 @@ from debtors.services import debtor_disposition_record, debtor_opt_out, debtor_u
 class DebtorQuery(PageQuery):
     q = serializers.CharField(required=False, max_length=200, help_text="Name, reference, phone")
     status = serializers.ChoiceField(choices=DebtorStatus.choices, required=False)
-    opted_out = serializers.BooleanField(required=False, allow_null=True, default=None)
+    opted_out = serializers.BooleanField(required=False)
     amount_min = serializers.DecimalField(max_digits=14, decimal_places=2, required=False)
     amount_max = serializers.DecimalField(max_digits=14, decimal_places=2, required=False)
     reference = serializers.CharField(required=False, max_length=100)

@@ -152,3 +152,12 @@ def test_the_debtor_list_carries_dispositions_without_a_query_per_row(
     untouched = DebtorFactory()
     listed = api.get("/api/v1/debtors/", {"disposition": "none"}).json()["results"]
     assert [row["id"] for row in listed] == [untouched.pk]
+
+
+def test_the_opted_out_filter_applies_only_when_given(api):
+    DebtorFactory(opted_out=True)
+    DebtorFactory()
+    assert len(api.get("/api/v1/debtors/").json()["results"]) == 2
+    only = api.get("/api/v1/debtors/", {"opted_out": "true"}).json()["results"]
+    assert [debtor["opted_out"] for debtor in only] == [True]
+    assert api.get("/api/v1/debtors/", {"opted_out": ""}).status_code == 400

@@ -89,3 +89,8 @@ def test_input_off_the_schema_is_a_400_and_input_the_rules_refuse_a_422(api):
     )
     assert refused["type"].endswith(":refused")
     assert "pool" in refused["errors"]
+
+
+def test_a_filter_given_blank_is_refused_as_the_schema_says(api):
+    body = _is_problem(api.get("/api/v1/campaigns/", {"status": "", "limit": ""}), 400)
+    assert set(body["errors"]) == {"status", "limit"}
