@@ -158,7 +158,8 @@ def _post(delivery: WebhookDelivery, body: str, now: datetime.datetime) -> tuple
 def delivery_attempt(*, delivery_id: int) -> bool:
     """Make one try of a claimed delivery and record it; True when the endpoint took it.
 
-    A delivery deleted with its endpoint since it was claimed is left alone (False).
+    A delivery deleted with its endpoint since it was claimed, or while its request was
+    under way, is left alone (False).
     """
     delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
     if delivery is None:
@@ -181,6 +182,12 @@ def delivery_attempt(*, delivery_id: int) -> bool:
     else:
         fields["next_attempt_at"] = done + RETRY_DELAYS[attempts - 1]
     with transaction.atomic():
+        # The endpoint's row before the delivery's, the order endpoint_delete takes them in.
+        endpoint = WebhookEndpoint.objects.select_for_update(no_key=True).filter(
+            pk=delivery.endpoint_id
+        )
+        if not endpoint.values_list("pk"):
+            return False  # deleted while the request was under way
         WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
         _endpoint_record(delivery.endpoint, succeeded=succeeded, at=done)
     if not succeeded:

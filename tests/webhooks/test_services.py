@@ -11,7 +11,13 @@ from debtors.services import debtor_opt_out
 from tests.factories import MessageFactory, UserFactory, running_campaign
 from tests.webhooks.conftest import InOtherConnection
 from webhooks.delivery import _claim_new, delivery_attempt, webhooks_deliver_pending
-from webhooks.models import EventType, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from webhooks.models import (
+    DeliveryStatus,
+    EventType,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from webhooks.services import (
     endpoint_create,
     endpoint_delete,
@@ -185,3 +191,40 @@ def test_a_change_committing_while_its_endpoint_is_deleted_commits_without_an_ev
 
     assert Message.objects.get(pk=message.pk).wa_message_id == "wa-1"
     assert _outbox_is_empty()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_recording_a_try_locks_the_endpoint_before_the_delivery(receiver):
+    # endpoint_delete locks the endpoint, then deletes the deliveries: a recorder taking
+    # them the other way round (a failed try marks the endpoint failing) would deadlock.
+    endpoint = _endpoint(EventType.CAMPAIGN_PAUSED, url=receiver.url)
+    receiver.secret = endpoint.secret
+    receiver.answers = [500]
+    events_emit(type=EventType.CAMPAIGN_PAUSED, rows=[{"campaign_id": 1}])
+    claimed = _claim_new(endpoint, timezone.now())
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_endpoint():
+        with transaction.atomic():
+            list(WebhookEndpoint.objects.select_for_update().filter(pk=endpoint.pk))
+            locked.set()
+            release.wait(timeout=30)
+
+    holding = InOtherConnection(hold_the_endpoint)
+    recording = InOtherConnection(lambda: delivery_attempt(delivery_id=claimed))
+    holding.start()
+    assert locked.wait(timeout=30)
+    recording.start()
+    recording.wait_blocked()
+    try:
+        with transaction.atomic():
+            # Raises when the blocked recorder already holds the delivery's row.
+            list(WebhookDelivery.objects.select_for_update(nowait=True).filter(pk=claimed))
+    finally:
+        release.set()
+        holding.finish()
+        recording.finish()
+
+    delivery = WebhookDelivery.objects.get(pk=claimed)
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 1)
+    assert WebhookEndpoint.objects.get(pk=endpoint.pk).failing_since is not None
