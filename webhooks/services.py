@@ -108,20 +108,26 @@ def _stamp(now: datetime.datetime) -> str:
     return now.isoformat().replace("+00:00", "Z")
 
 
-def _endpoints_locked() -> list[tuple[int, list[str]]]:
-    """The enabled endpoints, each held (FOR KEY SHARE) until the caller's commit.
+def _endpoints_taking(type: str) -> list[int]:
+    """The enabled endpoints taking `type`, each held (FOR KEY SHARE) until the commit.
 
     The lock is the one the events' foreign key takes at commit anyway, taken earlier: an
     endpoint being deleted is waited for and then left out, instead of failing the commit
     of the change that writes the events.
     """
     sql = f"SELECT id, event_types FROM {_table(WebhookEndpoint)} WHERE enabled"  # noqa: S608
+    params: list[str] = []
     if connection.vendor == "postgresql":
-        sql += " FOR KEY SHARE"
+        sql += " AND event_types @> jsonb_build_array(%s::text) FOR KEY SHARE"
+        params.append(type)
     with connection.cursor() as cursor:
-        cursor.execute(sql)
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
-    return [(pk, types if isinstance(types, list) else json.loads(types)) for pk, types in rows]
+    return [
+        pk
+        for pk, types in rows
+        if type in (types if isinstance(types, list) else json.loads(types))
+    ]
 
 
 def events_subscribed(type: str) -> bool:
@@ -133,7 +139,7 @@ def events_emit(*, type: str, rows: Iterable[Mapping[str, Any]]) -> int:
     """Write one event of `type` per row of data, for each endpoint taking it."""
     if type not in subscriptions.types():
         return 0
-    endpoints = [pk for pk, types in _endpoints_locked() if type in types]
+    endpoints = _endpoints_taking(type)
     now = timezone.now()
     events = [
         WebhookEvent(
@@ -169,7 +175,7 @@ def _message_events_sql() -> str:
         f" JOIN {_table(Message)} m ON m.id = ev.message_id"
         f" JOIN {_table(Debtor)} d ON d.id = m.debtor_id"
         f" JOIN {endpoint} e ON e.enabled AND e.event_types @> jsonb_build_array(ev.type)"
-        # As in _endpoints_locked: an endpoint being deleted is waited for, then left out.
+        # As in _endpoints_taking: an endpoint being deleted is waited for, then left out.
         " FOR KEY SHARE OF e"
     )
 
