@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -127,7 +128,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     extensions: dict[str, Any] = dict(getattr(api_exc, "extensions", {}))
     if isinstance(api_exc, exceptions.ValidationError):
         detail = (
-            "Some fields are refused; see errors."
+            _("Some fields are refused; see errors.")
             if isinstance(api_exc, Refused)
             else "Some fields are not valid; see errors."
         )
