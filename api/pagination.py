@@ -11,9 +11,10 @@ from typing import Any
 
 from django.db.models import Model, Q, QuerySet
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+from api.problems import Refused
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -44,7 +45,7 @@ def _decode(cursor: str, fields: list[str]) -> list[Any]:
             for field, v in zip(fields, values, strict=True)
         ]
     except (ValueError, TypeError, UnicodeDecodeError) as exc:
-        raise ValidationError({"cursor": ["Not a cursor this API gave out."]}) from exc
+        raise Refused({"cursor": ["Not a cursor this API gave out."]}) from exc
 
 
 def _after(fields: list[str], values: list[Any]) -> Q:
@@ -66,7 +67,7 @@ def keyset_page(
     fields: tuple[str, ...] = ("id",),
 ) -> Response:
     """One page of `queryset` ordered by `fields` (ascending, the last one unique)."""
-    query = PageQuery(data=request.query_params)
+    query = PageQuery(data=request.query_params.dict())
     query.is_valid(raise_exception=True)
     order = list(fields)
     limit = query.validated_data.get("limit") or DEFAULT_LIMIT

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -42,6 +43,17 @@ class Unprocessable(exceptions.APIException):
         super().__init__(detail, code)
         self.problem_code = code
         self.extensions = extensions
+
+
+class Refused(exceptions.ValidationError):
+    """Input the schema takes that the product's rules refuse: 422, with per-field errors.
+
+    An unknown pool, a phone that is not a phone, a host name that does not resolve: no
+    schema can say so. 400 stays for input that does not match the schema itself.
+    """
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "refused"
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -90,7 +102,7 @@ def _as_api_exception(exc: Exception) -> exceptions.APIException | None:
     if isinstance(exc, DjangoPermissionDenied):
         return exceptions.PermissionDenied(str(exc) or None)
     if isinstance(exc, DjangoValidationError):
-        return exceptions.ValidationError(
+        return Refused(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
     if isinstance(exc, RequestDataTooBig):
@@ -115,7 +127,11 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     title = status_title(api_exc.status_code)
     extensions: dict[str, Any] = dict(getattr(api_exc, "extensions", {}))
     if isinstance(api_exc, exceptions.ValidationError):
-        detail = "Some fields are not valid; see errors."
+        detail = (
+            _("Some fields are refused; see errors.")
+            if isinstance(api_exc, Refused)
+            else "Some fields are not valid; see errors."
+        )
         extensions["errors"] = _field_errors(api_exc.detail)
     else:
         detail = str(api_exc.detail)

@@ -45,3 +45,33 @@ def add_problem_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, An
                 else:
                     responses[code] = {"description": description, "content": content}
     return result
+
+
+# PostgreSQL text holds no NUL character, and DRF's text fields refuse it: say so.
+NO_NUL = r"^[^\x00]*$"
+
+
+def _no_nul_in_strings(schema: Any) -> None:
+    if isinstance(schema, list):
+        for item in schema:
+            _no_nul_in_strings(item)
+        return
+    if not isinstance(schema, dict):
+        return
+    if schema.get("type") == "string" and not {"enum", "format", "pattern"} & set(schema):
+        schema["pattern"] = NO_NUL
+    for value in schema.values():
+        _no_nul_in_strings(value)
+
+
+def forbid_nul_in_input(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """What clients send (request bodies, query parameters) is text without NUL."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request"):
+            _no_nul_in_strings(component)
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                _no_nul_in_strings(parameter.get("schema"))
+            _no_nul_in_strings(operation.get("requestBody"))
+    return result

@@ -3,7 +3,7 @@
 from decimal import Decimal
 from typing import Any
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from campaigns.models import Campaign, Message
@@ -154,6 +154,21 @@ class AccountSerializer(serializers.ModelSerializer[WhatsAppSession]):
             "active_until", "time_zone", "sent_count", "failed_count", "created_at",
         ]  # fmt: skip
         read_only_fields = fields
+
+
+class PairingCodeInSerializer(serializers.Serializer[Any]):
+    phone = serializers.CharField(
+        max_length=64, help_text=_("The number of the phone to link, as the import reads it")
+    )
+
+
+class PairingCodeSerializer(serializers.Serializer[Any]):
+    phone = serializers.CharField(help_text=_("The number being linked, in E.164 form"))
+    code = serializers.CharField(
+        allow_null=True,
+        help_text=_("The 8 characters to type on the phone; null until the account's host has it"),
+    )
+    code_at = serializers.DateTimeField(allow_null=True)
 
 
 class PoolMemberSerializer(serializers.ModelSerializer[PoolMember]):

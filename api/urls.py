@@ -32,6 +32,9 @@ v1 = [
     public("accounts/<int:pk>/connect/", accounts.account_connect, "api_account_connect"),
     public("accounts/<int:pk>/disconnect/", accounts.account_disconnect, "api_account_disconnect"),
     public("accounts/<int:pk>/qr.png", accounts.account_qr, "api_account_qr"),
+    public(
+        "accounts/<int:pk>/pairing-code/", accounts.account_pairing_code, "api_account_pairing_code"
+    ),
     public("pools/", accounts.pool_list, "api_pool_list"),
     public("pools/<int:pk>/", accounts.pool_detail, "api_pool_detail"),
     public("pools/<int:pk>/members/", accounts.pool_members, "api_pool_members"),

@@ -3,7 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from webhooks.models import WebhookDelivery, WebhookEndpoint
-from webhooks.services import delivery_replay, endpoint_enable
+from webhooks.services import delivery_replay, endpoint_delete, endpoint_enable
 
 
 @admin.register(WebhookEndpoint)
@@ -24,6 +24,14 @@ class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
     # secret shown once there); staff inspect, enable and delete them here.
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    # Through the service: it takes the outbox along in step with the delivery worker.
+    def delete_model(self, request: HttpRequest, obj: WebhookEndpoint) -> None:
+        endpoint_delete(endpoint=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
+        for endpoint in queryset:
+            endpoint_delete(endpoint=endpoint)
 
     @admin.action(description="Enable again (after fixing the receiver)")
     def enable(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:

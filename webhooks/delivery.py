@@ -56,7 +56,7 @@ def _claim_due(now: datetime.datetime) -> list[int]:
     """Pending deliveries whose time came (retries, replays, leases that ran out)."""
     with transaction.atomic():
         ids = list(
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now, endpoint__enabled=True)
             .order_by("next_attempt_at")
             .values_list("pk", flat=True)[:CLAIM_DUE]
@@ -66,8 +66,17 @@ def _claim_due(now: datetime.datetime) -> list[int]:
 
 
 def _claim_new(endpoint: WebhookEndpoint, now: datetime.datetime) -> int | None:
-    """Put the endpoint's oldest undelivered events (up to its batch size) in a delivery."""
+    """Put the endpoint's oldest undelivered events (up to its batch size) in a delivery.
+
+    None when there are none, or when the endpoint was disabled or deleted meanwhile: its
+    row is locked first, so a delete waits for this claim or this claim for the delete.
+    """
     with transaction.atomic():
+        locked = WebhookEndpoint.objects.select_for_update(no_key=True).filter(
+            pk=endpoint.pk, enabled=True
+        )
+        if not locked.values_list("pk"):
+            return None
         ids = list(
             WebhookEvent.objects.select_for_update(skip_locked=True)
             .filter(endpoint=endpoint, delivery__isnull=True)
@@ -147,8 +156,14 @@ def _post(delivery: WebhookDelivery, body: str, now: datetime.datetime) -> tuple
 
 
 def delivery_attempt(*, delivery_id: int) -> bool:
-    """Make one try of a claimed delivery and record it; True when the endpoint took it."""
-    delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+    """Make one try of a claimed delivery and record it; True when the endpoint took it.
+
+    A delivery deleted with its endpoint since it was claimed, or while its request was
+    under way, is left alone (False).
+    """
+    delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
+    if delivery is None:
+        return False
     now = timezone.now()
     status, excerpt = _post(delivery, _body(delivery, now), now)
     done = timezone.now()
@@ -167,6 +182,12 @@ def delivery_attempt(*, delivery_id: int) -> bool:
     else:
         fields["next_attempt_at"] = done + RETRY_DELAYS[attempts - 1]
     with transaction.atomic():
+        # The endpoint's row before the delivery's, the order endpoint_delete takes them in.
+        endpoint = WebhookEndpoint.objects.select_for_update(no_key=True).filter(
+            pk=delivery.endpoint_id
+        )
+        if not endpoint.values_list("pk"):
+            return False  # deleted while the request was under way
         WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
         _endpoint_record(delivery.endpoint, succeeded=succeeded, at=done)
     if not succeeded:

@@ -8,6 +8,7 @@ endpoint takes a type they return after one look at a per-process cache, without
 import base64
 import datetime
 import functools
+import json
 import secrets
 import threading
 import time
@@ -107,6 +108,28 @@ def _stamp(now: datetime.datetime) -> str:
     return now.isoformat().replace("+00:00", "Z")
 
 
+def _endpoints_taking(type: str) -> list[int]:
+    """The enabled endpoints taking `type`, each held (FOR KEY SHARE) until the commit.
+
+    The lock is the one the events' foreign key takes at commit anyway, taken earlier: an
+    endpoint being deleted is waited for and then left out, instead of failing the commit
+    of the change that writes the events.
+    """
+    sql = f"SELECT id, event_types FROM {_table(WebhookEndpoint)} WHERE enabled"  # noqa: S608
+    params: list[str] = []
+    if connection.vendor == "postgresql":
+        sql += " AND event_types @> jsonb_build_array(%s::text) FOR KEY SHARE"
+        params.append(type)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [
+        pk
+        for pk, types in rows
+        if type in (types if isinstance(types, list) else json.loads(types))
+    ]
+
+
 def events_subscribed(type: str) -> bool:
     """Whether an enabled endpoint takes `type` (the per-process cache: no query)."""
     return type in subscriptions.types()
@@ -116,11 +139,7 @@ def events_emit(*, type: str, rows: Iterable[Mapping[str, Any]]) -> int:
     """Write one event of `type` per row of data, for each endpoint taking it."""
     if type not in subscriptions.types():
         return 0
-    endpoints = [
-        endpoint.pk
-        for endpoint in WebhookEndpoint.objects.filter(enabled=True)
-        if type in endpoint.event_types
-    ]
+    endpoints = _endpoints_taking(type)
     now = timezone.now()
     events = [
         WebhookEvent(
@@ -156,6 +175,8 @@ def _message_events_sql() -> str:
         f" JOIN {_table(Message)} m ON m.id = ev.message_id"
         f" JOIN {_table(Debtor)} d ON d.id = m.debtor_id"
         f" JOIN {endpoint} e ON e.enabled AND e.event_types @> jsonb_build_array(ev.type)"
+        # As in _endpoints_taking: an endpoint being deleted is waited for, then left out.
+        " FOR KEY SHARE OF e"
     )
 
 
@@ -261,7 +282,18 @@ def endpoint_enable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
 
 @transaction.atomic
 def endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
-    endpoint.delete()
+    """Delete the endpoint with its outbox: its events and deliveries, pending or not.
+
+    The row lock comes first. It waits for a delivery worker putting the endpoint's events
+    in a delivery, and for transactions writing events for it; while it is held neither can
+    start, and once it commits they find the endpoint gone and leave it (see delivery.py).
+    """
+    if not WebhookEndpoint.objects.select_for_update().filter(pk=endpoint.pk).values_list("pk"):
+        return
+    # Events first: deleting a delivery would hand its events back to the outbox.
+    WebhookEvent.objects.filter(endpoint_id=endpoint.pk).delete()
+    WebhookDelivery.objects.filter(endpoint_id=endpoint.pk).delete()
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).delete()
     transaction.on_commit(subscriptions.forget)
 
 

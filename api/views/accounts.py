@@ -1,17 +1,19 @@
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.idempotency import idempotent
 from api.pagination import PageQuery, keyset_page, page_schema
 from api.permissions import require
-from api.problems import Conflict
+from api.problems import Conflict, Refused
 from api.serializers import (
     AccountSerializer,
+    PairingCodeInSerializer,
+    PairingCodeSerializer,
     PoolInSerializer,
     PoolMemberInSerializer,
     PoolMemberSerializer,
@@ -20,12 +22,14 @@ from api.serializers import (
 from api.views.common import get_or_404, valid
 from sessions_app.models import Pool, PoolMember, SessionStatus, WhatsAppSession
 from sessions_app.qr import qr_png
+from sessions_app.selectors import session_is_held
 from sessions_app.services import (
     pool_create,
     pool_member_add,
     pool_member_remove,
     session_connect,
     session_disconnect,
+    session_request_pairing_code,
 )
 
 
@@ -80,6 +84,71 @@ def account_qr(request: Request, pk: int) -> HttpResponse:
     return response
 
 
+def _pairing(session: WhatsAppSession) -> dict[str, object]:
+    return {
+        "phone": session.pairing_phone,
+        "code": session.pairing_code or None,
+        "code_at": session.pairing_code_at,
+    }
+
+
+@extend_schema(
+    methods=["POST"],
+    request=PairingCodeInSerializer,
+    responses={
+        202: OpenApiResponse(
+            PairingCodeSerializer,
+            description="Asked: the account's host asks WhatsApp; GET this address for the code",
+        ),
+        409: OpenApiResponse(description="The account is not on WhatsApp's login screen"),
+    },
+)
+@extend_schema(
+    methods=["GET"],
+    responses={
+        200: OpenApiResponse(PairingCodeSerializer, description="The code to type on the phone"),
+        202: OpenApiResponse(PairingCodeSerializer, description="Asked for, not given yet"),
+        409: OpenApiResponse(description="No code: none was asked for, or WhatsApp gave none"),
+    },
+)
+@api_view(["GET", "POST"])
+@idempotent
+def account_pairing_code(request: Request, pk: int) -> Response:
+    """Link an account by its phone number instead of the QR code.
+
+    The code comes from the browser of the account's host, which looks for the request
+    within a second or so: the POST asks, the GET answers the code once the host has it.
+    """
+    require(request, "sessions_app.manage_accounts")
+    session = get_or_404(WhatsAppSession, pk)
+    if request.method == "POST":
+        data = valid(PairingCodeInSerializer, request.data)
+        if session.status != SessionStatus.WAITING_QR or not session_is_held(session=session):
+            raise Conflict(
+                _("The account is not waiting to be linked: connect it first."),
+                current_status=session.status,
+            )
+        session = session_request_pairing_code(
+            session=session, phone=data["phone"], by=request.user
+        )
+        return Response(
+            PairingCodeSerializer(_pairing(session)).data,
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": request.build_absolute_uri()},
+        )
+    if session.pairing_code:
+        return Response(PairingCodeSerializer(_pairing(session)).data)
+    if session.pairing_phone:
+        return Response(PairingCodeSerializer(_pairing(session)).data, status.HTTP_202_ACCEPTED)
+    if session.pairing_code_at is not None:
+        # The host recorded why WhatsApp gave no code (a status change may have replaced it).
+        reason = (
+            session.status_detail if session.status_detail.startswith("No pairing code") else ""
+        )
+        raise Conflict(reason or _("WhatsApp gave no pairing code."), current_status=session.status)
+    raise Conflict(_("No pairing code was asked for."), current_status=session.status)
+
+
 @extend_schema(
     methods=["GET"],
     operation_id="pools_list",
@@ -118,7 +187,7 @@ def pool_members(request: Request, pk: int) -> Response:
     data = valid(PoolMemberInSerializer, request.data)
     session = WhatsAppSession.objects.filter(pk=data["account"]).first()
     if session is None:
-        raise ValidationError({"account": ["No such account."]})
+        raise Refused({"account": ["No such account."]})
     member = pool_member_add(pool=pool, session=session, weight=data["weight"])
     return Response(PoolMemberSerializer(member).data, status=status.HTTP_201_CREATED)
 

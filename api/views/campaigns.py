@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from api.idempotency import idempotent
 from api.pagination import PageQuery, keyset_page, page_schema
 from api.permissions import require
-from api.problems import Conflict
+from api.problems import Conflict, Refused
 from api.serializers import (
     CampaignInSerializer,
     CampaignPreviewSerializer,
@@ -49,9 +49,7 @@ def _campaign_form(request: Request) -> dict[str, Any]:
     audience = data.get("audience") or {}
     unknown = set(audience) - set(AUDIENCE_FIELDS)
     if unknown:
-        raise serializers.ValidationError(
-            {"audience": [f"Unknown audience keys: {', '.join(sorted(unknown))}."]}
-        )
+        raise Refused({"audience": [f"Unknown audience keys: {', '.join(sorted(unknown))}."]})
     form = CampaignForm(
         data={"name": data["name"], "template": data["template"], "pool": data["pool"], **audience}
     )
@@ -62,7 +60,7 @@ def _campaign_form(request: Request) -> dict[str, Any]:
             ]
             for name, messages in form.errors.items()
         }
-        raise serializers.ValidationError(errors)
+        raise Refused(errors)
     return {
         "name": form.cleaned_data["name"],
         "template": form.cleaned_data["template"],
@@ -87,7 +85,7 @@ def campaign_list_view(request: Request) -> Response:
         try:
             campaign = services.campaign_create(**fields, by=request.user)
         except TemplateError as exc:
-            raise serializers.ValidationError({"template": [str(exc)]}) from exc
+            raise Refused({"template": [str(exc)]}) from exc
         return Response(CampaignSerializer(campaign).data, status=status.HTTP_201_CREATED)
     require(request, "campaigns.view_campaign")
     filters = query(request, CampaignQuery)
@@ -112,7 +110,7 @@ def campaign_detail(request: Request, pk: int) -> Response:
         try:
             campaign = services.campaign_update(campaign=campaign, **fields, by=request.user)
         except TemplateError as exc:
-            raise serializers.ValidationError({"template": [str(exc)]}) from exc
+            raise Refused({"template": [str(exc)]}) from exc
         except services.CampaignTransitionError as exc:
             raise Conflict(str(exc), current_status=campaign.status) from exc
     else:

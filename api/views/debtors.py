@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from api.idempotency import idempotent
 from api.pagination import PageQuery, keyset_page, page_schema
 from api.permissions import require
-from api.problems import Conflict, Unprocessable
+from api.problems import Conflict, Refused, Unprocessable
 from api.serializers import (
     BulkResultSerializer,
     DebtorBulkSerializer,
@@ -42,7 +42,7 @@ from debtors.services import debtor_disposition_record, debtor_opt_out, debtor_u
 class DebtorQuery(PageQuery):
     q = serializers.CharField(required=False, max_length=200, help_text="Name, reference, phone")
     status = serializers.ChoiceField(choices=DebtorStatus.choices, required=False)
-    opted_out = serializers.BooleanField(required=False, allow_null=True, default=None)
+    opted_out = serializers.BooleanField(required=False)
     amount_min = serializers.DecimalField(max_digits=14, decimal_places=2, required=False)
     amount_max = serializers.DecimalField(max_digits=14, decimal_places=2, required=False)
     reference = serializers.CharField(required=False, max_length=100)
@@ -100,7 +100,7 @@ def debtor_list(request: Request) -> Response:
                 rows=[item], region=settings.DEFAULT_PHONE_REGION, update_existing=False
             )
         except ImportFileError as exc:
-            raise serializers.ValidationError({"non_field_errors": [str(exc)]}) from exc
+            raise Refused({"non_field_errors": [str(exc)]}) from exc
         except BulkRejected as exc:
             raise _rejected(exc) from exc
         phone = parse_phone(item["phone"], region=settings.DEFAULT_PHONE_REGION)
@@ -115,6 +115,7 @@ def debtor_list(request: Request) -> Response:
     responses={200: BulkResultSerializer, 422: OpenApiResponse(description="Rows rejected")},
 )
 @api_view(["POST"])
+@parser_classes([JSONParser])
 @idempotent
 def debtor_bulk(request: Request) -> Response:
     """Create or update (by phone) up to 10,000 debtors: all of them, or none."""
@@ -229,7 +230,7 @@ def import_list(request: Request) -> Response:
                 by=request.user,
             )
         except ImportFileError as exc:
-            raise serializers.ValidationError({"file": [str(exc)]}) from exc
+            raise Refused({"file": [str(exc)]}) from exc
         return Response(DebtorImportSerializer(debtor_import).data, status=status.HTTP_201_CREATED)
     return keyset_page(request, debtor_import_list(user=request.user), DebtorImportSerializer)
 
@@ -260,7 +261,7 @@ def import_submit(request: Request, pk: int) -> Response:
         else [f"Give one target per column ({len(mapping.headers)})."]
     )
     if problems:
-        raise serializers.ValidationError({"targets": problems})
+        raise Refused({"targets": problems})
     submitted = debtor_import_submit(
         debtor_import=debtor_import,
         mapping=mapping,

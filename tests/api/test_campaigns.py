@@ -35,7 +35,7 @@ def test_the_campaign_form_rules_apply(api):
         "/api/v1/campaigns/",
         {"name": "X", "template": "Hola {name", "pool": member.pool_id, "audience": {"bogus": 1}},
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "audience" in response.json()["errors"]
 
 

@@ -100,7 +100,7 @@ def test_pages_are_keyset_cursors_stable_under_inserts(api):
 
 def test_a_bad_cursor_is_a_problem(api):
     response = api.get("/api/v1/debtors/", {"cursor": "garbage!"})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "cursor" in response.json()["errors"]
 
 
@@ -166,3 +166,12 @@ def test_a_debtors_time_zone_is_read_and_changed_through_the_api(api):
     assert "time_zone" in refused.json()["errors"]
     debtor.refresh_from_db()
     assert debtor.time_zone == "America/Mexico_City"
+
+
+def test_the_opted_out_filter_applies_only_when_given(api):
+    DebtorFactory(opted_out=True)
+    DebtorFactory()
+    assert len(api.get("/api/v1/debtors/").json()["results"]) == 2
+    only = api.get("/api/v1/debtors/", {"opted_out": "true"}).json()["results"]
+    assert [debtor["opted_out"] for debtor in only] == [True]
+    assert api.get("/api/v1/debtors/", {"opted_out": ""}).status_code == 400

@@ -77,3 +77,20 @@ def test_it_records_the_key_last_use(api, write_key):
     api.get("/api/v1/pools/")
     key = APIKey.objects.get_from_key(write_key)
     assert key.last_used_at is not None
+
+
+def test_input_off_the_schema_is_a_400_and_input_the_rules_refuse_a_422(api):
+    off_schema = _is_problem(api.post_json("/api/v1/pools/", {"strategy": "competitive"}), 400)
+    assert off_schema["type"].endswith(":invalid")
+    assert "name" in off_schema["errors"]
+
+    refused = _is_problem(
+        api.post_json("/api/v1/campaigns/", {"name": "X", "template": "Hola", "pool": 999999}), 422
+    )
+    assert refused["type"].endswith(":refused")
+    assert "pool" in refused["errors"]
+
+
+def test_a_filter_given_blank_is_refused_as_the_schema_says(api):
+    body = _is_problem(api.get("/api/v1/campaigns/", {"status": "", "limit": ""}), 400)
+    assert set(body["errors"]) == {"status", "limit"}

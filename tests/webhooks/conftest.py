@@ -6,7 +6,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from django.db import connection
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from tests.conftest import wait_until
 
 
 @dataclass
@@ -88,3 +91,44 @@ def receiver() -> Iterator[Receiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+class InOtherConnection(threading.Thread):
+    """Runs `work` on a database connection of its own; `pid` is that backend's."""
+
+    def __init__(self, work):
+        super().__init__(daemon=True)
+        self.work = work
+        self.pid: int | None = None
+        self.started_work = threading.Event()
+        self.error: BaseException | None = None
+
+    def run(self):
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                self.pid = cursor.fetchone()[0]
+            self.started_work.set()
+            self.work()
+        except BaseException as exc:  # noqa: BLE001 - the test reads it
+            self.error = exc
+        finally:
+            self.started_work.set()
+            connection.close()
+
+    def wait_blocked(self):
+        """Until the lock manager says this connection waits for another's lock."""
+        self.started_work.wait(timeout=30)
+
+        def blocked():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT cardinality(pg_blocking_pids(%s)) > 0", [self.pid])
+                return cursor.fetchone()[0]
+
+        wait_until(blocked, timeout=30, message="the other connection never waited for a lock")
+
+    def finish(self):
+        self.join(timeout=30)
+        assert not self.is_alive()
+        if self.error is not None:
+            raise self.error

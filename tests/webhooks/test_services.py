@@ -1,14 +1,26 @@
+import threading
+
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
-from campaigns.models import MessageStatus
+from campaigns.models import Message, MessageStatus
 from campaigns.services import campaign_pause
 from debtors.models import Debtor, OptOutSource
 from debtors.services import debtor_opt_out
 from tests.factories import MessageFactory, UserFactory, running_campaign
-from webhooks.models import EventType, WebhookEvent
+from tests.webhooks.conftest import InOtherConnection
+from webhooks.delivery import _claim_new, delivery_attempt, webhooks_deliver_pending
+from webhooks.models import (
+    DeliveryStatus,
+    EventType,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from webhooks.services import (
     endpoint_create,
+    endpoint_delete,
     events_emit,
     message_events_emit,
     subscriptions,
@@ -92,3 +104,127 @@ def test_only_subscribed_types_reach_an_endpoint():
         [(EventType.MESSAGE_SENT, message.pk), (EventType.MESSAGE_READ, message.pk)]
     )
     assert list(WebhookEvent.objects.values_list("type", flat=True)) == ["message.read"]
+
+
+def _outbox_is_empty():
+    return not (
+        WebhookEndpoint.objects.exists()
+        or WebhookDelivery.objects.exists()
+        or WebhookEvent.objects.exists()
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delete_waits_for_a_delivery_being_claimed_and_takes_it_along():
+    endpoint = _endpoint(EventType.CAMPAIGN_PAUSED)
+    events_emit(type=EventType.CAMPAIGN_PAUSED, rows=[{"campaign_id": 1}, {"campaign_id": 2}])
+    deleting = InOtherConnection(lambda: endpoint_delete(endpoint=endpoint))
+    with transaction.atomic():
+        # The worker has put the events in a new delivery and not yet committed it.
+        claimed = _claim_new(endpoint, timezone.now())
+        assert claimed is not None
+        deleting.start()
+        deleting.wait_blocked()
+    deleting.finish()
+
+    assert _outbox_is_empty()
+    # The worker goes on to send what it claimed: it finds nothing and stops quietly.
+    assert delivery_attempt(delivery_id=claimed) is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_claiming_while_a_delete_is_under_way_finds_the_endpoint_gone(receiver):
+    endpoint = _endpoint(EventType.CAMPAIGN_PAUSED, url=receiver.url)
+    events_emit(type=EventType.CAMPAIGN_PAUSED, rows=[{"campaign_id": 1}])
+    deleted, release = threading.Event(), threading.Event()
+
+    def delete_and_hold():
+        with transaction.atomic():
+            endpoint_delete(endpoint=endpoint)
+            deleted.set()
+            release.wait(timeout=30)
+
+    deleting = InOtherConnection(delete_and_hold)
+    delivering = InOtherConnection(webhooks_deliver_pending)
+    deleting.start()
+    assert deleted.wait(timeout=30)
+    delivering.start()
+    delivering.wait_blocked()
+    release.set()
+    deleting.finish()
+    delivering.finish()
+
+    assert _outbox_is_empty()
+    assert receiver.tries == []
+
+
+@pytest.mark.parametrize("emit", ["rows", "messages"])
+@pytest.mark.django_db(transaction=True)
+def test_a_change_committing_while_its_endpoint_is_deleted_commits_without_an_event(emit):
+    endpoint = _endpoint(EventType.MESSAGE_SENT)
+    message = MessageFactory(status=MessageStatus.SENT)
+    deleted, release = threading.Event(), threading.Event()
+
+    def delete_and_hold():
+        with transaction.atomic():
+            endpoint_delete(endpoint=endpoint)
+            deleted.set()
+            release.wait(timeout=30)
+
+    def change_with_its_event():
+        with transaction.atomic():
+            Message.objects.filter(pk=message.pk).update(wa_message_id="wa-1")
+            if emit == "rows":
+                events_emit(type=EventType.MESSAGE_SENT, rows=[{"message_id": message.pk}])
+            else:
+                message_events_emit([(EventType.MESSAGE_SENT, message.pk)])
+
+    deleting = InOtherConnection(delete_and_hold)
+    changing = InOtherConnection(change_with_its_event)
+    deleting.start()
+    assert deleted.wait(timeout=30)
+    changing.start()
+    changing.wait_blocked()
+    release.set()
+    deleting.finish()
+    changing.finish()
+
+    assert Message.objects.get(pk=message.pk).wa_message_id == "wa-1"
+    assert _outbox_is_empty()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_recording_a_try_locks_the_endpoint_before_the_delivery(receiver):
+    # endpoint_delete locks the endpoint, then deletes the deliveries: a recorder taking
+    # them the other way round (a failed try marks the endpoint failing) would deadlock.
+    endpoint = _endpoint(EventType.CAMPAIGN_PAUSED, url=receiver.url)
+    receiver.secret = endpoint.secret
+    receiver.answers = [500]
+    events_emit(type=EventType.CAMPAIGN_PAUSED, rows=[{"campaign_id": 1}])
+    claimed = _claim_new(endpoint, timezone.now())
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_endpoint():
+        with transaction.atomic():
+            list(WebhookEndpoint.objects.select_for_update().filter(pk=endpoint.pk))
+            locked.set()
+            release.wait(timeout=30)
+
+    holding = InOtherConnection(hold_the_endpoint)
+    recording = InOtherConnection(lambda: delivery_attempt(delivery_id=claimed))
+    holding.start()
+    assert locked.wait(timeout=30)
+    recording.start()
+    recording.wait_blocked()
+    try:
+        with transaction.atomic():
+            # Raises when the blocked recorder already holds the delivery's row.
+            list(WebhookDelivery.objects.select_for_update(nowait=True).filter(pk=claimed))
+    finally:
+        release.set()
+        holding.finish()
+        recording.finish()
+
+    delivery = WebhookDelivery.objects.get(pk=claimed)
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 1)
+    assert WebhookEndpoint.objects.get(pk=endpoint.pk).failing_since is not None
