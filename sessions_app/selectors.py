@@ -302,6 +302,13 @@ class HealthPart:
     def label(self) -> str:
         return str(HEALTH_PART_LABELS[self.name])
 
+    @property
+    def signed_points(self) -> str:
+        """As the score moves: "-4" taken off, "+10" earned back."""
+        if self.points > 0:
+            return f"-{self.points}"
+        return f"+{-self.points}" if self.points else "0"
+
 
 @dataclass(frozen=True)
 class Health:

@@ -4,7 +4,6 @@ import datetime
 import logging
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -16,7 +15,6 @@ from whatsmassive import realtime
 logger = logging.getLogger(__name__)
 
 
-@transaction.atomic
 def sessions_refresh_health(*, now: datetime.datetime | None = None) -> list[int]:
     """Score every account again and store the score with its parts.
 
@@ -24,11 +22,12 @@ def sessions_refresh_health(*, now: datetime.datetime | None = None) -> list[int
     disconnected, with the reason in its status, until an operator connects it again. Only
     the fall pauses it: a score still low after the operator reconnected leaves it running
     (the operator decided), a further fall from above the threshold pauses it again.
-    Returns the ids of the accounts paused.
+    Returns the ids of the accounts paused. No lock is taken on the accounts: their hosts
+    write them on every send, and each account's score is one short UPDATE of its own.
     """
     now = now or timezone.now()
     threshold = settings.WHATSAPP_HEALTH_PAUSE_BELOW
-    sessions = {session.pk: session for session in WhatsAppSession.objects.select_for_update()}
+    sessions = {session.pk: session for session in WhatsAppSession.objects.all()}
     healths = sessions_health(session_ids=list(sessions), now=now)
     paused = []
     for pk, health in healths.items():
