@@ -764,3 +764,17 @@ def test_a_debtor_who_writes_first_opens_a_chat_that_spends_no_budget(connected_
     chat = AccountChat.objects.get(session=session)
     assert (chat.phone_e164, chat.outgoing) == (debtor.phone_e164, False)
     assert Pacer.load(session).new_chats == 0
+
+
+def test_past_its_new_chat_budget_an_account_with_nothing_known_looks_less_often(
+    connected_account,
+):
+    session, driver = connected_account(new_chats_per_day=1)
+    _running_campaign(session, debtors=3)
+    pacer = Pacer.load(session)
+    assert engine_send_next(session=session, driver=driver, pacer=pacer) == 0
+    assert engine_send_next(session=session, driver=driver, pacer=pacer) == (
+        sending.KNOWN_ONLY_IDLE_SECONDS
+    )
+    assert Message.objects.filter(status=MessageStatus.SENT).count() == 1
+    assert Message.objects.filter(status=MessageStatus.PENDING).count() == 2
