@@ -528,6 +528,8 @@ def main() -> None:
 
     import datetime
 
+    from django.utils import timezone
+
     from debtors.models import Debtor
     from sessions_app.drivers import profile_dir_for
     from sessions_app.drivers.sandbox import LINKED_MARKER
@@ -544,6 +546,9 @@ def main() -> None:
             daily_cap=10**7,
             active_from=datetime.time(0, 0),
             active_until=datetime.time(0, 0),
+            # Warmed up, with a new-chat budget the run never spends: it measures the engine.
+            new_chats_per_day=10**7,
+            linked_at=timezone.now() - datetime.timedelta(days=60),
         )
         (profile_dir_for(session_id=account.pk) / LINKED_MARKER).touch()  # already linked
         accounts.append(account)

@@ -3,6 +3,7 @@ from collections.abc import Callable
 from django.contrib import admin
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from sessions_app.models import Pool, PoolMember, WhatsAppSession
 from sessions_app.services import (
@@ -44,6 +45,7 @@ class WhatsAppSessionAdmin(admin.ModelAdmin[WhatsAppSession]):
         "max_delay_seconds",
         "hourly_cap",
         "daily_cap",
+        "health_score",
         "sent_count",
         "failed_count",
     ]
@@ -63,6 +65,11 @@ class WhatsAppSessionAdmin(admin.ModelAdmin[WhatsAppSession]):
         "failed_count",
         "created_at",
         "updated_at",
+        "linked_at",
+        "health_score",
+        "health_parts",
+        "health_at",
+        "paused_reason",
     ]
     fieldsets = [
         (None, {"fields": ["name", "phone_e164"]}),
@@ -89,6 +96,17 @@ class WhatsAppSessionAdmin(admin.ModelAdmin[WhatsAppSession]):
                     "profile_dir",
                     "qr_updated_at",
                     "qr_payload",
+                ]
+            },
+        ),
+        (
+            _("Account safety"),
+            {
+                "fields": [
+                    ("new_chats_per_day", "linked_at"),
+                    ("health_score", "health_at"),
+                    "health_parts",
+                    "paused_reason",
                 ]
             },
         ),

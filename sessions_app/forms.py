@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 from django.forms.boundfield import BoundWidget
+from django.utils.translation import gettext_lazy as _
 
 from sessions_app.models import STRATEGY_HELP, PoolStrategy, WhatsAppSession
 
@@ -32,6 +33,8 @@ class SessionPacingForm(forms.Form):
         max_length=64,
         widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off"}),
     )
+    # Not required: a form posted without it keeps the account's budget.
+    new_chats_per_day = forms.IntegerField(label=_("New chats a day"), min_value=1, required=False)
     # The form's sections, each with the safe values for a real account.
     groups = [
         (
@@ -49,10 +52,21 @@ class SessionPacingForm(forms.Form):
             ["active_from", "active_until", "time_zone"],
             "Safe: from 08:00 to 19:00. The same time twice means all day.",
         ),
+        (
+            _("New chats"),
+            ["new_chats_per_day"],
+            _(
+                "First messages a day to numbers this account never wrote to: the sends "
+                "WhatsApp watches most. Safe: 30. A newly linked account warms up first."
+            ),
+        ),
     ]
 
     def field_groups(self) -> list[tuple[str, list[forms.BoundField], str]]:
-        return [(title, [self[name] for name in names], help) for title, names, help in self.groups]
+        return [
+            (str(title), [self[name] for name in names], str(help))
+            for title, names, help in self.groups
+        ]
 
     @classmethod
     def for_session(cls, session: WhatsAppSession) -> "SessionPacingForm":

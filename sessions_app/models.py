@@ -4,6 +4,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from whatsmassive.db import choices_check
 
@@ -37,6 +38,10 @@ STRATEGY_HELP = {
 def default_time_zone() -> str:
     # A callable, so that migrations do not freeze one deployment's TIME_ZONE.
     return settings.TIME_ZONE
+
+
+def default_new_chats_per_day() -> int:
+    return settings.WHATSAPP_NEW_CHATS_PER_DAY
 
 
 class WhatsAppSession(models.Model):
@@ -101,6 +106,24 @@ class WhatsAppSession(models.Model):
 
     sent_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)
+
+    # Account safety (README, "Account safety").
+    new_chats_per_day = models.PositiveIntegerField(
+        _("new chats a day"),
+        default=default_new_chats_per_day,
+        help_text=_("First messages a day to numbers this account never wrote to"),
+    )
+    linked_at = models.DateTimeField(
+        _("linked at"),
+        null=True,
+        blank=True,
+        help_text=_("When the phone was first linked: the warm-up counts its days from it"),
+    )
+    health_score = models.PositiveSmallIntegerField(_("health"), null=True, blank=True)
+    health_parts = models.JSONField(_("health parts"), default=dict, blank=True)
+    health_at = models.DateTimeField(_("health computed at"), null=True, blank=True)
+    # Why the account stopped itself; shown until an operator connects it again.
+    paused_reason = models.CharField(_("paused because"), max_length=255, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -168,3 +191,53 @@ class PoolMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pool} #{self.position}: {self.session}"
+
+
+class AccountChat(models.Model):
+    """A number an account has a chat with: it wrote to it, or the number wrote first.
+
+    Only chats the account opened itself (`outgoing`) spend its daily new-chat budget.
+    """
+
+    session = models.ForeignKey(WhatsAppSession, on_delete=models.CASCADE, related_name="chats")
+    phone_e164 = models.CharField(_("phone (E.164)"), max_length=20)
+    opened_at = models.DateTimeField(_("opened at"))
+    outgoing = models.BooleanField(_("opened by the account"), default=True)
+
+    class Meta:
+        verbose_name = _("account chat")
+        constraints = [
+            models.UniqueConstraint(fields=["session", "phone_e164"], name="accountchat_unique"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["session", "opened_at"],
+                condition=Q(outgoing=True),
+                name="accountchat_opened",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}: {self.phone_e164}"
+
+
+class IncidentKind(models.TextChoices):
+    RESTRICTED = "restricted", _("restricted by WhatsApp")
+    DISCONNECTED = "disconnected", _("disconnected")
+
+
+class AccountIncident(models.Model):
+    """Something that went wrong with an account as a whole, for its health score."""
+
+    session = models.ForeignKey(WhatsAppSession, on_delete=models.CASCADE, related_name="incidents")
+    kind = models.CharField(max_length=20, choices=IncidentKind.choices)
+    at = models.DateTimeField()
+    detail = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("account incident")
+        constraints = [choices_check("kind", IncidentKind, name="accountincident_kind_valid")]
+        indexes = [models.Index(fields=["session", "at"], name="accountincident_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}: {self.kind} at {self.at:%Y-%m-%d %H:%M}"

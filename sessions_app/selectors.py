@@ -1,16 +1,28 @@
 import datetime
 import functools
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from campaigns.models import Campaign, Message
-from sessions_app.models import Pool, PoolMember, SessionStatus, WhatsAppSession
+from campaigns.models import Campaign, Message, MessageStatus
+from debtors.models import OnWhatsApp
+from inbox.models import IncomingMessage
+from sessions_app.models import (
+    AccountChat,
+    AccountIncident,
+    IncidentKind,
+    Pool,
+    PoolMember,
+    SessionStatus,
+    WhatsAppSession,
+)
 
 
 def stale_before() -> datetime.datetime:
@@ -196,3 +208,205 @@ def dashboard_accounts_context() -> dict[str, Any]:
         "accounts_total": sum(state.count for state in states),
         "accounts_needing_attention": sum(state.count for state in states if state.needs_attention),
     }
+
+
+# --- account safety: the new-chat budget, the warm-up, the health score -------------------
+
+
+def warm_up_steps() -> list[tuple[int, int]]:
+    """WHATSAPP_WARM_UP as (last day, new chats a day) steps, in order of days."""
+    steps = []
+    for step in settings.WHATSAPP_WARM_UP.split(","):
+        if step.strip():
+            last_day, chats = step.split(":")
+            steps.append((int(last_day), int(chats)))
+    return sorted(steps)
+
+
+def local_day_start(*, session: WhatsAppSession, now: datetime.datetime) -> datetime.datetime:
+    """The start of `now`'s day in the account's time zone."""
+    local = now.astimezone(zoneinfo.ZoneInfo(session.time_zone))
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def session_warm_up_day(*, session: WhatsAppSession, now: datetime.datetime) -> int:
+    """Which day since it was linked the account is on (day 1: the day of the link, in its
+    time zone); an account not linked yet is on day 1."""
+    if session.linked_at is None:
+        return 1
+    zone = zoneinfo.ZoneInfo(session.time_zone)
+    return (now.astimezone(zone).date() - session.linked_at.astimezone(zone).date()).days + 1
+
+
+def session_new_chat_budget(*, session: WhatsAppSession, now: datetime.datetime) -> int:
+    """How many chats the account may open today: its budget, or less while it warms up."""
+    day = session_warm_up_day(session=session, now=now)
+    for last_day, chats in warm_up_steps():
+        if day <= last_day:
+            return min(chats, session.new_chats_per_day)
+    return session.new_chats_per_day
+
+
+def session_new_chats_opened(*, session: WhatsAppSession, now: datetime.datetime) -> int:
+    """Chats the account opened itself today (its local day)."""
+    return AccountChat.objects.filter(
+        session=session, outgoing=True, opened_at__gte=local_day_start(session=session, now=now)
+    ).count()
+
+
+@dataclass(frozen=True)
+class NewChats:
+    day: int
+    warming_up: bool
+    budget: int
+    used: int
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.budget - self.used)
+
+
+def session_new_chats(*, session: WhatsAppSession, now: datetime.datetime) -> NewChats:
+    day = session_warm_up_day(session=session, now=now)
+    steps = warm_up_steps()
+    return NewChats(
+        day=day,
+        warming_up=bool(steps) and day <= steps[-1][0],
+        budget=session_new_chat_budget(session=session, now=now),
+        used=session_new_chats_opened(session=session, now=now),
+    )
+
+
+HEALTH_DAYS = 7
+# Rates are taken over at least this many messages: two failures of a first three sends
+# say little about the number.
+HEALTH_MIN_SAMPLE = 20
+HEALTH_PART_LABELS = {
+    "failed": _("failed sends"),
+    "not_on_whatsapp": _("numbers not on WhatsApp"),
+    "unknown": _("sends with an unknown outcome"),
+    "restrictions": _("restrictions by WhatsApp"),
+    "disconnects": _("disconnects"),
+    "opt_outs": _("debtors who opted out"),
+    "replies": _("replies (they earn points back)"),
+}
+
+
+@dataclass(frozen=True)
+class HealthPart:
+    name: str
+    count: int
+    points: int  # taken off the score; negative for what earns points back
+
+    @property
+    def label(self) -> str:
+        return str(HEALTH_PART_LABELS[self.name])
+
+    @property
+    def signed_points(self) -> str:
+        """As the score moves: "-4" taken off, "+10" earned back."""
+        if self.points > 0:
+            return f"-{self.points}"
+        return f"+{-self.points}" if self.points else "0"
+
+
+@dataclass(frozen=True)
+class Health:
+    score: int
+    parts: list[HealthPart]
+
+    def parts_json(self) -> dict[str, dict[str, int]]:
+        return {part.name: {"count": part.count, "points": part.points} for part in self.parts}
+
+
+def _counted(queryset: QuerySet[Any], *, by: str, distinct: str = "") -> Coalesce:
+    """A correlated count of `queryset`'s rows for the outer account."""
+    counted = Count(distinct, distinct=True) if distinct else Count("pk")
+    rows = queryset.filter(**{by: OuterRef("pk")}).order_by().values(by).annotate(n=counted)
+    return Coalesce(Subquery(rows.values("n"), output_field=IntegerField()), 0)
+
+
+def _health_score(counts: Mapping[str, Any]) -> Health:
+    attempts = max(
+        HEALTH_MIN_SAMPLE,
+        counts["sent"] + counts["failed"] + counts["not_on_whatsapp"] + counts["unknown"],
+    )
+    sent = max(HEALTH_MIN_SAMPLE, counts["sent"])
+
+    def share(name: str, of: int, weight: int, cap: int) -> HealthPart:
+        return HealthPart(name, counts[name], min(cap, round(weight * counts[name] / of)))
+
+    parts = [
+        share("failed", attempts, 100, 30),
+        share("not_on_whatsapp", attempts, 100, 20),
+        share("unknown", attempts, 200, 20),
+        HealthPart("restrictions", counts["restrictions"], min(50, 25 * counts["restrictions"])),
+        HealthPart("disconnects", counts["disconnects"], min(20, 5 * counts["disconnects"])),
+        share("opt_outs", sent, 200, 20),
+        HealthPart("replies", counts["replies"], -min(10, round(100 * counts["replies"] / sent))),
+    ]
+    return Health(max(0, min(100, 100 - sum(part.points for part in parts))), parts)
+
+
+def sessions_health(
+    *, session_ids: Iterable[int], now: datetime.datetime | None = None
+) -> dict[int, Health]:
+    """Each account's health score over the last HEALTH_DAYS days, in one query for all.
+
+    Points come off 100 for the share of its sends that failed, went to numbers not on
+    WhatsApp or ended unknown, for each restriction and disconnect, and for the share of
+    the debtors it wrote to who opted out; the share of them who replied earns some back.
+    """
+    since = (now or timezone.now()) - datetime.timedelta(days=HEALTH_DAYS)
+    messages = Message.objects.all()
+    failed = messages.filter(status=MessageStatus.FAILED, failed_at__gte=since)
+    not_on_whatsapp = failed.filter(debtor__on_whatsapp=OnWhatsApp.NO)
+    incidents = AccountIncident.objects.filter(at__gte=since)
+    sent = messages.filter(
+        status__in=[MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ],
+        sent_at__gte=since,
+    )
+    rows = (
+        WhatsAppSession.objects.filter(pk__in=list(session_ids))
+        .annotate(
+            sent=_counted(sent, by="session"),
+            failed=_counted(failed.exclude(debtor__on_whatsapp=OnWhatsApp.NO), by="session"),
+            not_on_whatsapp=_counted(not_on_whatsapp, by="session"),
+            unknown=_counted(
+                messages.filter(status=MessageStatus.UNKNOWN, updated_at__gte=since), by="session"
+            ),
+            restrictions=_counted(incidents.filter(kind=IncidentKind.RESTRICTED), by="session"),
+            disconnects=_counted(incidents.filter(kind=IncidentKind.DISCONNECTED), by="session"),
+            opt_outs=_counted(
+                messages.filter(sent_at__gte=since, debtor__opted_out_at__gte=since),
+                by="session",
+                distinct="debtor",
+            ),
+            replies=_counted(
+                IncomingMessage.objects.filter(received_at__gte=since),
+                by="session",
+                distinct="conversation",
+            ),
+        )
+        .values(
+            "pk",
+            "sent",
+            "failed",
+            "not_on_whatsapp",
+            "unknown",
+            "restrictions",
+            "disconnects",
+            "opt_outs",
+            "replies",
+        )
+    )
+    return {row["pk"]: _health_score(row) for row in rows}
+
+
+def session_health_parts(*, session: WhatsAppSession) -> list[HealthPart]:
+    """The stored parts of the account's last health score, for its page."""
+    return [
+        HealthPart(name, stored["count"], stored["points"])
+        for name, stored in session.health_parts.items()
+        if name in HEALTH_PART_LABELS
+    ]

@@ -3,7 +3,7 @@ from typing import Any
 from celery import bootsteps, shared_task
 
 from sessions_app.host import session_host_run, shutting_down
-from sessions_app.services import sessions_supervise
+from sessions_app.services import sessions_refresh_health, sessions_supervise
 
 
 class StopSessionHosts(bootsteps.StartStopStep):
@@ -31,3 +31,8 @@ def session_host(session_id: int) -> None:
 @shared_task(ignore_result=True)
 def supervise_sessions() -> None:
     sessions_supervise()
+
+
+@shared_task(ignore_result=True)
+def refresh_account_health() -> None:
+    sessions_refresh_health()

@@ -1,6 +1,7 @@
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
@@ -21,6 +22,7 @@ from sessions_app.forms import (
 )
 from sessions_app.models import STRATEGY_HELP, Pool, PoolMember, PoolStrategy, WhatsAppSession
 from sessions_app.qr import qr_png, qr_svg
+from whatsmassive import clock
 from whatsmassive.htmx import HtmxHttpRequest, htmx_redirect
 from whatsmassive.roles import Actor
 
@@ -68,6 +70,11 @@ def _session_page_context(
         "time_zones": selectors.time_zone_names(),
         "memberships": selectors.session_memberships(session=session),
         "recent_messages": selectors.session_recent_messages(session=session),
+        "new_chats": selectors.session_new_chats(session=session, now=clock.now()),
+        "warm_up_steps": selectors.warm_up_steps(),
+        "health_parts": selectors.session_health_parts(session=session),
+        "health_slow_below": settings.WHATSAPP_HEALTH_SLOW_BELOW,
+        "health_pause_below": settings.WHATSAPP_HEALTH_PAUSE_BELOW,
     }
 
 

@@ -35,6 +35,9 @@ class WhatsAppSessionFactory(factory.django.DjangoModelFactory[WhatsAppSession])
     daily_cap = 1_000_000
     active_from = datetime.time(0, 0)
     active_until = datetime.time(0, 0)
+    # Past its warm-up, with a new-chat budget no test run reaches.
+    new_chats_per_day = 1_000_000
+    linked_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(days=60))
 
 
 class PoolFactory(factory.django.DjangoModelFactory[Pool]):

@@ -157,6 +157,9 @@ def demo_seed(*, debtor_count: int = 300) -> list[DemoLogin]:
                 "daily_cap": 10000,
                 "active_from": datetime.time(0, 0),
                 "active_until": datetime.time(0, 0),
+                # Warmed up, and free to open as many chats as a demo campaign needs.
+                "new_chats_per_day": 10000,
+                "linked_at": timezone.now() - datetime.timedelta(days=60),
             },
         )
         accounts.append(account)

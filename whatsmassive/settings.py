@@ -371,6 +371,15 @@ WHATSAPP_WAJS_READY_TIMEOUT = env_int("WHATSAPP_WAJS_READY_TIMEOUT", 60)
 WHATSAPP_WAJS_FILE = env_str("WHATSAPP_WAJS_FILE", "")
 # WhatsApp open in another window: take the account back without asking the operator.
 WHATSAPP_TAKEOVER_ON_CONFLICT = env_bool("WHATSAPP_TAKEOVER_ON_CONFLICT", False)
+# Account safety (README, "Account safety"). First messages to numbers an account has never
+# written to, per local day: the default of a new account's budget, and the warm-up after it
+# is linked as "last day:new chats" steps (days 1-3: 10, days 4-7: 20, then the budget).
+WHATSAPP_NEW_CHATS_PER_DAY = env_int("WHATSAPP_NEW_CHATS_PER_DAY", 30)
+WHATSAPP_WARM_UP = env_str("WHATSAPP_WARM_UP", "3:10,7:20")
+# The health score (0-100): below the first its delays double, below the second it pauses.
+WHATSAPP_HEALTH_SLOW_BELOW = env_int("WHATSAPP_HEALTH_SLOW_BELOW", 60)
+WHATSAPP_HEALTH_PAUSE_BELOW = env_int("WHATSAPP_HEALTH_PAUSE_BELOW", 40)
+WHATSAPP_HEALTH_REFRESH_SECONDS = env_float("WHATSAPP_HEALTH_REFRESH_SECONDS", 300.0)
 CHROME_BINARY = env_str("CHROME_BINARY", "/usr/bin/chromium")
 CHROMEDRIVER_PATH = env_str("CHROMEDRIVER_PATH", "/usr/bin/chromedriver")
 # The sandbox network: its send log lives here; latency 1.0 is realistic, 0 sends instantly.
@@ -393,6 +402,10 @@ CELERY_BEAT_SCHEDULE = {
     "supervise-sessions": {
         "task": "sessions_app.tasks.supervise_sessions",
         "schedule": ENGINE_SWEEP_SECONDS,
+    },
+    "refresh-account-health": {
+        "task": "sessions_app.tasks.refresh_account_health",
+        "schedule": WHATSAPP_HEALTH_REFRESH_SECONDS,
     },
     # Imports left at the mapping step for a day go, with their uploaded files.
     "delete-stale-imports": {

@@ -14,7 +14,7 @@ from campaigns.engine.statements import literal, run, table
 from campaigns.engine.windows import OpenWindow, OpenWindows, open_windows
 from campaigns.models import ZONE_GROUPS, Campaign, CampaignStatus, Message, MessageStatus
 from debtors.models import Debtor, DoNotContact
-from sessions_app.models import PoolMember, WhatsAppSession
+from sessions_app.models import AccountChat, PoolMember, WhatsAppSession
 
 CAMPAIGNS_TTL_SECONDS = 1.0
 REWIND_SECONDS = 10.0
@@ -161,8 +161,19 @@ def _policy_condition(*, caps: bool) -> str:
     )
 
 
+def _known_chat() -> str:
+    """The candidate's number is one the account already has a chat with (account safety:
+    its new-chat budget for today is spent)."""
+    chat, debtor = table(AccountChat), table(Debtor)
+    return (
+        f" AND EXISTS (SELECT 1 FROM {chat} AS chat WHERE chat.session_id = %(session)s"  # noqa: S608
+        f" AND chat.phone_e164 = (SELECT {debtor}.phone_e164 FROM {debtor}"
+        f" WHERE {debtor}.id = candidate.debtor_id))"
+    )
+
+
 @functools.cache
-def _claim_sql(caps: bool) -> str:
+def _claim_sql(caps: bool, known_only: bool = False) -> str:
     """pending -> claimed for this account's next message, returning what sending needs.
 
     Direct messages (an inbox answer, pre-assigned to the account carrying the chat) first,
@@ -170,6 +181,9 @@ def _claim_sql(caps: bool) -> str:
     campaign messages pre-assigned to it (fixed or random turns), then the pool's open ones
     (competitive), each among the open zone groups of the account's running campaigns.
     SKIP LOCKED lets many hosts claim side by side without waiting.
+
+    `known_only`: a statement of its own (so the usual one stays as it is) that hands the
+    account campaign messages only to numbers it already chats with.
     """
     message, debtor, campaign = table(Message), table(Debtor), table(Campaign)
     registry = table(DoNotContact)
@@ -179,11 +193,12 @@ def _claim_sql(caps: bool) -> str:
     # walking that index from `after` can stop at the first row.
     lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
     policy = _policy_condition(caps=caps)
+    known = _known_chat() if known_only else ""
 
     def candidate(owned: str) -> str:
         return (
             f"(SELECT candidate.id FROM {message} AS candidate WHERE {owned}"  # noqa: S608
-            f" AND candidate.status = {pending} AND {policy}"
+            f" AND candidate.status = {pending} AND {policy}{known}"
             f" AND candidate.id > %(after)s"
             f" ORDER BY {_WINDOW}, candidate.assigned_session_id, candidate.id LIMIT 1{lock})"
         )
@@ -252,10 +267,16 @@ class Claim:
 
 
 def claim_next(
-    session: WhatsAppSession, windows: OpenWindows, now: datetime.datetime, *, after: int = 0
+    session: WhatsAppSession,
+    windows: OpenWindows,
+    now: datetime.datetime,
+    *,
+    after: int = 0,
+    known_only: bool = False,
 ) -> Claim | None:
     """Run inside a transaction: pending -> claimed, leased from `now`, among `windows`
-    (a direct message goes whatever they are, even when none is open)."""
+    (a direct message goes whatever they are, even when none is open); with `known_only`
+    campaign messages only to numbers the account already has a chat with."""
     lease = now + datetime.timedelta(seconds=settings.ENGINE_CLAIM_LEASE_SECONDS)
     params: dict[str, Any] = {
         "session": session.pk,
@@ -264,5 +285,5 @@ def claim_next(
         "after": after,
         **_window_params(windows.windows),
     }
-    _, rows = run(_claim_sql(windows.has_caps), params)
+    _, rows = run(_claim_sql(windows.has_caps, known_only), params)
     return Claim(*rows[0]) if rows else None

@@ -12,7 +12,7 @@ from debtors.services import debtor_opt_out
 from debtors.stop_words import stop_matcher
 from inbox.services import direct_message_queue, incoming_messages_record
 from sessions_app.drivers.base import Ack, AckStatus, IncomingMessage
-from sessions_app.models import WhatsAppSession
+from sessions_app.models import AccountChat, WhatsAppSession
 from webhooks.models import EventType
 from webhooks.services import message_events_emit
 from whatsmassive import realtime
@@ -142,6 +142,7 @@ def messages_apply_incoming(*, session: WhatsAppSession, incoming: list[Incoming
         incoming=[(reply, debtor, latest.get(debtor)) for reply, debtor in debtors.items()],
     )
     answered = {latest[debtor_id] for reply, debtor_id in fresh if debtor_id in latest}
+    _chats_open(session=session, debtor_ids={debtor_id for _, debtor_id in fresh})
     replied: set[int] = set()
     stop = stop_matcher()
     for reply, debtor_id in fresh:
@@ -201,6 +202,21 @@ def _opt_out_confirm(*, session: WhatsAppSession, debtor_id: int, answered: int 
         text=text,
         kind=MessageKind.CONFIRMATION,
         by=None,
+    )
+
+
+def _chats_open(*, session: WhatsAppSession, debtor_ids: set[int]) -> None:
+    """A debtor who writes opens a chat: messages to them spend no new-chat budget."""
+    if not debtor_ids:
+        return
+    now = timezone.now()
+    phones = Debtor.objects.filter(pk__in=debtor_ids).values_list("phone_e164", flat=True)
+    AccountChat.objects.bulk_create(
+        [
+            AccountChat(session=session, phone_e164=phone, opened_at=now, outgoing=False)
+            for phone in phones
+        ],
+        ignore_conflicts=True,
     )
 
 

@@ -36,7 +36,7 @@ from sessions_app.drivers.base import (
     SendResult,
     WhatsAppDriver,
 )
-from sessions_app.models import WhatsAppSession
+from sessions_app.models import AccountChat, WhatsAppSession
 from webhooks.models import EventType
 from webhooks.services import campaign_events_emit, events_subscribed, message_events_emit
 from whatsmassive import clock, realtime
@@ -46,6 +46,7 @@ from whatsmassive.services import audit_record_add
 logger = logging.getLogger(__name__)
 
 IDLE_SECONDS = 1.0
+KNOWN_ONLY_IDLE_SECONDS = 10.0
 
 
 def _skip(claim: Claim, reason: str) -> None:
@@ -135,13 +136,16 @@ def _after_send(session: WhatsAppSession, pacer: Pacer, now: datetime.datetime) 
 
 @functools.cache
 def _settle_sent_sql() -> list[str]:
-    """sending -> sent, then the debtor, the account's pacing and counter, and the send's
-    audit record.
+    """sending -> sent, then the debtor, the account's pacing and counter, the send's
+    audit record and the account's chat with the number.
 
-    The last three follow only if the message was still sending. The debtor learns in the
+    The others follow only if the message was still sending. The debtor learns in the
     same write what the send taught about the number (on WhatsApp, its LID): with neither
-    its status nor those columns changing an index, the update can be HOT. PostgreSQL runs
-    all four as one statement; elsewhere they are four, in one transaction.
+    its status nor those columns changing an index, the update can be HOT. The chat is
+    inserted unless the account has one with the number already; whether it was is what
+    the new-chat budget counts. PostgreSQL runs all five as one statement returning
+    (messages sent, chats opened); elsewhere they are five, in one transaction, the last
+    one's row count saying whether a chat was opened.
     """
     message, debtor, account = table(Message), table(Debtor), table(WhatsAppSession)
     sending, sent = literal(MessageStatus.SENDING), literal(MessageStatus.SENT)
@@ -174,19 +178,26 @@ def _settle_sent_sql() -> list[str]:
         f" SELECT %(now)s, {literal(AuditKind.SEND)}, {sent}, NULL, '', %(phone)s,"
         " campaign_id, %(session)s, id, %(wa_message_id)s, body, '{}'"
     )
+    chat = (
+        f"INTO {table(AccountChat)} (session_id, phone_e164, opened_at, outgoing)"
+        " SELECT %(session)s, %(phone)s, %(opened_at)s, TRUE"
+    )
     if connection.vendor == "postgresql":
         return [
             f"WITH sent AS ({set_message} RETURNING id, campaign_id, debtor_id, body),"  # noqa: S608
             f" debtor AS ({set_debtor} WHERE id = (SELECT debtor_id FROM sent)),"
             f" account AS ({set_account} AND EXISTS (SELECT 1 FROM sent)),"
-            f" audit AS ({audit} FROM sent)"
-            " SELECT count(*) FROM sent"
+            f" audit AS ({audit} FROM sent),"
+            f" chat AS (INSERT {chat} FROM sent ON CONFLICT (session_id, phone_e164) DO NOTHING"
+            " RETURNING 1)"
+            " SELECT (SELECT count(*) FROM sent), (SELECT count(*) FROM chat)"
         ]
     return [
         set_message,
         f"{set_debtor} WHERE id = %(debtor)s",
         set_account,
         f"{audit} FROM {message} WHERE id = %(message)s",
+        f"INSERT OR IGNORE {chat}",
     ]
 
 
@@ -196,8 +207,8 @@ def _settle_sent(
     result: SendResult,
     now: datetime.datetime,
     check: NumberCheck | None,
-) -> None:
-    """Record what WhatsApp took, in one commit."""
+) -> bool:
+    """Record what WhatsApp took, in one commit; True when the send opened a new chat."""
     params: dict[str, Any] = {
         "wa_message_id": result.wa_message_id,
         "now": now,
@@ -210,6 +221,8 @@ def _settle_sent(
         # The DOM strategy learns the LID from the chat's message ids: replies may use it.
         "lid": result.lid or (check.lid if check else ""),
         "phone": claim.phone_e164,
+        # The new-chat budget counts the day on the clock its decisions read.
+        "opened_at": clock.now(),
     }
     first, *rest = _settle_sent_sql()
     # On PostgreSQL the settle is one statement and so its own transaction: no BEGIN and
@@ -224,11 +237,13 @@ def _settle_sent(
                 claim.pk,
                 extra={"message_id": claim.pk, "campaign_id": claim.campaign_id},
             )
-            return
+            return False
+        opened = rows[0][1] if rows else 0
         for sql in rest:
-            run(sql, params)
+            opened, _ = run(sql, params)
         message_events_emit([(EventType.MESSAGE_SENT, claim.pk)])
         realtime.campaign_progress_changed(claim.campaign_id)
+    return opened == 1
 
 
 def _check_number(claim: Claim, driver: WhatsAppDriver) -> NumberCheck | None:
@@ -259,7 +274,8 @@ def _send(
         return _settle_failure(claim=claim, session=session, pacer=pacer, error=exc)
     now = timezone.now()
     delay = _after_send(session, pacer, now)
-    _settle_sent(claim, session, result, now, check)
+    if _settle_sent(claim, session, result, now, check):
+        pacer.record_new_chat(clock.now())
     if claim.kind == MessageKind.REPLY:
         # An operator answered: only now may the debtor see that their messages were read.
         driver.mark_read(phone_e164=claim.phone_e164)
@@ -450,15 +466,20 @@ def engine_send_next(*, session: WhatsAppSession, driver: WhatsAppDriver, pacer:
     # group waiting for its window, the claim still finds the account's direct messages.
     now = clock.now()
     scope.refresh(session, now)
+    known_only = pacer.new_chats_spent(now)
     with transaction.atomic():
-        claim = claim_next(session, scope.windows, now, after=scope.after)
+        claim = claim_next(session, scope.windows, now, after=scope.after, known_only=known_only)
         if claim is None and scope.after:
-            claim = claim_next(session, scope.windows, now)
+            claim = claim_next(session, scope.windows, now, known_only=known_only)
         wa_message_id = None if claim is None else _begin_sending(claim, session, driver)
     if claim is None or wa_message_id is None:
         # Nothing to do, or its campaign stopped: look at the running campaigns afresh.
         scope.forget()
-        return IDLE_SECONDS if claim is None else 0.0
+        if claim is None:
+            # Past its new-chat budget an account finds little, and each look walks every
+            # pending message of its campaigns: it looks less often.
+            return KNOWN_ONLY_IDLE_SECONDS if known_only else IDLE_SECONDS
+        return 0.0
     if claim.campaign_id is not None:
         scope.after = claim.pk
     return _send(claim, session, driver, pacer, wa_message_id)

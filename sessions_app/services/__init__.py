@@ -29,6 +29,7 @@ from sessions_app.services.requests import (
     session_request_pairing_code,
     session_request_takeover,
 )
+from sessions_app.services.safety import session_pause_unhealthy, sessions_refresh_health
 
 __all__ = [
     "DROPPED_OUT",
@@ -48,10 +49,12 @@ __all__ = [
     "session_host_heartbeat",
     "session_host_release",
     "session_logout",
+    "session_pause_unhealthy",
     "session_record_state",
     "session_request_pairing_code",
     "session_request_takeover",
     "session_simulate_scan",
     "session_update_pacing",
+    "sessions_refresh_health",
     "sessions_supervise",
 ]

@@ -12,11 +12,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from campaigns.engine import NobodyLeft, messages_hand_over
 from sessions_app.drivers import profile_dir_for
 from sessions_app.drivers.base import DriverState, Restriction
-from sessions_app.models import SessionStatus, WhatsAppSession
+from sessions_app.models import AccountIncident, IncidentKind, SessionStatus, WhatsAppSession
 from sessions_app.selectors import session_is_held, stale_before, time_zone_names
 from webhooks.services import account_status_emit
 from whatsmassive import realtime
@@ -61,6 +62,13 @@ STATE_DETAIL = {
 DROPPED_OUT = {SessionStatus.LOGGED_OUT, SessionStatus.BANNED}
 # Driver states that take the account out of its pools; its host keeps running.
 OUT_OF_POOLS = {DriverState.CONFLICT, DriverState.RESTRICTED}
+# What an account entering these states costs its health score (README, "Account safety").
+INCIDENT_FOR_STATE = {
+    DriverState.RESTRICTED: IncidentKind.RESTRICTED,
+    DriverState.BANNED: IncidentKind.RESTRICTED,
+    DriverState.CONFLICT: IncidentKind.DISCONNECTED,
+    DriverState.LOGGED_OUT: IncidentKind.DISCONNECTED,
+}
 
 
 @transaction.atomic
@@ -87,9 +95,12 @@ def session_update_pacing(
     active_from: datetime.time,
     active_until: datetime.time,
     time_zone: str,
+    new_chats_per_day: int | None = None,
     by: Actor = None,
 ) -> WhatsAppSession:
-    """Change how fast and when the account sends; its host applies it from the next send."""
+    """Change how fast and when the account sends; its host applies it from the next send.
+
+    Without `new_chats_per_day` the account keeps its new-chat budget."""
     require(by, MANAGE)
     errors: dict[str, str] = {}
     if min_delay_seconds < 0:
@@ -99,12 +110,18 @@ def session_update_pacing(
     for field, cap in (("hourly_cap", hourly_cap), ("daily_cap", daily_cap)):
         if cap < 1:
             errors[field] = "Allow at least 1 message, or the account never sends."
+    if new_chats_per_day is not None and new_chats_per_day < 1:
+        errors["new_chats_per_day"] = gettext(
+            "Allow at least 1 new chat a day, or the account writes only to numbers it knows."
+        )
     if time_zone not in time_zone_names():
         errors["time_zone"] = f"“{time_zone}” is not a time zone name; use one like America/Bogota."
     if errors:
         raise ValidationError(errors)
+    budget = {} if new_chats_per_day is None else {"new_chats_per_day": new_chats_per_day}
     # An UPDATE of these columns only: the host writes the status and heartbeat meanwhile.
     WhatsAppSession.objects.filter(pk=session.pk).update(
+        **budget,
         min_delay_seconds=min_delay_seconds,
         max_delay_seconds=max_delay_seconds,
         hourly_cap=hourly_cap,
@@ -126,8 +143,9 @@ def session_connect(*, session: WhatsAppSession, by: Actor = None) -> WhatsAppSe
     require(by, MANAGE)
     from sessions_app.tasks import session_host
 
+    # Connecting is also how an operator resumes an account that paused itself.
     WhatsAppSession.objects.filter(pk=session.pk).update(
-        should_run=True, status_detail="Starting…", updated_at=timezone.now()
+        should_run=True, status_detail="Starting…", paused_reason="", updated_at=timezone.now()
     )
     transaction.on_commit(lambda: session_host.delay(session.pk))
     realtime.session_changed(session.pk)
@@ -137,18 +155,24 @@ def session_connect(*, session: WhatsAppSession, by: Actor = None) -> WhatsAppSe
 
 
 @transaction.atomic
-def session_disconnect(*, session: WhatsAppSession, by: Actor = None) -> WhatsAppSession:
-    """Stop the host (it closes the browser, keeping the profile: no new scan needed)."""
+def session_disconnect(
+    *, session: WhatsAppSession, by: Actor = None, reason: str = ""
+) -> WhatsAppSession:
+    """Stop the host (it closes the browser, keeping the profile: no new scan needed).
+
+    A `reason` (the account paused itself) stays in its status until it is connected again.
+    """
     require(by, MANAGE)
     session.refresh_from_db()
     fields: dict[str, object] = {
         "should_run": False,
-        "status_detail": "Disconnecting…",
+        "status_detail": reason[:255] or "Disconnecting…",
+        "paused_reason": reason[:255],
         "updated_at": timezone.now(),
     }
     if not session_is_held(session=session):
         # No host to wait for (it has not started yet, or it died): stopped already.
-        fields.update(status_detail="", qr_payload="")
+        fields.update(status_detail=reason[:255], qr_payload="")
         if session.status in {SessionStatus.WAITING_QR, SessionStatus.CONNECTED}:
             fields["status"] = SessionStatus.DISCONNECTED
     WhatsAppSession.objects.filter(pk=session.pk).update(**fields)
@@ -244,6 +268,9 @@ def session_host_heartbeat(*, session: WhatsAppSession, token: str) -> bool:
             "active_from",
             "active_until",
             "time_zone",
+            "new_chats_per_day",
+            "linked_at",
+            "health_score",
         ]
     )
     return True
@@ -278,6 +305,9 @@ def session_record_state(
     else:
         fields.update(qr_payload="", pairing_phone="", pairing_code="", pairing_code_at=None)
     if state == DriverState.CONNECTED:
+        if session.linked_at is None:
+            # The warm-up counts its days from the first link.
+            fields["linked_at"] = session.linked_at = now
         fields.update(
             connected_at=now,
             logout_reason="",
@@ -320,6 +350,11 @@ def session_record_state(
         )
     if status != session.status:
         account_status_emit(session_ids=[session.pk])
+        incident = INCIDENT_FOR_STATE.get(state)
+        if incident is not None:
+            AccountIncident.objects.create(
+                session=session, kind=incident, at=now, detail=str(fields["status_detail"])[:255]
+            )
     session.status = status
     realtime.session_changed(session.pk)
 
@@ -341,8 +376,13 @@ def session_host_release(
     }
     if error:
         fields.update(status=SessionStatus.ERROR, status_detail=error)
+        AccountIncident.objects.create(
+            session=session, kind=IncidentKind.DISCONNECTED, at=timezone.now(), detail=error[:255]
+        )
     elif not WhatsAppSession.objects.filter(pk=session.pk, status__in=DROPPED_OUT).exists():
-        fields.update(status=SessionStatus.DISCONNECTED, status_detail="")
+        # An account that paused itself keeps saying why.
+        paused = current.values_list("paused_reason", flat=True).first() or ""
+        fields.update(status=SessionStatus.DISCONNECTED, status_detail=paused)
     changes_status = "status" in fields and current.exclude(status=fields["status"]).exists()
     current.update(**fields)
     if changes_status:

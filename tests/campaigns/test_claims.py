@@ -7,12 +7,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
+from campaigns.engine import Pacer, engine_send_next
 from campaigns.engine.claims import claim_next
 from campaigns.engine.windows import open_windows
 from campaigns.models import Campaign, ContactPolicy, Message, MessageStatus, OptOutMode
 from campaigns.policies import day_start, zones_open
 from campaigns.services import CampaignStartRefused, campaign_start
-from tests.factories import CampaignFactory, DebtorFactory, PoolFactory, PoolMemberFactory
+from sessions_app.drivers import profile_dir_for
+from sessions_app.drivers.sandbox import SandboxDriver, simulate_scan
+from sessions_app.models import AccountChat, SessionStatus
+from tests.factories import (
+    CampaignFactory,
+    DebtorFactory,
+    PoolFactory,
+    PoolMemberFactory,
+    WhatsAppSessionFactory,
+)
 from whatsmassive import clock
 
 pytestmark = pytest.mark.django_db
@@ -158,3 +168,97 @@ class TestNoClaimBreaksAPolicy(TestCase):
                     debtor_id=claim.debtor_id, claimed_at__gte=since
                 ).exclude(status=MessageStatus.PENDING)
                 assert contacts.count() <= day_cap
+
+
+def _chat_with(session, debtor, **fields):
+    return AccountChat.objects.create(
+        session=session, phone_e164=debtor.phone_e164, opened_at=clock.now(), **fields
+    )
+
+
+def test_past_its_new_chat_budget_an_account_claims_only_numbers_it_chats_with():
+    policy = ContactPolicy.objects.create(name="Any time")
+    strangers = DebtorFactory.create_batch(3)
+    known = DebtorFactory()
+    session, campaign = _campaign(policy, [])
+    _chat_with(session, known, outgoing=False)  # the debtor wrote first
+    campaigns = list(Campaign.objects.filter(pk=campaign.pk).select_related("policy"))
+    windows = open_windows(campaigns, clock.now())
+    claimed = []
+    while (claim := claim_next(session, windows, clock.now(), known_only=True)) is not None:
+        claimed.append(claim)
+    assert [claim.debtor_id for claim in claimed] == [known.pk]
+    assert set(
+        Message.objects.filter(status=MessageStatus.PENDING).values_list("debtor_id", flat=True)
+    ) == {debtor.pk for debtor in strangers}
+
+
+def test_a_chat_of_another_account_does_not_make_a_number_known():
+    policy = ContactPolicy.objects.create(name="Any time")
+    debtor = DebtorFactory()
+    session, campaign = _campaign(policy, [])
+    other, _ = _campaign(policy, [])
+    _chat_with(other, debtor)
+    campaigns = list(Campaign.objects.filter(pk=campaign.pk).select_related("policy"))
+    windows = open_windows(campaigns, clock.now())
+    assert claim_next(session, windows, clock.now(), known_only=True) is None
+
+
+class TestNoClaimOpensAChatPastTheBudget(TestCase):
+    """Random budgets, numbers already chatted with (by this account or another) and chats
+    opened earlier today or yesterday: the send loop opens exactly as many new chats today as
+    the budget leaves, and still sends to every number it knows."""
+
+    @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        budget=st.integers(1, 4),
+        known=st.sets(st.integers(0, 5), max_size=4),
+        others=st.sets(st.integers(0, 5), max_size=3),
+        earlier_today=st.integers(0, 3),
+        yesterday=st.integers(0, 3),
+    )
+    def test_chats(self, budget, known, others, earlier_today, yesterday):
+        account = WhatsAppSessionFactory(
+            status=SessionStatus.CONNECTED, new_chats_per_day=budget, time_zone="America/Bogota"
+        )
+        other = WhatsAppSessionFactory()
+        debtors = DebtorFactory.create_batch(6)
+        at = datetime.datetime(2026, 12, 1, 10, tzinfo=BOGOTA)
+        for n in range(earlier_today + yesterday):
+            AccountChat.objects.create(
+                session=account,
+                phone_e164=f"+1202555{n:04d}",
+                opened_at=at - datetime.timedelta(hours=2 if n < earlier_today else 12),
+            )
+        for index in known:
+            _chat_with(account, debtors[index], outgoing=False)
+        for index in others:
+            _chat_with(other, debtors[index])
+        with clock.moved_to(at):
+            member = PoolMemberFactory(pool=PoolFactory(), session=account)
+            campaign = CampaignFactory(
+                pool=member.pool,
+                policy=ContactPolicy.objects.create(name="Any time"),
+                audience={"include_recent": True},
+            )
+            campaign_start(campaign=campaign)
+            driver = SandboxDriver(profile_dir=profile_dir_for(session_id=account.pk))
+            driver.start()
+            simulate_scan(driver.profile_dir)
+            pacer = Pacer.load(account)
+            while engine_send_next(session=account, driver=driver, pacer=pacer) < 1:
+                pass
+            driver.close()
+        sent = set(
+            Message.objects.filter(campaign=campaign, status=MessageStatus.SENT).values_list(
+                "debtor__phone_e164", flat=True
+            )
+        )
+        known_phones = {debtors[index].phone_e164 for index in known}
+        assert known_phones <= sent
+        left = max(0, budget - earlier_today)
+        assert len(sent - known_phones) == min(left, 6 - len(known))
+        opened = AccountChat.objects.filter(
+            session=account, outgoing=True, opened_at__gte=at.replace(hour=0)
+        )
+        assert opened.count() == earlier_today + len(sent - known_phones)

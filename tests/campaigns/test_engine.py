@@ -37,7 +37,7 @@ from sessions_app.drivers.base import (
     SendError,
     SendOutcomeUnknown,
 )
-from sessions_app.models import PoolStrategy, SessionStatus, WhatsAppSession
+from sessions_app.models import AccountChat, PoolStrategy, SessionStatus, WhatsAppSession
 from tests.factories import (
     CampaignFactory,
     DebtorFactory,
@@ -740,3 +740,41 @@ def test_a_spanish_stop_reply_opts_out_and_puts_the_phone_on_the_registry(
     assert (entry.phone_e164, entry.source) == ("+573005550002", OptOutSource.REPLY)
     assert "no me escriban" in entry.reason
     assert Debtor.objects.get().opted_out
+
+
+def test_a_send_opens_the_accounts_chat_with_the_number_once(connected_account):
+    session, driver = connected_account()
+    _running_campaign(session, debtors=2, audience=AGAIN)
+    _running_campaign(session, debtors=0, audience=AGAIN)  # the same two debtors again
+    _drain(session, driver)
+    assert Message.objects.filter(status=MessageStatus.SENT).count() == 4
+    chats = AccountChat.objects.filter(session=session)
+    assert sorted(chats.values_list("phone_e164", flat=True)) == sorted(
+        Debtor.objects.values_list("phone_e164", flat=True)
+    )
+    assert all(chat.outgoing for chat in chats)
+
+
+def test_a_debtor_who_writes_first_opens_a_chat_that_spends_no_budget(connected_account):
+    session, _ = connected_account()
+    debtor = DebtorFactory()
+    messages_apply_incoming(
+        session=session, incoming=[IncomingMessage(debtor.phone_e164, "Hola", timezone.now())]
+    )
+    chat = AccountChat.objects.get(session=session)
+    assert (chat.phone_e164, chat.outgoing) == (debtor.phone_e164, False)
+    assert Pacer.load(session).new_chats == 0
+
+
+def test_past_its_new_chat_budget_an_account_with_nothing_known_looks_less_often(
+    connected_account,
+):
+    session, driver = connected_account(new_chats_per_day=1)
+    _running_campaign(session, debtors=3)
+    pacer = Pacer.load(session)
+    assert engine_send_next(session=session, driver=driver, pacer=pacer) == 0
+    assert engine_send_next(session=session, driver=driver, pacer=pacer) == (
+        sending.KNOWN_ONLY_IDLE_SECONDS
+    )
+    assert Message.objects.filter(status=MessageStatus.SENT).count() == 1
+    assert Message.objects.filter(status=MessageStatus.PENDING).count() == 2

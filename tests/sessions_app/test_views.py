@@ -1,4 +1,5 @@
 import datetime
+import re
 
 import pytest
 from django.test import Client
@@ -9,7 +10,14 @@ from PIL import Image
 from campaigns.models import CampaignStatus
 from sessions_app.drivers import profile_dir_for
 from sessions_app.drivers.sandbox import SCAN_MARKER
-from sessions_app.models import Pool, PoolMember, PoolStrategy, SessionStatus, WhatsAppSession
+from sessions_app.models import (
+    AccountChat,
+    Pool,
+    PoolMember,
+    PoolStrategy,
+    SessionStatus,
+    WhatsAppSession,
+)
 from sessions_app.selectors import DayCounts
 from tests.factories import (
     CampaignFactory,
@@ -18,6 +26,7 @@ from tests.factories import (
     PoolMemberFactory,
     WhatsAppSessionFactory,
 )
+from whatsmassive import clock
 
 pytestmark = pytest.mark.django_db
 
@@ -698,3 +707,54 @@ def test_the_page_says_when_the_driver_fell_back_to_the_dom(operator_client, set
 
     assert "the slower DOM path" in html
     assert "wa-js did not become ready within 60 s" in html
+
+
+def test_the_account_page_shows_its_new_chats_warm_up_and_health(operator_client):
+    account = WhatsAppSessionFactory(
+        linked_at=timezone.now() - datetime.timedelta(days=1),
+        new_chats_per_day=30,
+        health_score=55,
+        health_parts={
+            "failed": {"count": 6, "points": 30},
+            "replies": {"count": 3, "points": -10},
+        },
+        health_at=timezone.now(),
+    )
+    AccountChat.objects.create(session=account, phone_e164="+573001112233", opened_at=clock.now())
+    html = operator_client.get(reverse("session_detail", args=[account.pk])).content.decode()
+    new_chats = html[html.index(f'id="session-{account.pk}-new-chats"') :]
+    assert "<dt>Opened today</dt><dd><strong>1</strong>" in new_chats
+    assert "<dt>Left today</dt><dd><strong>9</strong>" in new_chats
+    assert "<dt>Today's budget</dt><dd><strong>10</strong>" in new_chats
+    assert "Warm-up: day 2 since the phone was linked" in new_chats
+    assert "then 30 a day" in new_chats
+    health = html[html.index(f'id="session-{account.pk}-health"') :]
+    assert "55/100" in health
+    assert "slowed down" in health
+    assert "Below 60 its delays between messages double; below 40 it pauses itself" in health
+    assert '<td>failed sends</td><td class="num">6</td><td class="num">-30</td>' in health
+    assert '<td class="num">3</td><td class="num">+10</td>' in health
+
+
+def test_the_list_and_the_dashboard_show_each_accounts_health(operator_client):
+    WhatsAppSessionFactory(name="Sano", health_score=92)
+    WhatsAppSessionFactory(name="Enfermo", health_score=31)
+    WhatsAppSessionFactory(name="Nuevo", health_score=None)
+    for page in (reverse("session_list"), reverse("dashboard")):
+        html = operator_client.get(page).content.decode()
+        assert '<th scope="col">Health</th>' in html
+        assert re.search(r'badge-connected"[^>]*>92/100<', html)
+        assert re.search(r'badge-failed"[^>]*>31/100<', html)
+        assert "not scored yet" in html
+
+
+def test_the_new_chat_budget_is_saved_with_the_pacing(operator_client):
+    account = WhatsAppSessionFactory(new_chats_per_day=30)
+    operator_client.post(
+        reverse("session_pacing", args=[account.pk]), PACING | {"new_chats_per_day": "12"}, **HTMX
+    )
+    account.refresh_from_db()
+    assert account.new_chats_per_day == 12
+    operator_client.post(reverse("session_pacing", args=[account.pk]), PACING, **HTMX)
+    account.refresh_from_db()
+    assert account.new_chats_per_day == 12
