@@ -7,9 +7,10 @@ class WhatsMassiveConfig(AppConfig):
 
     def ready(self) -> None:
         from django.contrib.auth import get_user_model
-        from django.contrib.auth.signals import user_logged_out
+        from django.contrib.auth.signals import user_logged_in, user_logged_out
         from django.db.models.signals import post_save
 
+        from whatsmassive import languages
         from whatsmassive.user_sessions import on_logout, on_user_saved
 
         # Wiring only: a user whose session ends, or who is deactivated, keeps no socket open.
@@ -17,3 +18,5 @@ class WhatsMassiveConfig(AppConfig):
         post_save.connect(
             on_user_saved, sender=get_user_model(), dispatch_uid="whatsmassive-user-sockets"
         )
+        # The user's language travels in the session, read without a query on each request.
+        user_logged_in.connect(languages.on_login, dispatch_uid="whatsmassive-login-language")

@@ -87,6 +87,8 @@ class SecondFactorMiddleware:
             reverse("second_factor_verify"),
             reverse("second_factor_enrol"),
             reverse("logout"),
+            reverse("javascript_catalog"),
+            reverse("language_switch"),
         }
         if request.path in open_paths:
             return None

@@ -5,17 +5,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.decorators import permission_required
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required, permission_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.models import User
 from django.core.paginator import Paginator
 from django.db.models import Model
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language_from_request
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
@@ -23,8 +32,14 @@ from django_otp import match_token, user_has_device
 from sessions_app.qr import qr_svg
 from sessions_app.selectors import dashboard_accounts_context
 from whatsmassive.exports import audit_export_response
-from whatsmassive.forms import AuditFilterForm
+from whatsmassive.forms import AuditFilterForm, PreferencesForm
 from whatsmassive.htmx import HtmxHttpRequest
+from whatsmassive.languages import (
+    language_apply,
+    language_is_known,
+    user_language,
+    user_language_set,
+)
 from whatsmassive.models import LogLevel, SystemLog
 from whatsmassive.selectors import (
     audit_page,
@@ -270,3 +285,39 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
         filters=recorded,
         by=request.user,
     )
+
+
+def preferences(request: HttpRequest) -> HttpResponse:
+    """The user's own settings page: the language of their pages."""
+    if request.method == "POST":
+        form = PreferencesForm(request.POST)
+        if form.is_valid():
+            language = form.cleaned_data["language"]
+            user_language_set(user=request.user, language=language)  # type: ignore[arg-type]
+            translation.activate(language or get_language_from_request(request))
+            messages.success(request, _("Your preferences are saved."))
+            response = redirect("preferences")
+            language_apply(request=request, response=response, language=language)
+            return response
+    else:
+        form = PreferencesForm(initial={"language": user_language(user=request.user)})  # type: ignore[arg-type]
+    return render(request, "whatsmassive/preferences.html", {"form": form})
+
+
+@login_not_required
+@require_POST
+def language_switch(request: HttpRequest) -> HttpResponse:
+    """The navigation's language buttons (and the login page's): back to the same page."""
+    language = request.POST.get("language", "")
+    if not language_is_known(language):
+        return HttpResponseBadRequest()
+    if request.user.is_authenticated:
+        user_language_set(user=request.user, language=language)
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = reverse("dashboard")
+    response = redirect(next_url)
+    language_apply(request=request, response=response, language=language)
+    return response
