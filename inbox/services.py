@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from campaigns.models import Message, MessageKind, MessageStatus
 from campaigns.templating import TEMPLATE_MAX_CHARS, TemplateError, template_check
@@ -196,7 +197,7 @@ def conversation_answer(*, conversation: Conversation, text: str, by: Actor) -> 
 
 def _user(by: Actor) -> User:
     if not isinstance(by, User):
-        raise PermissionDenied("Only a person takes a conversation.")
+        raise PermissionDenied(gettext("Only a person takes a conversation."))
     return by
 
 
@@ -213,9 +214,9 @@ def conversation_claim(*, conversation: Conversation, by: Actor) -> None:
         if current.assigned_to_id == user.pk:
             return
         raise AssignmentConflict(
-            f"{current.assigned_to} took this conversation first."
+            gettext("%(user)s took this conversation first.") % {"user": current.assigned_to}
             if current.assigned_to
-            else "The conversation changed meanwhile: try again."
+            else gettext("The conversation changed meanwhile: try again.")
         )
     realtime.conversations_changed([conversation.pk])
 
@@ -225,7 +226,9 @@ def conversation_hand_over(*, conversation: Conversation, to: User, by: Actor) -
     """Give the conversation to another operator (who must be able to answer it)."""
     require(by, ANSWER)
     if not may(to, ANSWER):
-        raise AssignmentConflict(f"{to} cannot answer conversations: choose an operator.")
+        raise AssignmentConflict(
+            gettext("%(user)s cannot answer conversations: choose an operator.") % {"user": to}
+        )
     Conversation.objects.filter(pk=conversation.pk).update(
         assigned_to_id=to.pk, assigned_at=timezone.now()
     )
@@ -243,7 +246,7 @@ def conversation_release(*, conversation: Conversation, by: Actor) -> None:
 def _checked_quick_reply(title: str, text: str) -> tuple[str, str]:
     title, text = title.strip(), text.strip()
     if not title or not text:
-        raise ValidationError("A quick reply needs a title and a text.")
+        raise ValidationError(gettext("A quick reply needs a title and a text."))
     try:
         template_check(text)
     except TemplateError as exc:
@@ -256,7 +259,9 @@ def quick_reply_create(*, title: str, text: str, by: Actor) -> QuickReply:
     require(by, "inbox.add_quickreply")
     title, text = _checked_quick_reply(title, text)
     if QuickReply.objects.filter(title=title).exists():
-        raise ValidationError(f"A quick reply titled “{title}” exists already.")
+        raise ValidationError(
+            gettext("A quick reply titled “%(title)s” exists already.") % {"title": title}
+        )
     return QuickReply.objects.create(
         title=title, text=text, created_by=by if isinstance(by, User) else None
     )
@@ -267,7 +272,9 @@ def quick_reply_update(*, quick_reply: QuickReply, title: str, text: str, by: Ac
     require(by, "inbox.change_quickreply")
     title, text = _checked_quick_reply(title, text)
     if QuickReply.objects.filter(title=title).exclude(pk=quick_reply.pk).exists():
-        raise ValidationError(f"A quick reply titled “{title}” exists already.")
+        raise ValidationError(
+            gettext("A quick reply titled “%(title)s” exists already.") % {"title": title}
+        )
     quick_reply.title, quick_reply.text = title, text
     quick_reply.save(update_fields=["title", "text", "updated_at"])
     return quick_reply

@@ -175,8 +175,11 @@ def login_locked_out(
     context = {
         "form": AuthenticationForm(request),
         "locked_out": (
-            f"Too many failed logins: logging in is blocked for {minutes} minutes "
-            "for this username and from this address. Wait, or ask an administrator."
+            _(
+                "Too many failed logins: logging in is blocked for %(minutes)s minutes "
+                "for this username and from this address. Wait, or ask an administrator."
+            )
+            % {"minutes": minutes}
         ),
         "next": request.POST.get("next", ""),
     }
@@ -204,8 +207,10 @@ def second_factor_verify(request: HttpRequest) -> HttpResponse:
             return redirect(_next_url(request))
         form.add_error(
             "token",
-            "That code is not valid, was used already or came too soon after a wrong one: "
-            "wait a moment and try the next one.",
+            _(
+                "That code is not valid, was used already or came too soon after a wrong one: "
+                "wait a moment and try the next one."
+            ),
         )
     context = {"form": form, "next": _next_url(request)}
     return render(request, "registration/second_factor_verify.html", context)
@@ -233,7 +238,9 @@ def second_factor_enrol(request: HttpRequest) -> HttpResponse:
                 "registration/second_factor_codes.html",
                 {"codes": codes, "next": _next_url(request)},
             )
-        form.add_error("token", "That code does not match: check the phone's clock and try again.")
+        form.add_error(
+            "token", _("That code does not match: check the phone's clock and try again.")
+        )
     context: dict[str, object] = {
         "form": form,
         # Our own SVG, drawn from the device's otpauth:// URL; no user text in it.
