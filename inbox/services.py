@@ -212,7 +212,7 @@ def conversation_answer(*, conversation: Conversation, text: str, by: Actor) -> 
 
 def _user(by: Actor) -> User:
     if not isinstance(by, User):
-        raise PermissionDenied("Only a person takes a conversation.")
+        raise PermissionDenied(gettext("Only a person takes a conversation."))
     return by
 
 
@@ -229,9 +229,9 @@ def conversation_claim(*, conversation: Conversation, by: Actor) -> None:
         if current.assigned_to_id == user.pk:
             return
         raise AssignmentConflict(
-            f"{current.assigned_to} took this conversation first."
+            gettext("%(user)s took this conversation first.") % {"user": current.assigned_to}
             if current.assigned_to
-            else "The conversation changed meanwhile: try again."
+            else gettext("The conversation changed meanwhile: try again.")
         )
     realtime.conversations_changed([conversation.pk])
 
@@ -241,7 +241,9 @@ def conversation_hand_over(*, conversation: Conversation, to: User, by: Actor) -
     """Give the conversation to another operator (who must be able to answer it)."""
     require(by, ANSWER)
     if not may(to, ANSWER):
-        raise AssignmentConflict(f"{to} cannot answer conversations: choose an operator.")
+        raise AssignmentConflict(
+            gettext("%(user)s cannot answer conversations: choose an operator.") % {"user": to}
+        )
     Conversation.objects.filter(pk=conversation.pk).update(
         assigned_to_id=to.pk, assigned_at=timezone.now()
     )

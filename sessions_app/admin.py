@@ -114,19 +114,19 @@ class WhatsAppSessionAdmin(admin.ModelAdmin[WhatsAppSession]):
     ]
     actions = ["connect", "disconnect", "logout", "simulate_scan"]
 
-    @admin.action(description="Connect selected accounts (start their session hosts)")
+    @admin.action(description=_("Connect selected accounts (start their session hosts)"))
     def connect(self, request: HttpRequest, queryset: QuerySet[WhatsAppSession]) -> None:
         _each(self, request, queryset, session_connect, "connecting")
 
-    @admin.action(description="Disconnect selected accounts (keep their WhatsApp link)")
+    @admin.action(description=_("Disconnect selected accounts (keep their WhatsApp link)"))
     def disconnect(self, request: HttpRequest, queryset: QuerySet[WhatsAppSession]) -> None:
         _each(self, request, queryset, session_disconnect, "disconnecting")
 
-    @admin.action(description="Log out selected accounts (unlink; a new QR scan is needed)")
+    @admin.action(description=_("Log out selected accounts (unlink; a new QR scan is needed)"))
     def logout(self, request: HttpRequest, queryset: QuerySet[WhatsAppSession]) -> None:
         _each(self, request, queryset, session_logout, "logging out")
 
-    @admin.action(description="Sandbox: simulate the phone scanning the QR code")
+    @admin.action(description=_("Sandbox: simulate the phone scanning the QR code"))
     def simulate_scan(self, request: HttpRequest, queryset: QuerySet[WhatsAppSession]) -> None:
         _each(self, request, queryset, session_simulate_scan, "scanned")
 
@@ -155,11 +155,11 @@ class PoolAdmin(admin.ModelAdmin[Pool]):
             )
         )
 
-    @admin.display(description="members", ordering="member_count")
+    @admin.display(description=_("members"), ordering="member_count")
     def member_count(self, pool: Pool) -> int:
         return int(pool.member_count)  # type: ignore[attr-defined]
 
-    @admin.display(description="enabled", ordering="enabled_count")
+    @admin.display(description=_("enabled"), ordering="enabled_count")
     def enabled_count(self, pool: Pool) -> int:
         return int(pool.enabled_count)  # type: ignore[attr-defined]
 

@@ -6,7 +6,9 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 from django.forms.boundfield import BoundWidget
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from sessions_app.models import STRATEGY_HELP, PoolStrategy, WhatsAppSession
 
@@ -15,21 +17,21 @@ TIME_WIDGET = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 
 class SessionCreateForm(forms.Form):
     name = forms.CharField(
-        label="Account name",
+        label=_("Account name"),
         max_length=80,
-        help_text="How operators tell the accounts apart, e.g. “Collections 1”.",
+        help_text=_("How operators tell the accounts apart, e.g. “Collections 1”."),
     )
 
 
 class SessionPacingForm(forms.Form):
-    min_delay_seconds = forms.IntegerField(label="Shortest (s)", min_value=0)
-    max_delay_seconds = forms.IntegerField(label="Longest (s)", min_value=0)
-    hourly_cap = forms.IntegerField(label="Per hour")
-    daily_cap = forms.IntegerField(label="Per day")
-    active_from = forms.TimeField(label="From", widget=TIME_WIDGET)
-    active_until = forms.TimeField(label="Until", widget=TIME_WIDGET)
+    min_delay_seconds = forms.IntegerField(label=_("Shortest (s)"), min_value=0)
+    max_delay_seconds = forms.IntegerField(label=_("Longest (s)"), min_value=0)
+    hourly_cap = forms.IntegerField(label=_("Per hour"))
+    daily_cap = forms.IntegerField(label=_("Per day"))
+    active_from = forms.TimeField(label=_("From"), widget=TIME_WIDGET)
+    active_until = forms.TimeField(label=_("Until"), widget=TIME_WIDGET)
     time_zone = forms.CharField(
-        label="Time zone",
+        label=_("Time zone"),
         max_length=64,
         widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off"}),
     )
@@ -38,19 +40,19 @@ class SessionPacingForm(forms.Form):
     # The form's sections, each with the safe values for a real account.
     groups = [
         (
-            "Delay between messages",
+            _("Delay between messages"),
             ["min_delay_seconds", "max_delay_seconds"],
-            "A random wait in this range. Safe for a real account: 20 to 60 s.",
+            _("A random wait in this range. Safe for a real account: 20 to 60 s."),
         ),
         (
-            "Sending limits",
+            _("Sending limits"),
             ["hourly_cap", "daily_cap"],
-            "Safe for a real account: 60 an hour, 400 a day.",
+            _("Safe for a real account: 60 an hour, 400 a day."),
         ),
         (
-            "Active hours",
+            _("Active hours"),
             ["active_from", "active_until", "time_zone"],
-            "Safe: from 08:00 to 19:00. The same time twice means all day.",
+            _("Safe: from 08:00 to 19:00. The same time twice means all day."),
         ),
         (
             _("New chats"),
@@ -62,11 +64,8 @@ class SessionPacingForm(forms.Form):
         ),
     ]
 
-    def field_groups(self) -> list[tuple[str, list[forms.BoundField], str]]:
-        return [
-            (str(title), [self[name] for name in names], str(help))
-            for title, names, help in self.groups
-        ]
+    def field_groups(self) -> list[tuple[StrOrPromise, list[forms.BoundField], StrOrPromise]]:
+        return [(title, [self[name] for name in names], help) for title, names, help in self.groups]
 
     @classmethod
     def for_session(cls, session: WhatsAppSession) -> "SessionPacingForm":
@@ -74,18 +73,18 @@ class SessionPacingForm(forms.Form):
 
 
 class PoolForm(forms.Form):
-    name = forms.CharField(label="Name", max_length=80)
+    name = forms.CharField(label=_("Name"), max_length=80)
     description = forms.CharField(
-        label="Description", max_length=255, required=False, help_text="Optional."
+        label=_("Description"), max_length=255, required=False, help_text=_("Optional.")
     )
     strategy = forms.ChoiceField(
-        label="How the pool shares out messages",
-        choices=[(value, label.capitalize()) for value, label in PoolStrategy.choices],
+        label=_("How the pool shares out messages"),
+        choices=[(value, capfirst(label)) for value, label in PoolStrategy.choices],
         widget=forms.RadioSelect,
         initial=PoolStrategy.COMPETITIVE,
     )
 
-    def strategy_options(self) -> list[tuple[BoundWidget, str]]:
+    def strategy_options(self) -> list[tuple[BoundWidget, StrOrPromise]]:
         """Each radio button with its one-line explanation."""
         return [
             (radio, STRATEGY_HELP[PoolStrategy(radio.data["value"])]) for radio in self["strategy"]
@@ -94,12 +93,12 @@ class PoolForm(forms.Form):
 
 class PoolMemberAddForm(forms.Form):
     session = forms.ModelChoiceField(
-        label="Account",
+        label=_("Account"),
         queryset=WhatsAppSession.objects.none(),
-        empty_label="Choose an account…",
+        empty_label=_("Choose an account…"),
         error_messages={
-            "invalid_choice": "That account is already in this pool or no longer exists.",
-            "required": "Choose the account to add.",
+            "invalid_choice": _("That account is already in this pool or no longer exists."),
+            "required": _("Choose the account to add."),
         },
     )
 
@@ -112,7 +111,7 @@ class PoolMemberAddForm(forms.Form):
 
 class PoolMemberUpdateForm(forms.Form):
     enabled = forms.BooleanField(required=False)
-    weight = forms.IntegerField(label="Weight")
+    weight = forms.IntegerField(label=_("Weight"))
 
 
 class PoolMemberMoveForm(forms.Form):

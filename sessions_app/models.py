@@ -10,26 +10,26 @@ from whatsmassive.db import choices_check
 
 
 class SessionStatus(models.TextChoices):
-    NEW = "new", "new"
-    WAITING_QR = "waiting_qr", "waiting for QR scan"
-    CONNECTED = "connected", "connected"
-    DISCONNECTED = "disconnected", "disconnected"
-    LOGGED_OUT = "logged_out", "logged out"
-    BANNED = "banned", "banned"
-    RESTRICTED = "restricted", "restricted by WhatsApp"
-    ERROR = "error", "error"
+    NEW = "new", _("new")
+    WAITING_QR = "waiting_qr", _("waiting for QR scan")
+    CONNECTED = "connected", _("connected")
+    DISCONNECTED = "disconnected", _("disconnected")
+    LOGGED_OUT = "logged_out", _("logged out")
+    BANNED = "banned", _("banned")
+    RESTRICTED = "restricted", _("restricted by WhatsApp")
+    ERROR = "error", _("error")
 
 
 class PoolStrategy(models.TextChoices):
-    COMPETITIVE = "competitive", "competitive"
-    FIXED_TURNS = "fixed_turns", "fixed turns"
-    RANDOM_TURNS = "random_turns", "random turns"
+    COMPETITIVE = "competitive", _("competitive")
+    FIXED_TURNS = "fixed_turns", _("fixed turns")
+    RANDOM_TURNS = "random_turns", _("random turns")
 
 
 STRATEGY_HELP = {
-    PoolStrategy.COMPETITIVE: "Whichever account is free takes the next message.",
-    PoolStrategy.FIXED_TURNS: "Accounts take turns in pool order (round robin).",
-    PoolStrategy.RANDOM_TURNS: (
+    PoolStrategy.COMPETITIVE: _("Whichever account is free takes the next message."),
+    PoolStrategy.FIXED_TURNS: _("Accounts take turns in pool order (round robin)."),
+    PoolStrategy.RANDOM_TURNS: _(
         "Each message goes to a random account, in proportion to its weight."
     ),
 }
@@ -55,16 +55,18 @@ class WhatsAppSession(models.Model):
     status_detail = models.CharField(max_length=255, blank=True)
 
     qr_payload = models.TextField(
-        blank=True, help_text="Current login QR string, empty once linked"
+        blank=True, help_text=_("Current login QR string, empty once linked")
     )
     qr_updated_at = models.DateTimeField(null=True, blank=True)
 
     should_run = models.BooleanField(
-        default=False, help_text="The operator wants the account connected and sending"
+        default=False, help_text=_("The operator wants the account connected and sending")
     )
     logout_requested = models.BooleanField(default=False, editable=False)
     profile_dir = models.CharField(max_length=500, blank=True)
-    host = models.CharField(max_length=255, blank=True, help_text="Worker host holding the browser")
+    host = models.CharField(
+        max_length=255, blank=True, help_text=_("Worker host holding the browser")
+    )
     # Identifies the one session host that holds the account; a second host (a redelivered
     # task, a restart racing a slow shutdown) sees a live token and stands down.
     host_token = models.CharField(max_length=32, blank=True, editable=False)
@@ -77,14 +79,14 @@ class WhatsAppSession(models.Model):
     hourly_cap = models.PositiveIntegerField(default=60)
     daily_cap = models.PositiveIntegerField(default=400)
     active_from = models.TimeField(
-        default=datetime.time(8, 0), help_text="Sends only from this local time…"
+        default=datetime.time(8, 0), help_text=_("Sends only from this local time…")
     )
     active_until = models.TimeField(
-        default=datetime.time(19, 0), help_text="…until this one (the same time twice: all day)"
+        default=datetime.time(19, 0), help_text=_("…until this one (the same time twice: all day)")
     )
     time_zone = models.CharField(max_length=64, default=default_time_zone)
     next_send_at = models.DateTimeField(
-        null=True, blank=True, help_text="Earliest time the account may send again"
+        null=True, blank=True, help_text=_("Earliest time the account may send again")
     )
 
     # What WhatsApp said last: why it restricts or logged out the account, whether the
@@ -93,7 +95,7 @@ class WhatsAppSession(models.Model):
     restricted_since = models.DateTimeField(null=True, blank=True)
     restricted_until = models.DateTimeField(null=True, blank=True)
     in_conflict = models.BooleanField(
-        default=False, help_text="WhatsApp is open for this account in another window"
+        default=False, help_text=_("WhatsApp is open for this account in another window")
     )
     logout_reason = models.CharField(max_length=64, blank=True)
     driver_strategy = models.CharField(max_length=20, blank=True)
@@ -130,7 +132,8 @@ class WhatsAppSession(models.Model):
 
     class Meta:
         ordering = ["name"]
-        verbose_name = "WhatsApp account"
+        verbose_name = _("WhatsApp account")
+        verbose_name_plural = _("WhatsApp accounts")
         permissions = [
             ("manage_accounts", "Can add, connect, disconnect and log out accounts, set pacing")
         ]
@@ -179,7 +182,7 @@ class PoolMember(models.Model):
     position = models.PositiveSmallIntegerField(default=0)
     enabled = models.BooleanField(default=True)
     weight = models.PositiveSmallIntegerField(
-        default=1, help_text="Share of messages under random turns"
+        default=1, help_text=_("Share of messages under random turns")
     )
 
     class Meta:

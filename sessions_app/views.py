@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -188,7 +189,7 @@ def session_pacing(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         }
         return render(request, SESSION_DETAIL + "#pacing", context)
     if saved:
-        messages.success(request, "Pacing saved: it applies from the next message on.")
+        messages.success(request, _("Pacing saved: it applies from the next message on."))
         return redirect("session_detail", pk)
     return render(request, SESSION_DETAIL, _session_page_context(session, form))
 
@@ -202,7 +203,7 @@ def session_qr(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     """
     session = get_object_or_404(WhatsAppSession, pk=pk)
     if not session.qr_payload:
-        raise Http404("No QR code is waiting to be scanned for this account.")
+        raise Http404(_("No QR code is waiting to be scanned for this account."))
     if fmt == "svg":
         return HttpResponse(qr_svg(session.qr_payload), content_type="image/svg+xml")
     return HttpResponse(qr_png(session.qr_payload), content_type="image/png")
@@ -239,7 +240,9 @@ def pool_new(request: HtmxHttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"Pool “{pool.name}” created: now add its accounts.")
+            messages.success(
+                request, _("Pool “%(name)s” created: now add its accounts.") % {"name": pool.name}
+            )
             return htmx_redirect(request, reverse("pool_detail", args=[pool.pk]))
     return _pool_form_response(request, form, None)
 
@@ -261,7 +264,7 @@ def pool_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, exc)
         else:
             if not request.htmx:
-                messages.success(request, "Pool saved.")
+                messages.success(request, _("Pool saved."))
                 return redirect("pool_detail", pool.pk)
             return _pool_form_response(
                 request, PoolForm(initial=_pool_initial(pool)), pool, saved=True
@@ -277,7 +280,7 @@ def pool_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return htmx_redirect(request, reverse("pool_detail", args=[pk]))
-    messages.success(request, f"Pool “{pool.name}” deleted.")
+    messages.success(request, _("Pool “%(name)s” deleted.") % {"name": pool.name})
     return htmx_redirect(request, reverse("pool_list"))
 
 

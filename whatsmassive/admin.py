@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey as PackageAPIKey
 
@@ -15,7 +16,7 @@ class SystemLogAdmin(admin.ModelAdmin[SystemLog]):
     readonly_fields = ["created_at", "level", "source", "message", "context"]
     list_per_page = 100
 
-    @admin.display(description="message")
+    @admin.display(description=_("message"))
     def short_message(self, log: SystemLog) -> str:
         return log.message[:160]
 

@@ -4,6 +4,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign
 from debtors.imports.values import CellError, parse_phone
@@ -12,19 +13,25 @@ from whatsmassive.models import AuditKind
 
 
 class AuditFilterForm(forms.Form):
-    phone = forms.CharField(required=False, max_length=64, label="Debtor phone")
+    phone = forms.CharField(required=False, max_length=64, label=_("Debtor phone"))
     account = forms.ModelChoiceField(
-        queryset=WhatsAppSession.objects.order_by("name"), required=False, empty_label="any"
+        queryset=WhatsAppSession.objects.order_by("name"),
+        required=False,
+        empty_label=_("any"),
+        label=_("Account"),
     )
     campaign = forms.ModelChoiceField(
-        queryset=Campaign.objects.order_by("-id"), required=False, empty_label="any"
+        queryset=Campaign.objects.order_by("-id"),
+        required=False,
+        empty_label=_("any"),
+        label=_("Campaign"),
     )
     kind = forms.ChoiceField(
-        choices=[("", "any"), *AuditKind.choices], required=False, label="What"
+        choices=[("", _("any")), *AuditKind.choices], required=False, label=_("What")
     )
     since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text="inclusive"
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text=_("inclusive")
     )
 
     def clean_phone(self) -> str:
@@ -34,7 +41,9 @@ class AuditFilterForm(forms.Form):
         try:
             return parse_phone(phone, region=settings.DEFAULT_PHONE_REGION)
         except CellError as exc:
-            raise forms.ValidationError(f"This is not a phone number: {exc}.") from exc
+            raise forms.ValidationError(
+                _("This is not a phone number: %(error)s."), params={"error": exc}
+            ) from exc
 
     def filters(self) -> dict[str, Any]:
         """The search as `audit_search` takes it; the days are local, `until` inclusive."""
@@ -53,3 +62,17 @@ class AuditFilterForm(forms.Form):
             if data.get("until")
             else None,
         }
+
+
+class PreferencesForm(forms.Form):
+    language = forms.ChoiceField(
+        label=_("Language"),
+        required=False,
+        help_text=_("The language of your pages, on every device you sign in from."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        language = self.fields["language"]
+        assert isinstance(language, forms.ChoiceField)
+        language.choices = [("", _("The browser's language")), *settings.LANGUAGES]

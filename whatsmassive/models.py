@@ -10,18 +10,18 @@ from whatsmassive.db import choices_check
 
 
 class LogLevel(models.IntegerChoices):
-    DEBUG = logging.DEBUG, "debug"
-    INFO = logging.INFO, "info"
-    WARNING = logging.WARNING, "warning"
-    ERROR = logging.ERROR, "error"
-    CRITICAL = logging.CRITICAL, "critical"
+    DEBUG = logging.DEBUG, _("debug")
+    INFO = logging.INFO, _("info")
+    WARNING = logging.WARNING, _("warning")
+    ERROR = logging.ERROR, _("error")
+    CRITICAL = logging.CRITICAL, _("critical")
 
 
 class SystemLog(models.Model):
     """An application log record, kept where staff and operators can browse it."""
 
     level = models.PositiveSmallIntegerField(choices=LogLevel.choices)
-    source = models.CharField(max_length=120, db_index=True, help_text="Logger name")
+    source = models.CharField(max_length=120, db_index=True, help_text=_("Logger name"))
     message = models.TextField()
     context = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -36,8 +36,8 @@ class SystemLog(models.Model):
 
 
 class APIKeyScope(models.TextChoices):
-    READ = "read", "read (GET only)"
-    WRITE = "write", "read and write"
+    READ = "read", _("read (GET only)")
+    WRITE = "write", _("read and write")
 
 
 class APIKey(AbstractAPIKey):
@@ -57,8 +57,8 @@ class APIKey(AbstractAPIKey):
     objects: ClassVar[APIKeyManager] = APIKeyManager()
 
     class Meta(AbstractAPIKey.Meta):
-        verbose_name = "API key"
-        verbose_name_plural = "API keys"
+        verbose_name = _("API key")  # type: ignore[assignment]
+        verbose_name_plural = _("API keys")  # type: ignore[assignment]
         constraints = [choices_check("scope", APIKeyScope, name="apikey_scope_valid")]
         permissions = [("manage_integrations", "Can manage API keys and webhooks")]
 
@@ -94,9 +94,9 @@ class AuditRecord(models.Model):
         related_name="+",
     )
     by_name = models.CharField(
-        max_length=150, blank=True, help_text="The user's name at the time; blank: the system"
+        max_length=150, blank=True, help_text=_("The user's name at the time; blank: the system")
     )
-    phone_e164 = models.CharField("debtor phone", max_length=20, blank=True)
+    phone_e164 = models.CharField(_("debtor phone"), max_length=20, blank=True)
     campaign = models.ForeignKey(
         "campaigns.Campaign",
         on_delete=models.DO_NOTHING,
@@ -108,7 +108,7 @@ class AuditRecord(models.Model):
     )
     session = models.ForeignKey(
         "sessions_app.WhatsAppSession",
-        verbose_name="account",
+        verbose_name=_("account"),
         on_delete=models.DO_NOTHING,
         db_constraint=False,
         db_index=False,
@@ -117,8 +117,8 @@ class AuditRecord(models.Model):
         related_name="+",
     )
     message_id = models.BigIntegerField(null=True, blank=True)
-    wa_message_id = models.CharField("WhatsApp id", max_length=128, blank=True)
-    text = models.TextField(blank=True, help_text="The exact text sent")
+    wa_message_id = models.CharField(_("WhatsApp id"), max_length=128, blank=True)
+    text = models.TextField(blank=True, help_text=_("The exact text sent"))
     detail = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -147,3 +147,29 @@ class AuditRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.action} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class UserProfile(models.Model):
+    """A user's own settings: the language of their pages (empty: the browser's)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="profile",
+        verbose_name=_("user"),
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("Empty: the language the browser asks for."),
+    )
+
+    class Meta:
+        verbose_name = _("user profile")
+        verbose_name_plural = _("user profiles")
+
+    def __str__(self) -> str:
+        return str(self.user)

@@ -8,6 +8,7 @@ sweep, management commands) passes `by=None`.
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, PermissionsMixin
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
 
 Actor = AbstractBaseUser | AnonymousUser | None
 
@@ -29,4 +30,6 @@ def may(by: Actor, perm: str) -> bool:
 def require(by: Actor, perm: str) -> None:
     """Raise PermissionDenied unless `by` is the system or holds `perm`."""
     if not may(by, perm):
-        raise PermissionDenied(f"Your role does not allow this (it needs “{perm}”).")
+        raise PermissionDenied(
+            _("Your role does not allow this (it needs “%(permission)s”).") % {"permission": perm}
+        )

@@ -99,9 +99,11 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "whatsmassive.languages.UserLanguageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "whatsmassive.user_sessions.SessionIdleMiddleware",
@@ -185,7 +187,11 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en-us"
+# The language a request gets when neither the user's preference nor the browser names one
+# of LANGUAGES (English is the source text; the demo runs in Spanish).
+LANGUAGE_CODE = env_str("LANGUAGE_CODE", "en")
+LANGUAGES = [("es", "Español"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "America/Bogota")
 USE_I18N = True
 USE_TZ = True
@@ -210,6 +216,8 @@ FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 # Security: strict when DEBUG is off (`manage.py check --deploy` passes).
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
+LANGUAGE_COOKIE_SECURE = not DEBUG
+LANGUAGE_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 # X-Forwarded-Proto is believed only from a TLS proxy that sets it (and strips the client's).
 BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)

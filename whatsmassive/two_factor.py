@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
 from django_otp import user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -33,7 +34,7 @@ def needs_second_factor(user: AbstractBaseUser | AnonymousUser) -> bool:
 
 class TokenForm(forms.Form):
     token = forms.CharField(
-        label="Code",
+        label=_("Code"),
         max_length=16,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
@@ -87,6 +88,8 @@ class SecondFactorMiddleware:
             reverse("second_factor_verify"),
             reverse("second_factor_enrol"),
             reverse("logout"),
+            reverse("javascript_catalog"),
+            reverse("language_switch"),
         }
         if request.path in open_paths:
             return None

@@ -1,11 +1,14 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.urls import URLPattern, URLResolver, include, path
+from django.utils.translation import gettext_lazy as _
+from django.views.i18n import JavaScriptCatalog
 
 from whatsmassive import views
 
-admin.site.site_header = "WhatsMassive administration"
+admin.site.site_header = _("WhatsMassive administration")
 admin.site.site_title = "WhatsMassive"
 
 handler403 = "whatsmassive.views.permission_denied"
@@ -15,6 +18,14 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("logs/", views.log_list, name="log_list"),
     path("audit/", views.audit_list, name="audit_list"),
     path("audit/export.csv", views.audit_export, name="audit_export"),
+    path("settings/preferences/", views.preferences, name="preferences"),
+    path("i18n/language/", views.language_switch, name="language_switch"),
+    # The login page's scripts need the catalogue too.
+    path(
+        "i18n/catalog.js",
+        login_not_required(JavaScriptCatalog.as_view()),
+        name="javascript_catalog",
+    ),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(

@@ -5,17 +5,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.decorators import permission_required
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required, permission_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.models import User
 from django.core.paginator import Paginator
 from django.db.models import Model
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language_from_request
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 from django_otp import login as otp_login
 from django_otp import match_token, user_has_device
@@ -23,8 +32,14 @@ from django_otp import match_token, user_has_device
 from sessions_app.qr import qr_svg
 from sessions_app.selectors import dashboard_accounts_context
 from whatsmassive.exports import audit_export_response, csv_format_for_request
-from whatsmassive.forms import AuditFilterForm
+from whatsmassive.forms import AuditFilterForm, PreferencesForm
 from whatsmassive.htmx import HtmxHttpRequest
+from whatsmassive.languages import (
+    language_apply,
+    language_is_known,
+    user_language,
+    user_language_set,
+)
 from whatsmassive.models import LogLevel, SystemLog
 from whatsmassive.selectors import (
     audit_page,
@@ -160,8 +175,11 @@ def login_locked_out(
     context = {
         "form": AuthenticationForm(request),
         "locked_out": (
-            f"Too many failed logins: logging in is blocked for {minutes} minutes "
-            "for this username and from this address. Wait, or ask an administrator."
+            _(
+                "Too many failed logins: logging in is blocked for %(minutes)s minutes "
+                "for this username and from this address. Wait, or ask an administrator."
+            )
+            % {"minutes": minutes}
         ),
         "next": request.POST.get("next", ""),
     }
@@ -189,8 +207,10 @@ def second_factor_verify(request: HttpRequest) -> HttpResponse:
             return redirect(_next_url(request))
         form.add_error(
             "token",
-            "That code is not valid, was used already or came too soon after a wrong one: "
-            "wait a moment and try the next one.",
+            _(
+                "That code is not valid, was used already or came too soon after a wrong one: "
+                "wait a moment and try the next one."
+            ),
         )
     context = {"form": form, "next": _next_url(request)}
     return render(request, "registration/second_factor_verify.html", context)
@@ -218,7 +238,9 @@ def second_factor_enrol(request: HttpRequest) -> HttpResponse:
                 "registration/second_factor_codes.html",
                 {"codes": codes, "next": _next_url(request)},
             )
-        form.add_error("token", "That code does not match: check the phone's clock and try again.")
+        form.add_error(
+            "token", _("That code does not match: check the phone's clock and try again.")
+        )
     context: dict[str, object] = {
         "form": form,
         # Our own SVG, drawn from the device's otpauth:// URL; no user text in it.
@@ -271,3 +293,39 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
         by=request.user,
         csv_format=csv_format_for_request(request),
     )
+
+
+def preferences(request: HttpRequest) -> HttpResponse:
+    """The user's own settings page: the language of their pages."""
+    if request.method == "POST":
+        form = PreferencesForm(request.POST)
+        if form.is_valid():
+            language = form.cleaned_data["language"]
+            user_language_set(user=request.user, language=language)  # type: ignore[arg-type]
+            translation.activate(language or get_language_from_request(request))
+            messages.success(request, _("Your preferences are saved."))
+            response = redirect("preferences")
+            language_apply(request=request, response=response, language=language)
+            return response
+    else:
+        form = PreferencesForm(initial={"language": user_language(user=request.user)})  # type: ignore[arg-type]
+    return render(request, "whatsmassive/preferences.html", {"form": form})
+
+
+@login_not_required
+@require_POST
+def language_switch(request: HttpRequest) -> HttpResponse:
+    """The navigation's language buttons (and the login page's): back to the same page."""
+    language = request.POST.get("language", "")
+    if not language_is_known(language):
+        return HttpResponseBadRequest()
+    if request.user.is_authenticated:
+        user_language_set(user=request.user, language=language)
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = reverse("dashboard")
+    response = redirect(next_url)
+    language_apply(request=request, response=response, language=language)
+    return response

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 
 from campaigns.engine import NobodyLeft, messages_hand_over
 from sessions_app.drivers import profile_dir_for
@@ -76,9 +76,11 @@ def session_create(*, name: str, by: Actor = None) -> WhatsAppSession:
     name = name.strip()
     require(by, MANAGE)
     if not name:
-        raise ValidationError({"name": "Give the account a name."})
+        raise ValidationError({"name": _("Give the account a name.")})
     if WhatsAppSession.objects.filter(name__iexact=name).exists():
-        raise ValidationError({"name": f"An account named “{name}” already exists."})
+        raise ValidationError(
+            {"name": _("An account named “%(name)s” already exists.") % {"name": name}}
+        )
     session = WhatsAppSession.objects.create(name=name)
     logger.info("Account %s added", name, extra={"session_id": session.pk})
     return session
@@ -104,14 +106,14 @@ def session_update_pacing(
     require(by, MANAGE)
     errors: dict[str, str] = {}
     if min_delay_seconds < 0:
-        errors["min_delay_seconds"] = "The delay cannot be negative."
+        errors["min_delay_seconds"] = _("The delay cannot be negative.")
     if max_delay_seconds < min_delay_seconds:
-        errors["max_delay_seconds"] = "The longest delay must be at least the shortest one."
+        errors["max_delay_seconds"] = _("The longest delay must be at least the shortest one.")
     for field, cap in (("hourly_cap", hourly_cap), ("daily_cap", daily_cap)):
         if cap < 1:
-            errors[field] = "Allow at least 1 message, or the account never sends."
+            errors[field] = _("Allow at least 1 message, or the account never sends.")
     if new_chats_per_day is not None and new_chats_per_day < 1:
-        errors["new_chats_per_day"] = gettext(
+        errors["new_chats_per_day"] = _(
             "Allow at least 1 new chat a day, or the account writes only to numbers it knows."
         )
     if time_zone not in time_zone_names():

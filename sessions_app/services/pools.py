@@ -4,6 +4,8 @@ import logging
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from campaigns.engine import NobodyLeft, messages_hand_over
 from sessions_app.models import Pool, PoolMember, PoolStrategy, WhatsAppSession
@@ -19,11 +21,11 @@ def _pool_clean(*, name: str, strategy: str, pool: Pool | None = None) -> str:
     errors: dict[str, str] = {}
     others = Pool.objects.exclude(pk=pool.pk) if pool else Pool.objects.all()
     if not name:
-        errors["name"] = "Give the pool a name."
+        errors["name"] = _("Give the pool a name.")
     elif others.filter(name__iexact=name).exists():
-        errors["name"] = f"A pool named \u201c{name}\u201d already exists."
+        errors["name"] = _("A pool named “%(name)s” already exists.") % {"name": name}
     if strategy not in PoolStrategy.values:
-        errors["strategy"] = "Choose how the pool shares out messages."
+        errors["strategy"] = _("Choose how the pool shares out messages.")
     if errors:
         raise ValidationError(errors)
     return name
@@ -57,8 +59,14 @@ def pool_delete(*, pool: Pool, by: Actor = None) -> None:
     used_by = pool.campaigns.count()
     if used_by:
         raise ValidationError(
-            f"{used_by} campaign(s) use this pool: it cannot be deleted. "
-            "Create a new pool instead, or change those campaigns first."
+            ngettext(
+                "%(count)s campaign uses this pool: it cannot be deleted. "
+                "Create a new pool instead, or change that campaign first.",
+                "%(count)s campaigns use this pool: it cannot be deleted. "
+                "Create a new pool instead, or change those campaigns first.",
+                used_by,
+            )
+            % {"count": used_by}
         )
     pool.delete()
     logger.info("Pool %s deleted", pool.name)
@@ -82,7 +90,7 @@ def _renumber(members: list[PoolMember]) -> None:
 
 def _check_weight(weight: int) -> None:
     if weight < 1:
-        raise ValidationError({"weight": "The weight must be 1 or more."})
+        raise ValidationError({"weight": _("The weight must be 1 or more.")})
 
 
 @transaction.atomic
@@ -97,7 +105,9 @@ def pool_member_add(
     require(by, MANAGE)
     members = _pool_members_locked(pool)
     if any(member.session_id == session.pk for member in members):
-        raise ValidationError({"session": f"{session.name} is already in this pool."})
+        raise ValidationError(
+            {"session": _("%(name)s is already in this pool.") % {"name": session.name}}
+        )
     _check_weight(weight)
     member = PoolMember.objects.create(
         pool=pool, session=session, position=len(members), enabled=enabled, weight=weight
@@ -128,7 +138,7 @@ def pool_member_move(*, member: PoolMember, position: int, by: Actor = None) -> 
     members = _pool_members_locked(member.pool)
     moving = next((each for each in members if each.pk == member.pk), None)
     if moving is None:
-        raise ValidationError("This account is no longer in the pool.")
+        raise ValidationError(_("This account is no longer in the pool."))
     members.remove(moving)
     members.insert(max(0, min(position, len(members))), moving)
     _renumber(members)

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from debtors.imports.values import CellError, parse_phone
 from sessions_app.models import SessionStatus, WhatsAppSession
@@ -50,7 +51,7 @@ def session_request_takeover(*, session: WhatsAppSession, by: Actor = None) -> W
     require(by, "sessions_app.manage_accounts")
     session.refresh_from_db()
     if not session.in_conflict or not session_is_held(session=session):
-        raise ValidationError("The account is not open in another window.")
+        raise ValidationError(_("The account is not open in another window."))
     WhatsAppSession.objects.filter(pk=session.pk).update(
         takeover_requested=True, status_detail="Taking the account back from the other window…"
     )
@@ -72,11 +73,18 @@ def session_request_pairing_code(
     require(by, "sessions_app.manage_accounts")
     session.refresh_from_db()
     if session.status != SessionStatus.WAITING_QR or not session_is_held(session=session):
-        raise ValidationError({"phone": "Connect the account first: the login screen is needed."})
+        raise ValidationError(
+            {"phone": _("Connect the account first: the login screen is needed.")}
+        )
     try:
         phone_e164 = parse_phone(phone, region=settings.DEFAULT_PHONE_REGION)
     except CellError as exc:
-        raise ValidationError({"phone": f"“{phone}” is not a phone number: {exc}"}) from exc
+        raise ValidationError(
+            {
+                "phone": _("“%(phone)s” is not a phone number: %(error)s")
+                % {"phone": phone, "error": exc}
+            }
+        ) from exc
     WhatsAppSession.objects.filter(pk=session.pk).update(
         pairing_phone=phone_e164,
         pairing_code="",
