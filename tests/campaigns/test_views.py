@@ -662,7 +662,7 @@ def test_the_form_says_what_to_fix_in_spanish(logged_in):
     pool = PoolFactory()
     data = _form_data(pool, template="Hola {name", amount_min="10", amount_max="5")
     html = logged_in.post(reverse("campaign_create"), data, **SPANISH).content.decode()
-    assert "La plantilla tiene llaves sin cerrar" in html
+    assert "que nunca se cierra: ciérrela con }" in html
     assert "Debe ser al menos el “monto desde”." in html
     assert "Texto del mensaje" in html
     assert Campaign.objects.count() == 0

@@ -27,7 +27,8 @@ UNTRANSLATABLE = {"WhatsMassive", "WhatsApp", "WhatsApp Web"}
 VISIBLE_ATTRIBUTES = {"title", "placeholder", "aria-label", "alt", "label", "hx-confirm"}
 BUTTON_INPUTS = {"submit", "button", "reset"}
 LETTER = re.compile(r"[^\W\d_]")
-SKIPPED_ELEMENTS = {"script", "style"}
+# Not prose: scripts, styles, and literal syntax the user types (placeholders such as {name}).
+SKIPPED_ELEMENTS = {"script", "style", "code"}
 
 
 @dataclass(frozen=True)
