@@ -6,8 +6,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
 from campaigns.policies import WEEKDAYS, Rules, WindowsError, windows_check
 from campaigns.templating import DATE_LONG, DATE_SHORT, DEFAULT_LOCALE, TEMPLATE_MAX_CHARS
@@ -54,6 +54,27 @@ class OptOutMode(models.TextChoices):
 
 def always_open_windows() -> list[list[list[str]]]:
     return [[["00:00", "24:00"]] for _ in WEEKDAYS]
+
+
+# The presets' descriptions as campaigns/0008 wrote them: pages show them in the reader's
+# language (an operator's own description is shown as written).
+PRESET_DESCRIPTIONS = frozenset(
+    {
+        gettext_noop(
+            "Ley 2300 de 2023, artículo 3: Monday to Friday 07:00-19:00, Saturday"
+            " 08:00-15:00, never on Sundays or Colombian public holidays, at most one"
+            " contact a day."
+        ),
+        gettext_noop(
+            "12 CFR 1006.6(b)(1)(i): no communication before 08:00 or after 21:00 at the"
+            " consumer's location; §1006.6(e): electronic messages say how to opt out."
+        ),
+        gettext_noop(
+            "CONDUSEF, Mexico's financial consumer protection commission, on collection:"
+            " contact between 07:00 and 22:00 in the debtor's local time."
+        ),
+    }
+)
 
 
 class ContactPolicy(models.Model):
@@ -147,6 +168,12 @@ class ContactPolicy(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def description_display(self) -> str:
+        if self.description in PRESET_DESCRIPTIONS:
+            return gettext(self.description)
+        return self.description
 
     def clean(self) -> None:
         try:

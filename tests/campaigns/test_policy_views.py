@@ -40,6 +40,17 @@ def test_the_list_shows_the_presets_with_their_legal_source_and_windows(client, 
     assert "Reply STOP to stop these messages." in page
 
 
+def test_in_spanish_a_presets_source_is_translated_and_a_teams_own_is_shown_as_written(
+    client, viewer
+):
+    ContactPolicy.objects.create(name="Casa", description="Regla de la casa", windows=[[]] * 7)
+    client.force_login(viewer)
+    page = client.get(reverse("policy_list"), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "de lunes a viernes de 07:00 a 19:00" in page
+    assert "Monday to Friday" not in page
+    assert "Regla de la casa" in page
+
+
 def test_a_viewer_reads_the_policies_but_cannot_edit_them(client, viewer):
     client.force_login(viewer)
     policy = ContactPolicy.objects.get(name="Mexico, CONDUSEF")

@@ -282,8 +282,10 @@ def test_the_error_report_follows_the_decimal_mark_of_the_active_language(
         reverse("debtor_import_start", args=[debtor_import.pk]), _mapping_post(debtor_import)
     )
     debtor_import_run(debtor_import_id=debtor_import.pk)
-    with translation.override("es"):  # Spanish writes 1.234,56: Excel there splits on `;`
-        response = client.get(reverse("debtor_import_errors", args=[debtor_import.pk]))
+    # Spanish writes 1.234,56: Excel there splits on `;`.
+    response = client.get(
+        reverse("debtor_import_errors", args=[debtor_import.pk]), HTTP_ACCEPT_LANGUAGE="es"
+    )
     lines = b"".join(response.streaming_content).decode().splitlines()
     # The run was English (no language handed over): only the header follows the reader.
     assert lines == ["\ufefffila;nombre;columna;valor;motivo", "3;Bea;phone;12;not a phone number"]
@@ -538,7 +540,7 @@ def test_the_debtor_page_shows_the_debt_and_every_message(client, operator):
         "Lucía Restrepo",
         "+573001112233",
         "300 111 2233",
-        "1,250,000.00 COP",
+        "COP\xa01,250,000",  # an English page writes money as en_US does
         "CR-77",
         "Cali",
         f'<a href="/campaigns/{read.campaign_id}/">Cobro marzo</a>',
