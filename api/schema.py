@@ -1,5 +1,8 @@
-"""Every operation documents its problem responses (`application/problem+json`)."""
+"""Every operation documents its problem responses (`application/problem+json`), and the
+schemas of what clients send say exactly what the API accepts."""
 
+import re
+from collections.abc import Iterator
 from typing import Any
 
 PROBLEM = {
@@ -51,27 +54,46 @@ def add_problem_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, An
 NO_NUL = r"^[^\x00]*$"
 
 
-def _no_nul_in_strings(schema: Any) -> None:
+# drf-spectacular writes a decimal as `^-?\d{0,N}(?:\.\d{0,M})?$`, which admits "-", "." and
+# "": DRF refuses them. The same digits, at least one of them.
+DECIMAL = re.compile(r"\^-\?\\d\{0,(\d+)\}\(\?:\\\.\\d\{0,(\d+)\}\)\?\$")
+
+
+def _schemas(schema: Any) -> Iterator[dict[str, Any]]:
+    """Every schema object inside `schema`, itself included."""
     if isinstance(schema, list):
         for item in schema:
-            _no_nul_in_strings(item)
-        return
-    if not isinstance(schema, dict):
-        return
-    if schema.get("type") == "string" and not {"enum", "format", "pattern"} & set(schema):
-        schema["pattern"] = NO_NUL
-    for value in schema.values():
-        _no_nul_in_strings(value)
+            yield from _schemas(item)
+    elif isinstance(schema, dict):
+        yield schema
+        for value in schema.values():
+            yield from _schemas(value)
 
 
-def forbid_nul_in_input(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """What clients send (request bodies, query parameters) is text without NUL."""
+def _input_schemas(result: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The schemas of what clients send: request bodies and query parameters."""
     for name, component in result.get("components", {}).get("schemas", {}).items():
         if name.endswith("Request"):
-            _no_nul_in_strings(component)
+            yield from _schemas(component)
     for operations in result.get("paths", {}).values():
         for operation in operations.values():
             for parameter in operation.get("parameters", []):
-                _no_nul_in_strings(parameter.get("schema"))
-            _no_nul_in_strings(operation.get("requestBody"))
+                yield from _schemas(parameter.get("schema"))
+            yield from _schemas(operation.get("requestBody"))
+
+
+def input_as_accepted(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """What clients send is text without NUL, and decimals hold a digit."""
+    for schema in _input_schemas(result):
+        if schema.get("type") != "string":
+            continue
+        if not {"enum", "format", "pattern"} & set(schema):
+            schema["pattern"] = NO_NUL
+        elif schema.get("format") == "decimal" and (
+            match := DECIMAL.fullmatch(schema.get("pattern", ""))
+        ):
+            whole, fraction = match.groups()
+            schema["pattern"] = (
+                rf"^-?(?:\d{{1,{whole}}}(?:\.\d{{0,{fraction}}})?|\.\d{{1,{fraction}}})$"
+            )
     return result

@@ -19,6 +19,7 @@ from django.apps import apps as django_apps
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import connection
+from django.utils import translation
 
 from campaigns.models import ContactPolicy, always_open_windows
 from tests.factories import UserFactory
@@ -35,6 +36,14 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
 
 
 ALWAYS_OPEN = "Always open (tests)"
+
+
+@pytest.fixture(autouse=True)
+def language_of_the_settings() -> Iterator[None]:
+    """Each test starts in LANGUAGE_CODE: LocaleMiddleware activates a request's language in
+    the test's own thread and leaves it there, for the next test to inherit."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

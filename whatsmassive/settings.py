@@ -483,7 +483,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.add_problem_responses",
-        "api.schema.forbid_nul_in_input",
+        "api.schema.input_as_accepted",
     ],
 }
 
