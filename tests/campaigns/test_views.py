@@ -658,6 +658,19 @@ def test_a_running_campaign_counts_its_messages_in_spanish(logged_in):
     assert "Sending ·" in logged_in.get(url).content.decode()
 
 
+def test_a_spanish_page_writes_the_day_before_the_month(logged_in):
+    campaign = running_campaign(pending=1)
+    started = timezone.localtime(campaign.started_at)
+    month = ["ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic"][
+        started.month - 1
+    ]
+    url = reverse("campaign_detail", args=[campaign.pk])
+    html = logged_in.get(url, **SPANISH).content.decode()
+    assert f"iniciada el {started.day} {month}, {started:%H:%M}" in html
+    english = logged_in.get(url).content.decode()
+    assert f"started {started:%b} {started.day}, {started:%H:%M}" in english
+
+
 def test_the_form_says_what_to_fix_in_spanish(logged_in):
     pool = PoolFactory()
     data = _form_data(pool, template="Hola {name", amount_min="10", amount_max="5")
