@@ -4,6 +4,7 @@ from typing import Any
 import holidays.registry
 from django import forms
 from django.conf import settings
+from django.db import models
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -238,12 +239,10 @@ class CampaignForm(forms.Form):
     def campaign_for_preview(self) -> Campaign | None:
         """An unsaved campaign from what was typed so far, or None without a usable pool."""
         values = self._values()
-        pool = values.get("pool")
-        if isinstance(pool, int | str):
-            pool = Pool.objects.filter(pk=pool).first()
-        if not isinstance(pool, Pool):
+        pool = self._chosen(Pool, values.get("pool"))
+        if pool is None:
             return None
-        policy = self._policy(values.get("policy"))
+        policy = self._chosen(ContactPolicy, values.get("policy"))
         return Campaign(
             name=values.get("name") or "",
             # As typed: a text with an error is what the preview's problems are about.
@@ -258,11 +257,12 @@ class CampaignForm(forms.Form):
         )
 
     @staticmethod
-    def _policy(value: object) -> ContactPolicy | None:
-        if isinstance(value, ContactPolicy):
+    def _chosen[M: models.Model](model: type[M], value: object) -> M | None:
+        """The row a choice names, as cleaned (the object) or as typed (its id)."""
+        if isinstance(value, model):
             return value
         if isinstance(value, int | str) and str(value).isdigit():
-            return ContactPolicy.objects.filter(pk=value).first()
+            return model._default_manager.filter(pk=value).first()
         return None
 
     def audience_errors(self) -> list[str]:
