@@ -25,7 +25,7 @@ applies the daemon's own thresholds every autovacuum_naptime itself).
 --webhook: one endpoint takes every message event in batches of 100, delivered by the
 default-queue worker (which runs in every variant, as in production) to bench/receiver.py;
 the variant waits for the outbox to drain and adds `webhook_events`, `undelivered`,
-`delivered_events_per_second` (outbox row written to request answered) and `drain_seconds`
+`delivered_events_per_second` (first batch taken to last request answered) and `drain_seconds`
 (last message outcome to last event delivered).
 
 The campaigns of `plain` and `--webhook` follow a policy open all the time without caps, to
@@ -263,9 +263,15 @@ def _free_port() -> int:
 def _webhook() -> Iterator[Report]:
     """A receiver on 127.0.0.1 and one endpoint taking every message event (batches of 100)."""
     from django.conf import settings
-    from django.db.models import Count, Max, Min, Q
+    from django.db.models import Max, Min, Q, Sum
 
-    from webhooks.models import DeliveryStatus, EventType, WebhookEndpoint, WebhookEvent
+    from webhooks.models import (
+        DeliveryStatus,
+        EventType,
+        WebhookDelivery,
+        WebhookEndpoint,
+        WebhookEvent,
+    )
     from webhooks.services import endpoint_create
 
     port = _free_port()
@@ -281,22 +287,24 @@ def _webhook() -> Iterator[Report]:
     time.sleep(settle)
 
     def report() -> str:
-        events = WebhookEvent.objects.filter(endpoint=endpoint)
-        waiting = Q(delivery=None) | ~Q(delivery__status=DeliveryStatus.SUCCEEDED)
+        outbox = WebhookEvent.objects.filter(endpoint=endpoint)
+        deliveries = WebhookDelivery.objects.filter(endpoint=endpoint)
+        pending = deliveries.exclude(status=DeliveryStatus.SUCCEEDED)
         deadline = time.monotonic() + 600
-        while events.filter(waiting).exists() and time.monotonic() < deadline:
+        while (outbox.exists() or pending.exists()) and time.monotonic() < deadline:
             time.sleep(0.5)
-        figures = events.aggregate(
-            n=Count("id"),
-            undelivered=Count("id", filter=waiting),
+        figures = deliveries.aggregate(
+            delivered=Sum("event_count", filter=Q(status=DeliveryStatus.SUCCEEDED), default=0),
+            pending=Sum("event_count", filter=~Q(status=DeliveryStatus.SUCCEEDED), default=0),
             first=Min("created_at"),
-            last=Max("delivery__delivered_at"),
+            last=Max("delivered_at"),
         )
+        undelivered = figures["pending"] + outbox.count()
         seconds = (figures["last"] - figures["first"]).total_seconds() if figures["last"] else 0
         drain = figures["last"].timestamp() - _last_outcome() if figures["last"] else 0
         return (
-            f" webhook_events={figures['n']} undelivered={figures['undelivered']}"
-            f" delivered_events_per_second={figures['n'] / max(seconds, 1e-9):.0f}"
+            f" webhook_events={figures['delivered'] + undelivered} undelivered={undelivered}"
+            f" delivered_events_per_second={figures['delivered'] / max(seconds, 1e-9):.0f}"
             f" drain_seconds={drain:.1f}"
         )
 

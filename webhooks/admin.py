@@ -46,6 +46,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
         "webhook_id",
         "endpoint",
         "status",
+        "event_count",
         "attempts",
         "response_status",
         "last_attempt_at",
@@ -55,6 +56,10 @@ class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
     search_fields = ["webhook_id"]
     readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
     actions = ["replay"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[WebhookDelivery]:
+        # The body (up to a hundred events) is read where it is shown: on the change page.
+        return super().get_queryset(request).defer("body")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -10,19 +10,20 @@ import json
 import logging
 import time
 import uuid
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import urllib3
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from webhooks.addresses import endpoint_url_check
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from webhooks.services import stamp
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +66,12 @@ def _claim_due(now: datetime.datetime) -> list[int]:
     return ids
 
 
-def _claim_new(endpoint: WebhookEndpoint, now: datetime.datetime) -> int | None:
-    """Put the endpoint's oldest undelivered events (up to its batch size) in a delivery.
+def _claim_new(
+    endpoint: WebhookEndpoint, now: datetime.datetime, after: int
+) -> tuple[WebhookDelivery, int] | None:
+    """Take the endpoint's oldest events past id `after` (up to its batch size) out of the
+    outbox into a new delivery, which keeps them as its body; returns it with the last
+    event id taken.
 
     None when there are none, or when the endpoint was disabled or deleted meanwhile: its
     row is locked first, so a delete waits for this claim or this claim for the delete.
@@ -77,31 +82,34 @@ def _claim_new(endpoint: WebhookEndpoint, now: datetime.datetime) -> int | None:
         )
         if not locked.values_list("pk"):
             return None
-        ids = list(
+        events = list(
             WebhookEvent.objects.select_for_update(skip_locked=True)
-            .filter(endpoint=endpoint, delivery__isnull=True)
+            .filter(endpoint=endpoint, pk__gt=after)
             .order_by("id")
-            .values_list("pk", flat=True)[: endpoint.batch_size]
+            .values_list("pk", Cast("payload", TextField()))[: endpoint.batch_size]
         )
-        if not ids:
+        if not events:
             return None
+        ids = [pk for pk, _ in events]
+        WebhookEvent.objects.filter(pk__in=ids).delete()
         delivery = WebhookDelivery.objects.create(
-            endpoint=endpoint, webhook_id=new_webhook_id(), next_attempt_at=now + _lease()
+            endpoint=endpoint,
+            webhook_id=new_webhook_id(),
+            next_attempt_at=now + _lease(),
+            body=_body(endpoint, [payload for _, payload in events], now),
+            event_count=len(events),
         )
-        WebhookEvent.objects.filter(pk__in=ids).update(delivery=delivery)
-    return delivery.pk
+    return delivery, ids[-1]
 
 
-def _body(delivery: WebhookDelivery, now: datetime.datetime) -> str:
-    payloads: list[dict[str, Any]] = list(
-        WebhookEvent.objects.filter(delivery=delivery)
-        .order_by("id")
-        .values_list("payload", flat=True)
+def _body(endpoint: WebhookEndpoint, payloads: list[str], now: datetime.datetime) -> str:
+    """One event's JSON as it is, or the batch of them (the outbox's JSON text, unparsed)."""
+    if endpoint.batch_size == 1 and len(payloads) == 1:
+        return payloads[0]
+    return (
+        f'{{"type":"batch","timestamp":{json.dumps(stamp(now))},'
+        f'"data":{{"events":[{",".join(payloads)}]}}}}'
     )
-    if delivery.endpoint.batch_size == 1 and len(payloads) == 1:
-        return json.dumps(payloads[0], separators=(",", ":"))
-    batch = {"type": "batch", "timestamp": now.isoformat(), "data": {"events": payloads}}
-    return json.dumps(batch, separators=(",", ":"))
 
 
 def signed_headers(
@@ -117,8 +125,8 @@ def signed_headers(
     }
 
 
-def _post(delivery: WebhookDelivery, body: str, now: datetime.datetime) -> tuple[int | None, str]:
-    endpoint = delivery.endpoint
+def _post(delivery: WebhookDelivery, now: datetime.datetime) -> tuple[int | None, str]:
+    endpoint, body = delivery.endpoint, delivery.body
     try:
         address = endpoint_url_check(endpoint.url)
     except ValidationError as exc:
@@ -162,10 +170,12 @@ def delivery_attempt(*, delivery_id: int) -> bool:
     under way, is left alone (False).
     """
     delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
-    if delivery is None:
-        return False
+    return delivery is not None and _attempt(delivery)
+
+
+def _attempt(delivery: WebhookDelivery) -> bool:
     now = timezone.now()
-    status, excerpt = _post(delivery, _body(delivery, now), now)
+    status, excerpt = _post(delivery, now)
     done = timezone.now()
     succeeded = status is not None and 200 <= status < 300
     attempts = delivery.attempts + 1
@@ -221,34 +231,39 @@ def _endpoint_record(endpoint: WebhookEndpoint, *, succeeded: bool, at: datetime
         )
 
 
-def _endpoints_with_new_events() -> list[WebhookEndpoint]:
-    """Enabled endpoints with undelivered events; a failing one gets a new delivery only
-    once its pending ones are settled, so an endpoint that is down is probed, not flooded."""
-    undelivered = WebhookEvent.objects.filter(endpoint=OuterRef("pk"), delivery__isnull=True)
+def _endpoints_taking_new() -> list[WebhookEndpoint]:
+    """Enabled endpoints that may get a new delivery: a failing one only once its pending
+    ones are settled, so an endpoint that is down is probed, not flooded."""
     pending = WebhookDelivery.objects.filter(endpoint=OuterRef("pk"), status=DeliveryStatus.PENDING)
     return list(
-        WebhookEndpoint.objects.filter(enabled=True)
-        .filter(Exists(undelivered))
-        .filter(Q(failing_since=None) | ~Exists(pending))
+        WebhookEndpoint.objects.filter(enabled=True).filter(
+            Q(failing_since=None) | ~Exists(pending)
+        )
     )
 
 
 def webhooks_deliver_pending(*, budget_seconds: float = 50.0) -> bool:
     """Send what is due and what is new until nothing is left or the budget is spent.
 
-    Returns True when work was left over (the caller queues another run).
+    Returns True when work was left over (the caller queues another run). A run takes
+    each endpoint's events past the last one it took: taken events leave dead entries at
+    the head of the outbox's index until VACUUM, and only a run's first claim steps over
+    them. An event committed behind that point (its id drawn before a later one's, its
+    commit after) is taken by the next run.
     """
     started = time.monotonic()
+    after: dict[int, int] = {}
     while time.monotonic() - started < budget_seconds:
         now = timezone.now()
         worked = False
         for delivery_id in _claim_due(now):
             delivery_attempt(delivery_id=delivery_id)
             worked = True
-        for endpoint in _endpoints_with_new_events():
-            new_id = _claim_new(endpoint, now)
-            if new_id is not None:
-                delivery_attempt(delivery_id=new_id)
+        for endpoint in _endpoints_taking_new():
+            claimed = _claim_new(endpoint, now, after.get(endpoint.pk, 0))
+            if claimed is not None:
+                delivery, after[endpoint.pk] = claimed
+                _attempt(delivery)
                 worked = True
         if not worked:
             return False
@@ -256,12 +271,11 @@ def webhooks_deliver_pending(*, budget_seconds: float = 50.0) -> bool:
 
 
 def webhooks_prune(*, keep: datetime.timedelta) -> int:
-    """Delete succeeded deliveries (and their events) older than `keep`; returns how many."""
-    old = WebhookDelivery.objects.filter(
+    """Delete succeeded deliveries older than `keep`, and events of endpoints deleted
+    while they were being written; returns how many deliveries."""
+    endpoint = WebhookEndpoint.objects.filter(pk=OuterRef("endpoint_id"))
+    WebhookEvent.objects.filter(~Exists(endpoint)).delete()
+    deleted, _ = WebhookDelivery.objects.filter(
         status=DeliveryStatus.SUCCEEDED, delivered_at__lt=timezone.now() - keep
-    )
-    with transaction.atomic():
-        # Events first: deleting a delivery would hand its events back to the outbox.
-        WebhookEvent.objects.filter(delivery__in=old).delete()
-        deleted, _ = old.delete()
+    ).delete()
     return deleted

@@ -80,6 +80,10 @@ class WebhookDelivery(models.Model):
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_excerpt = models.CharField(max_length=500, blank=True)
+    # The request's body, fixed when its events were taken from the outbox: every try, and
+    # a replay, sends the same bytes under the same webhook-id.
+    body = models.TextField(editable=False)
+    event_count = models.PositiveSmallIntegerField(default=0, help_text="Events it carries")
     created_at = models.DateTimeField(auto_now_add=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
 
@@ -101,30 +105,30 @@ class WebhookDelivery(models.Model):
 
 
 class WebhookEvent(models.Model):
-    """The outbox: one event for one endpoint, written in the transaction of its change."""
+    """The outbox: one undelivered event for one endpoint, written in the transaction of
+    its change. The delivery that takes it deletes it and keeps its payload in its body.
 
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="events")
+    The endpoint is referenced without a database constraint: under one endpoint every
+    sending host writes events at once, and a foreign key's check would have each of them
+    share-lock that one row (a MultiXact per commit). An endpoint's delete removes its
+    events itself (services.endpoint_delete); delivery only takes events of an endpoint
+    that exists.
+    """
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        db_index=False,
+        related_name="events",
+    )
     type = models.CharField(max_length=40, choices=EventType.choices)
     payload = models.JSONField(encoder=DjangoJSONEncoder)
     created_at = models.DateTimeField()
-    delivery = models.ForeignKey(
-        WebhookDelivery,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="events",
-        help_text="The request that carries it; empty until it is picked up",
-    )
 
     class Meta:
         ordering = ["id"]
-        indexes = [
-            models.Index(
-                fields=["endpoint", "id"],
-                condition=Q(delivery__isnull=True),
-                name="webhookevent_undelivered",
-            ),
-        ]
+        indexes = [models.Index(fields=["endpoint", "id"], name="webhookevent_endpoint")]
 
     def __str__(self) -> str:
         return f"{self.type} #{self.pk}"

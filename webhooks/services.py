@@ -104,21 +104,21 @@ def _table(model: type[Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def _stamp(now: datetime.datetime) -> str:
+def stamp(now: datetime.datetime) -> str:
     return now.isoformat().replace("+00:00", "Z")
 
 
 def _endpoints_taking(type: str) -> list[int]:
-    """The enabled endpoints taking `type`, each held (FOR KEY SHARE) until the commit.
+    """The enabled endpoints taking `type`.
 
-    The lock is the one the events' foreign key takes at commit anyway, taken earlier: an
-    endpoint being deleted is waited for and then left out, instead of failing the commit
-    of the change that writes the events.
+    Unlocked: an endpoint deleted meanwhile may still get this transaction's events.
+    Delivery takes events only of endpoints that exist, and the hourly prune removes
+    those left behind.
     """
     sql = f"SELECT id, event_types FROM {_table(WebhookEndpoint)} WHERE enabled"  # noqa: S608
     params: list[str] = []
     if connection.vendor == "postgresql":
-        sql += " AND event_types @> jsonb_build_array(%s::text) FOR KEY SHARE"
+        sql += " AND event_types @> jsonb_build_array(%s::text)"
         params.append(type)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -145,7 +145,7 @@ def events_emit(*, type: str, rows: Iterable[Mapping[str, Any]]) -> int:
         WebhookEvent(
             endpoint_id=endpoint,
             type=type,
-            payload={"type": type, "timestamp": _stamp(now), "data": dict(data)},
+            payload={"type": type, "timestamp": stamp(now), "data": dict(data)},
             created_at=now,
         )
         for data in rows
@@ -157,26 +157,39 @@ def events_emit(*, type: str, rows: Iterable[Mapping[str, Any]]) -> int:
     return len(events)
 
 
-@functools.cache
-def _message_events_sql() -> str:
+def message_events_insert_sql(*, messages: str, type: str) -> str:
+    """PostgreSQL: the outbox rows of message events, one per enabled endpoint taking the
+    event's type, built from the message rows themselves (as `message_event_data` builds
+    them in Python).
+
+    `messages` is a FROM list naming the message row `m`; `type` the SQL of the event's
+    type. The parameters `stamp` (the payload's timestamp) and `now` come with it.
+    """
     event, endpoint = _table(WebhookEvent), _table(WebhookEndpoint)
+    reply = f"'{EventType.MESSAGE_REPLY.value}'"
     return (
         f"INSERT INTO {event} (endpoint_id, type, payload, created_at)"  # noqa: S608
-        " SELECT e.id, ev.type, jsonb_build_object('type', ev.type, 'timestamp', %(stamp)s,"
+        f" SELECT e.id, {type}, jsonb_build_object('type', {type}, 'timestamp', %(stamp)s::text,"
         " 'data', jsonb_build_object('message_id', m.id, 'campaign_id', m.campaign_id,"
         " 'account_id', m.session_id, 'status', m.status, 'wa_message_id', m.wa_message_id,"
         " 'error', m.last_error, 'attempts', m.attempts,"
-        " 'reply_text', CASE WHEN ev.type = %(reply)s THEN (SELECT i.text"
+        f" 'reply_text', CASE WHEN {type} = {reply} THEN (SELECT i.text"
         f" FROM {_table(IncomingMessage)} i WHERE i.in_reply_to_id = m.id"
         " ORDER BY i.received_at DESC, i.id DESC LIMIT 1) END,"
         " 'debtor', jsonb_build_object('id', d.id, 'name', d.name, 'reference', d.reference,"
         " 'phone', d.phone_e164))), %(now)s"
-        " FROM unnest(%(types)s::text[], %(ids)s::bigint[]) AS ev(type, message_id)"
-        f" JOIN {_table(Message)} m ON m.id = ev.message_id"
+        f" FROM {messages}"
         f" JOIN {_table(Debtor)} d ON d.id = m.debtor_id"
-        f" JOIN {endpoint} e ON e.enabled AND e.event_types @> jsonb_build_array(ev.type)"
-        # As in _endpoints_taking: an endpoint being deleted is waited for, then left out.
-        " FOR KEY SHARE OF e"
+        f" JOIN {endpoint} e ON e.enabled AND e.event_types @> jsonb_build_array({type})"
+    )
+
+
+@functools.cache
+def _message_events_sql() -> str:
+    return message_events_insert_sql(
+        messages="unnest(%(types)s::text[], %(ids)s::bigint[]) AS ev(type, message_id)"
+        f" JOIN {_table(Message)} m ON m.id = ev.message_id",
+        type="ev.type",
     )
 
 
@@ -217,8 +230,7 @@ def message_events_emit(events: Iterable[tuple[str, int]]) -> None:
             cursor.execute(
                 _message_events_sql(),
                 {
-                    "stamp": _stamp(now),
-                    "reply": EventType.MESSAGE_REPLY.value,
+                    "stamp": stamp(now),
                     "now": now,
                     "types": [type for type, _ in wanted],
                     "ids": [pk for _, pk in wanted],
@@ -284,13 +296,12 @@ def endpoint_enable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
 def endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
     """Delete the endpoint with its outbox: its events and deliveries, pending or not.
 
-    The row lock comes first. It waits for a delivery worker putting the endpoint's events
-    in a delivery, and for transactions writing events for it; while it is held neither can
-    start, and once it commits they find the endpoint gone and leave it (see delivery.py).
+    The row lock comes first: it waits for a delivery worker taking the endpoint's events
+    into a delivery, which once it commits finds the endpoint gone (see delivery.py).
+    Events a transaction still under way writes for it are left to the prune.
     """
     if not WebhookEndpoint.objects.select_for_update().filter(pk=endpoint.pk).values_list("pk"):
         return
-    # Events first: deleting a delivery would hand its events back to the outbox.
     WebhookEvent.objects.filter(endpoint_id=endpoint.pk).delete()
     WebhookDelivery.objects.filter(endpoint_id=endpoint.pk).delete()
     WebhookEndpoint.objects.filter(pk=endpoint.pk).delete()

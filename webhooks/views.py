@@ -44,7 +44,7 @@ def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         endpoint_delete(endpoint=endpoint)
         return redirect("webhook_list")
-    deliveries = endpoint.deliveries.order_by("-id")[:DELIVERIES_SHOWN]
+    deliveries = endpoint.deliveries.defer("body").order_by("-id")[:DELIVERIES_SHOWN]
     return render(
         request, "webhooks/webhook_detail.html", {"endpoint": endpoint, "deliveries": deliveries}
     )

@@ -1,5 +1,5 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Count
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
@@ -62,10 +62,8 @@ def endpoint_detail(request: Request, pk: int) -> Response:
     return Response(WebhookEndpointSerializer(endpoint).data)
 
 
-def _deliveries(endpoint_pk: int):  # type: ignore[no-untyped-def]
-    return WebhookDelivery.objects.filter(endpoint_id=endpoint_pk).annotate(
-        event_count=Count("events")
-    )
+def _deliveries(endpoint_pk: int) -> QuerySet[WebhookDelivery]:
+    return WebhookDelivery.objects.filter(endpoint_id=endpoint_pk).defer("body")
 
 
 @extend_schema(parameters=[PageQuery], responses=page_schema(WebhookDeliverySerializer))

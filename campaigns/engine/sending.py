@@ -38,7 +38,14 @@ from sessions_app.drivers.base import (
 )
 from sessions_app.models import AccountChat, WhatsAppSession
 from webhooks.models import EventType
-from webhooks.services import campaign_events_emit, events_subscribed, message_events_emit
+from webhooks.services import (
+    campaign_events_emit,
+    events_subscribed,
+    kick,
+    message_events_emit,
+    message_events_insert_sql,
+    stamp,
+)
 from whatsmassive import clock, realtime
 from whatsmassive.models import AuditKind, AuditRecord
 from whatsmassive.services import audit_record_add
@@ -135,17 +142,19 @@ def _after_send(session: WhatsAppSession, pacer: Pacer, now: datetime.datetime) 
 
 
 @functools.cache
-def _settle_sent_sql() -> list[str]:
+def _settle_sent_sql(event: bool) -> list[str]:
     """sending -> sent, then the debtor, the account's pacing and counter, the send's
-    audit record and the account's chat with the number.
+    audit record, the account's chat with the number and, with `event`, the outbox rows
+    of its `message.sent` webhook event.
 
     The others follow only if the message was still sending. The debtor learns in the
     same write what the send taught about the number (on WhatsApp, its LID): with neither
     its status nor those columns changing an index, the update can be HOT. The chat is
     inserted unless the account has one with the number already; whether it was is what
-    the new-chat budget counts. PostgreSQL runs all five as one statement returning
-    (messages sent, chats opened); elsewhere they are five, in one transaction, the last
-    one's row count saying whether a chat was opened.
+    the new-chat budget counts. PostgreSQL runs them all as one statement returning
+    (messages sent, chats opened, events written); elsewhere they are five, in one
+    transaction, the last one's row count saying whether a chat was opened, and the event
+    is written after them.
     """
     message, debtor, account = table(Message), table(Debtor), table(WhatsAppSession)
     sending, sent = literal(MessageStatus.SENDING), literal(MessageStatus.SENT)
@@ -183,15 +192,24 @@ def _settle_sent_sql() -> list[str]:
         " SELECT %(session)s, %(phone)s, %(opened_at)s, TRUE"
     )
     if connection.vendor == "postgresql":
-        return [
-            f"WITH sent AS ({set_message} RETURNING id, campaign_id, debtor_id, body),"  # noqa: S608
-            f" debtor AS ({set_debtor} WHERE id = (SELECT debtor_id FROM sent)),"
-            f" account AS ({set_account} AND EXISTS (SELECT 1 FROM sent)),"
-            f" audit AS ({audit} FROM sent),"
-            f" chat AS (INSERT {chat} FROM sent ON CONFLICT (session_id, phone_e164) DO NOTHING"
-            " RETURNING 1)"
-            " SELECT (SELECT count(*) FROM sent), (SELECT count(*) FROM chat)"
+        returned = (
+            "id, campaign_id, debtor_id, body, session_id, status, wa_message_id, last_error,"
+            " attempts"
+        )
+        parts = [
+            f"sent AS ({set_message} RETURNING {returned})",
+            f"debtor AS ({set_debtor} WHERE id = (SELECT debtor_id FROM sent))",  # noqa: S608
+            f"account AS ({set_account} AND EXISTS (SELECT 1 FROM sent))",  # noqa: S608
+            f"audit AS ({audit} FROM sent)",
+            f"chat AS (INSERT {chat} FROM sent ON CONFLICT (session_id, phone_e164) DO NOTHING"
+            " RETURNING 1)",
         ]
+        counts = ["(SELECT count(*) FROM sent)", "(SELECT count(*) FROM chat)", "0"]
+        if event:
+            outbox = message_events_insert_sql(messages="sent m", type="%(event_type)s::text")
+            parts.append(f"event AS ({outbox} RETURNING 1)")
+            counts[2] = "(SELECT count(*) FROM event)"
+        return [f"WITH {', '.join(parts)} SELECT {', '.join(counts)}"]
     return [
         set_message,
         f"{set_debtor} WHERE id = %(debtor)s",
@@ -224,11 +242,13 @@ def _settle_sent(
         # The new-chat budget counts the day on the clock its decisions read.
         "opened_at": clock.now(),
     }
-    first, *rest = _settle_sent_sql()
-    # On PostgreSQL the settle is one statement and so its own transaction: no BEGIN and
-    # COMMIT round trips around it, unless its webhook event must commit with it.
-    together = rest or events_subscribed(EventType.MESSAGE_SENT)
-    with transaction.atomic() if together else contextlib.nullcontext():
+    event = events_subscribed(EventType.MESSAGE_SENT)
+    if event:
+        params.update(event_type=EventType.MESSAGE_SENT.value, stamp=stamp(now))
+    first, *rest = _settle_sent_sql(event)
+    # On PostgreSQL the settle, its webhook event included, is one statement and so its own
+    # transaction: no BEGIN and COMMIT round trips around it.
+    with transaction.atomic() if rest else contextlib.nullcontext():
         changed, rows = run(first, params)
         if (rows[0][0] if rows else changed) != 1:
             # Past its send timeout the sweep made it `unknown`: an operator decides.
@@ -238,10 +258,15 @@ def _settle_sent(
                 extra={"message_id": claim.pk, "campaign_id": claim.campaign_id},
             )
             return False
-        opened = rows[0][1] if rows else 0
-        for sql in rest:
-            opened, _ = run(sql, params)
-        message_events_emit([(EventType.MESSAGE_SENT, claim.pk)])
+        opened: int = 0
+        if rows:
+            _, opened, events = rows[0]
+            if events:
+                kick()
+        else:
+            for sql in rest:
+                opened, _ = run(sql, params)
+            message_events_emit([(EventType.MESSAGE_SENT, claim.pk)])
         realtime.campaign_progress_changed(claim.campaign_id)
     return opened == 1
 

@@ -44,6 +44,8 @@ from tests.factories import (
     PoolFactory,
     PoolMemberFactory,
 )
+from webhooks.models import EventType, WebhookEvent
+from webhooks.services import endpoint_create, message_event_data, subscriptions
 from whatsmassive.models import AuditKind, AuditRecord
 
 pytestmark = pytest.mark.django_db
@@ -708,6 +710,24 @@ def test_every_send_attempt_is_audited_with_its_exact_text(connected_account):
     ]
     started = AuditRecord.objects.get(kind=AuditKind.CAMPAIGN)
     assert (started.action, started.detail["from"]) == (CampaignStatus.RUNNING, "draft")
+
+
+def test_a_send_writes_its_message_sent_event_with_the_settle(connected_account, monkeypatch):
+    kicks = []
+    monkeypatch.setattr("campaigns.engine.sending.kick", lambda: kicks.append(1))
+    endpoint = endpoint_create(
+        url="http://127.0.0.1:9/hooks", event_types=[EventType.MESSAGE_SENT], by=None
+    )
+    subscriptions.forget()  # endpoint_create's own forget waits for a commit
+    session, driver = connected_account()
+    campaign = _running_campaign(session, debtors=2)
+    _drain(session, driver)
+    messages = Message.objects.filter(campaign=campaign).select_related("debtor").order_by("pk")
+    events = WebhookEvent.objects.order_by("id")
+    assert [(e.endpoint_id, e.type, e.payload["data"]) for e in events] == [
+        (endpoint.pk, "message.sent", message_event_data(m)) for m in messages
+    ]
+    assert len(kicks) == 2
 
 
 def test_a_failed_send_is_audited_with_its_error(connected_account):

@@ -37,7 +37,7 @@ def test_staff_deleting_an_endpoint_mid_delivery_wait_for_it_and_take_its_outbox
     answers = []
     deleting = InOtherConnection(lambda: answers.append(client.post(url, form)))
     with transaction.atomic():
-        assert _claim_new(endpoint, timezone.now()) is not None
+        assert _claim_new(endpoint, timezone.now(), 0) is not None
         deleting.start()
         deleting.wait_blocked()
     deleting.finish()

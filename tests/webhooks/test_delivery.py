@@ -141,13 +141,33 @@ def test_a_batching_endpoint_takes_up_to_its_batch_size_per_request(endpoint, re
     assert receiver.bad_signatures == 0
 
 
-def test_old_succeeded_deliveries_are_pruned_with_their_events(endpoint, receiver):
+def test_a_delivery_takes_its_events_out_of_the_outbox_and_replays_the_same_body(
+    endpoint, receiver
+):
+    endpoint(batch_size=100)
+    _emit(3)
+    webhooks_deliver_pending()
+    delivery = WebhookDelivery.objects.get()
+    assert not WebhookEvent.objects.exists()
+    assert delivery.event_count == 3
+    delivery_replay(delivery=delivery)
+    webhooks_deliver_pending()
+    first, again = receiver.received
+    assert first.webhook_id == again.webhook_id
+    assert first.body == again.body
+    assert [event["data"]["campaign_id"] for event in first.body["data"]["events"]] == [0, 1, 2]
+
+
+def test_old_succeeded_deliveries_are_pruned(endpoint, receiver):
     endpoint()
     _emit(2)
     webhooks_deliver_pending()
-    WebhookDelivery.objects.update(delivered_at=timezone.now() - datetime.timedelta(days=8))
-    assert webhooks_prune(keep=datetime.timedelta(days=7)) == 2
-    assert not WebhookEvent.objects.exists()
+    kept = WebhookDelivery.objects.order_by("id").last()
+    WebhookDelivery.objects.exclude(pk=kept.pk).update(
+        delivered_at=timezone.now() - datetime.timedelta(days=8)
+    )
+    assert webhooks_prune(keep=datetime.timedelta(days=7)) == 1
+    assert list(WebhookDelivery.objects.all()) == [kept]
 
 
 class Resolver:

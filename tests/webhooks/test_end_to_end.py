@@ -64,7 +64,7 @@ def _drained():
     # Stands in for beat: due retries are picked up by the next run of the task.
     webhooks_deliver.delay()
     return (
-        not WebhookEvent.objects.filter(delivery=None).exists()
+        not WebhookEvent.objects.exists()
         and not WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).exists()
     )
 

@@ -1,3 +1,4 @@
+import datetime
 import threading
 
 import pytest
@@ -10,7 +11,12 @@ from debtors.models import Debtor, OptOutSource
 from debtors.services import debtor_opt_out
 from tests.factories import MessageFactory, UserFactory, running_campaign
 from tests.webhooks.conftest import InOtherConnection
-from webhooks.delivery import _claim_new, delivery_attempt, webhooks_deliver_pending
+from webhooks.delivery import (
+    _claim_new,
+    delivery_attempt,
+    webhooks_deliver_pending,
+    webhooks_prune,
+)
 from webhooks.models import (
     DeliveryStatus,
     EventType,
@@ -121,7 +127,7 @@ def test_a_delete_waits_for_a_delivery_being_claimed_and_takes_it_along():
     deleting = InOtherConnection(lambda: endpoint_delete(endpoint=endpoint))
     with transaction.atomic():
         # The worker has put the events in a new delivery and not yet committed it.
-        claimed = _claim_new(endpoint, timezone.now())
+        claimed = _claim_new(endpoint, timezone.now(), 0)
         assert claimed is not None
         deleting.start()
         deleting.wait_blocked()
@@ -129,7 +135,7 @@ def test_a_delete_waits_for_a_delivery_being_claimed_and_takes_it_along():
 
     assert _outbox_is_empty()
     # The worker goes on to send what it claimed: it finds nothing and stops quietly.
-    assert delivery_attempt(delivery_id=claimed) is False
+    assert delivery_attempt(delivery_id=claimed[0].pk) is False
 
 
 @pytest.mark.django_db(transaction=True)
@@ -160,8 +166,8 @@ def test_a_worker_claiming_while_a_delete_is_under_way_finds_the_endpoint_gone(r
 
 @pytest.mark.parametrize("emit", ["rows", "messages"])
 @pytest.mark.django_db(transaction=True)
-def test_a_change_committing_while_its_endpoint_is_deleted_commits_without_an_event(emit):
-    endpoint = _endpoint(EventType.MESSAGE_SENT)
+def test_a_change_racing_its_endpoints_delete_commits_and_its_event_is_never_sent(emit, receiver):
+    endpoint = _endpoint(EventType.MESSAGE_SENT, url=receiver.url)
     message = MessageFactory(status=MessageStatus.SENT)
     deleted, release = threading.Event(), threading.Event()
 
@@ -184,12 +190,16 @@ def test_a_change_committing_while_its_endpoint_is_deleted_commits_without_an_ev
     deleting.start()
     assert deleted.wait(timeout=30)
     changing.start()
-    changing.wait_blocked()
+    changing.finish()  # while the delete still holds the endpoint
     release.set()
     deleting.finish()
-    changing.finish()
 
     assert Message.objects.get(pk=message.pk).wa_message_id == "wa-1"
+    # Written for the endpoint as the change saw it: never delivered, and pruned.
+    assert WebhookEvent.objects.count() == 1
+    webhooks_deliver_pending()
+    assert receiver.tries == []
+    webhooks_prune(keep=datetime.timedelta(days=7))
     assert _outbox_is_empty()
 
 
@@ -201,7 +211,7 @@ def test_a_worker_recording_a_try_locks_the_endpoint_before_the_delivery(receive
     receiver.secret = endpoint.secret
     receiver.answers = [500]
     events_emit(type=EventType.CAMPAIGN_PAUSED, rows=[{"campaign_id": 1}])
-    claimed = _claim_new(endpoint, timezone.now())
+    claimed, _ = _claim_new(endpoint, timezone.now(), 0)
     locked, release = threading.Event(), threading.Event()
 
     def hold_the_endpoint():
@@ -211,7 +221,7 @@ def test_a_worker_recording_a_try_locks_the_endpoint_before_the_delivery(receive
             release.wait(timeout=30)
 
     holding = InOtherConnection(hold_the_endpoint)
-    recording = InOtherConnection(lambda: delivery_attempt(delivery_id=claimed))
+    recording = InOtherConnection(lambda: delivery_attempt(delivery_id=claimed.pk))
     holding.start()
     assert locked.wait(timeout=30)
     recording.start()
@@ -219,12 +229,12 @@ def test_a_worker_recording_a_try_locks_the_endpoint_before_the_delivery(receive
     try:
         with transaction.atomic():
             # Raises when the blocked recorder already holds the delivery's row.
-            list(WebhookDelivery.objects.select_for_update(nowait=True).filter(pk=claimed))
+            list(WebhookDelivery.objects.select_for_update(nowait=True).filter(pk=claimed.pk))
     finally:
         release.set()
         holding.finish()
         recording.finish()
 
-    delivery = WebhookDelivery.objects.get(pk=claimed)
+    delivery = WebhookDelivery.objects.get(pk=claimed.pk)
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 1)
     assert WebhookEndpoint.objects.get(pk=endpoint.pk).failing_since is not None
