@@ -249,10 +249,14 @@ def webhooks_deliver_pending(*, budget_seconds: float = 50.0) -> bool:
     each endpoint's events past the last one it took: taken events leave dead entries at
     the head of the outbox's index until VACUUM, and only a run's first claim steps over
     them. An event committed behind that point (its id drawn before a later one's, its
-    commit after) is taken by the next run.
+    commit after) is taken by the next run. A delivery short of the endpoint's batch size
+    took all there was: events written after it wait for the next run, queued within a
+    second of their commit (services.kick), and go in fuller batches than a run chasing
+    each new event would send.
     """
     started = time.monotonic()
     after: dict[int, int] = {}
+    drained: set[int] = set()
     while time.monotonic() - started < budget_seconds:
         now = timezone.now()
         worked = False
@@ -260,7 +264,11 @@ def webhooks_deliver_pending(*, budget_seconds: float = 50.0) -> bool:
             delivery_attempt(delivery_id=delivery_id)
             worked = True
         for endpoint in _endpoints_taking_new():
+            if endpoint.pk in drained:
+                continue
             claimed = _claim_new(endpoint, now, after.get(endpoint.pk, 0))
+            if claimed is None or claimed[0].event_count < endpoint.batch_size:
+                drained.add(endpoint.pk)
             if claimed is not None:
                 delivery, after[endpoint.pk] = claimed
                 _attempt(delivery)

@@ -12,6 +12,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from django.utils import timezone
 
 from tests.factories import UserFactory
+from webhooks import delivery as delivery_module
 from webhooks.delivery import MAX_ATTEMPTS, webhooks_deliver_pending, webhooks_prune
 from webhooks.models import (
     DeliveryStatus,
@@ -139,6 +140,24 @@ def test_a_batching_endpoint_takes_up_to_its_batch_size_per_request(endpoint, re
     assert len(receiver.events()) == 250
     assert len({event["data"]["campaign_id"] for _, event in receiver.events()}) == 250
     assert receiver.bad_signatures == 0
+
+
+def test_events_arriving_after_a_short_batch_wait_for_the_next_run(endpoint, receiver, monkeypatch):
+    endpoint(batch_size=100)
+    _emit(30)
+    attempt = delivery_module._attempt
+
+    def attempt_while_more_arrive(sent):
+        _emit(5)
+        return attempt(sent)
+
+    monkeypatch.setattr(delivery_module, "_attempt", attempt_while_more_arrive)
+    assert webhooks_deliver_pending() is False
+    assert list(WebhookDelivery.objects.values_list("event_count", flat=True)) == [30]
+    assert WebhookEvent.objects.count() == 5
+    monkeypatch.setattr(delivery_module, "_attempt", attempt)
+    webhooks_deliver_pending()
+    assert sorted(WebhookDelivery.objects.values_list("event_count", flat=True)) == [5, 30]
 
 
 def test_a_delivery_takes_its_events_out_of_the_outbox_and_replays_the_same_body(
