@@ -9,6 +9,7 @@ from hypothesis.extra.django import TestCase
 
 from campaigns.engine import Pacer, engine_send_next
 from campaigns.engine.claims import claim_next
+from campaigns.engine.statements import run
 from campaigns.engine.windows import open_windows
 from campaigns.models import Campaign, ContactPolicy, Message, MessageStatus, OptOutMode
 from campaigns.policies import day_start, zones_open
@@ -82,6 +83,20 @@ def test_a_daily_cap_holds_across_campaigns_and_accounts():
         assert _claim_all(second_account, [second.pk]) == []
     with clock.moved_to(datetime.datetime(2026, 12, 2, 10, tzinfo=BOGOTA)):
         assert len(_claim_all(second_account, [second.pk])) == 3
+
+
+def test_the_capped_claim_is_planned_once_not_on_every_call():
+    policy = ContactPolicy.objects.create(name="Once a day", max_per_day=1)
+    DebtorFactory.create_batch(8)
+    with clock.moved_to(datetime.datetime(2026, 12, 1, 10, tzinfo=BOGOTA)):
+        session, campaign = _campaign(policy, [])
+        assert len(_claim_all(session, [campaign.pk])) == 8
+    plans = run(
+        "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+        " WHERE statement LIKE %(claim)s",
+        {"claim": "UPDATE%pg_try_advisory_xact_lock%"},
+    )[1]
+    assert plans == [(9, 0)]  # the eight claims and the one that found nothing
 
 
 def test_start_is_refused_when_the_policy_requires_an_opt_out_instruction_the_text_lacks():
