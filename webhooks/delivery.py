@@ -6,6 +6,7 @@ ends. Each delivery keeps its `webhook-id` across tries.
 """
 
 import datetime
+import functools
 import json
 import logging
 import time
@@ -15,9 +16,8 @@ from urllib.parse import urlsplit, urlunsplit
 import urllib3
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, TextField
-from django.db.models.functions import Cast
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
@@ -82,16 +82,14 @@ def _claim_new(
         )
         if not locked.values_list("pk"):
             return None
-        events = list(
-            WebhookEvent.objects.select_for_update(skip_locked=True)
-            .filter(endpoint=endpoint, pk__gt=after)
-            .order_by("id")
-            .values_list("pk", Cast("payload", TextField()))[: endpoint.batch_size]
-        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _take_sql(connection.vendor),
+                {"endpoint": endpoint.pk, "after": after, "limit": endpoint.batch_size},
+            )
+            events = sorted(cursor.fetchall())
         if not events:
             return None
-        ids = [pk for pk, _ in events]
-        WebhookEvent.objects.filter(pk__in=ids).delete()
         delivery = WebhookDelivery.objects.create(
             endpoint=endpoint,
             webhook_id=new_webhook_id(),
@@ -99,7 +97,20 @@ def _claim_new(
             body=_body(endpoint, [payload for _, payload in events], now),
             event_count=len(events),
         )
-    return delivery, ids[-1]
+    return delivery, events[-1][0]
+
+
+@functools.cache
+def _take_sql(vendor: str) -> str:
+    """Delete the endpoint's oldest events past `after` (up to `limit`), returning each
+    one's id and JSON text. SKIP LOCKED lets two workers take batches side by side."""
+    event = connection.ops.quote_name(WebhookEvent._meta.db_table)
+    lock = " FOR UPDATE SKIP LOCKED" if vendor == "postgresql" else ""
+    return (
+        f"DELETE FROM {event} WHERE id IN (SELECT id FROM {event}"  # noqa: S608
+        " WHERE endpoint_id = %(endpoint)s AND id > %(after)s"
+        f" ORDER BY id LIMIT %(limit)s{lock}) RETURNING id, CAST(payload AS text)"
+    )
 
 
 def _body(endpoint: WebhookEndpoint, payloads: list[str], now: datetime.datetime) -> str:
@@ -243,39 +254,37 @@ def _endpoints_taking_new() -> list[WebhookEndpoint]:
 
 
 def webhooks_deliver_pending(*, budget_seconds: float = 50.0) -> bool:
-    """Send what is due and what is new until nothing is left or the budget is spent.
+    """Send what is due, then what is new, until nothing is left or the budget is spent.
 
-    Returns True when work was left over (the caller queues another run). A run takes
-    each endpoint's events past the last one it took: taken events leave dead entries at
-    the head of the outbox's index until VACUUM, and only a run's first claim steps over
-    them. An event committed behind that point (its id drawn before a later one's, its
-    commit after) is taken by the next run. A delivery short of the endpoint's batch size
-    took all there was: events written after it wait for the next run, queued within a
-    second of their commit (services.kick), and go in fuller batches than a run chasing
-    each new event would send.
+    Returns True when work was left over (the caller queues another run). The due
+    deliveries and the endpoints are read once per run. Each endpoint then gets batches
+    of its events, each claim starting past the last event the run took (taken events
+    leave dead entries at the head of the outbox's index until VACUUM, and only a run's
+    first claim steps over them; an event committed behind that point is the next run's),
+    until a batch comes up short, a try fails (the delivery's retries take over) or
+    nothing is left. A short batch took all there was: events written after it go with
+    the next run, queued within a second of their commit (services.kick), in fuller
+    batches than a run chasing each new event would send.
     """
     started = time.monotonic()
+    due = _claim_due(timezone.now())
+    for delivery_id in due:
+        delivery_attempt(delivery_id=delivery_id)
     after: dict[int, int] = {}
-    drained: set[int] = set()
-    while time.monotonic() - started < budget_seconds:
+    endpoints = _endpoints_taking_new()
+    while endpoints:
+        if time.monotonic() - started >= budget_seconds:
+            return True
         now = timezone.now()
-        worked = False
-        for delivery_id in _claim_due(now):
-            delivery_attempt(delivery_id=delivery_id)
-            worked = True
-        for endpoint in _endpoints_taking_new():
-            if endpoint.pk in drained:
-                continue
+        for endpoint in list(endpoints):
             claimed = _claim_new(endpoint, now, after.get(endpoint.pk, 0))
-            if claimed is None or claimed[0].event_count < endpoint.batch_size:
-                drained.add(endpoint.pk)
-            if claimed is not None:
-                delivery, after[endpoint.pk] = claimed
-                _attempt(delivery)
-                worked = True
-        if not worked:
-            return False
-    return True
+            if claimed is None:
+                endpoints.remove(endpoint)
+                continue
+            delivery, after[endpoint.pk] = claimed
+            if not _attempt(delivery) or delivery.event_count < endpoint.batch_size:
+                endpoints.remove(endpoint)
+    return len(due) == CLAIM_DUE
 
 
 def webhooks_prune(*, keep: datetime.timedelta) -> int:
