@@ -38,8 +38,8 @@ from webhooks.models import (
 
 User = AbstractBaseUser | AnonymousUser | None
 MAX_BATCH = 100
-# A run of the delivery task costs a dozen queries before its first request: queued at
-# most once a second per process, it finds a batch's worth of events, not a handful.
+# A run of the delivery task costs a task and its first queries before its first request:
+# queued at most once a second per process, it finds a batch's worth of events, not a few.
 _KICK_SECONDS = 1.0
 
 
