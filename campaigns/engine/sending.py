@@ -206,7 +206,9 @@ def _settle_sent_sql(event: bool) -> list[str]:
         ]
         counts = ["(SELECT count(*) FROM sent)", "(SELECT count(*) FROM chat)", "0"]
         if event:
-            outbox = message_events_insert_sql(messages="sent m", type="%(event_type)s::text")
+            outbox = message_events_insert_sql(
+                messages="sent m", type=literal(EventType.MESSAGE_SENT)
+            )
             parts.append(f"event AS ({outbox} RETURNING 1)")
             counts[2] = "(SELECT count(*) FROM event)"
         return [f"WITH {', '.join(parts)} SELECT {', '.join(counts)}"]
@@ -244,7 +246,7 @@ def _settle_sent(
     }
     event = events_subscribed(EventType.MESSAGE_SENT)
     if event:
-        params.update(event_type=EventType.MESSAGE_SENT.value, stamp=stamp(now))
+        params["stamp"] = stamp(now)
     first, *rest = _settle_sent_sql(event)
     # On PostgreSQL the settle, its webhook event included, is one statement and so its own
     # transaction: no BEGIN and COMMIT round trips around it.

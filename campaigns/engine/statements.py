@@ -18,9 +18,10 @@ def table(model: type[Model]) -> str:
 
 
 def literal(status: str) -> str:
-    """A status as an SQL literal. Partial indexes (`WHERE status = 'pending'`) serve only
-    statements that spell the status out, not ones that pass it as a parameter."""
-    if not re.fullmatch(r"[a-z_]+", status):
+    """A status (or another fixed name: an event type) as an SQL literal. Partial indexes
+    (`WHERE status = 'pending'`) serve only statements that spell the status out, not ones
+    that pass it as a parameter."""
+    if not re.fullmatch(r"[a-z_.]+", status):
         raise ValueError(f"not a status: {status!r}")
     return f"'{status}'"
 
