@@ -84,7 +84,7 @@ def _claim_new(
             return None
         with connection.cursor() as cursor:
             cursor.execute(
-                _take_sql(connection.vendor),
+                _take_sql(),
                 {"endpoint": endpoint.pk, "after": after, "limit": endpoint.batch_size},
             )
             events = sorted(cursor.fetchall())
@@ -101,11 +101,11 @@ def _claim_new(
 
 
 @functools.cache
-def _take_sql(vendor: str) -> str:
+def _take_sql() -> str:
     """Delete the endpoint's oldest events past `after` (up to `limit`), returning each
     one's id and JSON text. SKIP LOCKED lets two workers take batches side by side."""
     event = connection.ops.quote_name(WebhookEvent._meta.db_table)
-    lock = " FOR UPDATE SKIP LOCKED" if vendor == "postgresql" else ""
+    lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
     return (
         f"DELETE FROM {event} WHERE id IN (SELECT id FROM {event}"  # noqa: S608
         " WHERE endpoint_id = %(endpoint)s AND id > %(after)s"
