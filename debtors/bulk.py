@@ -10,7 +10,7 @@ import io
 import re
 import tempfile
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -44,24 +44,33 @@ class BulkRejected(Exception):
         self.errors = errors
 
 
-def _text(value: Any, field: str) -> str:
-    """An item's value as the cell text a file would hold."""
+# A number stands for the text of its cell only where a spreadsheet holds numbers (phones,
+# amounts, references, extra columns), and only up to 15 digits: the longest E.164 number,
+# and as far as a JSON number keeps every digit.
+CELL_NUMBER_FIELDS = frozenset({"phone", "amount", "reference"})
+CELL_NUMBER_LIMIT = 10**15 - 1
+
+
+def cell_text(value: Any, field: str, *, numbers: bool | None = None) -> str:
+    """An item's value as the cell text a file would hold. `numbers`: whether a number may
+    stand for the text (default: as `CELL_NUMBER_FIELDS` says)."""
     if value is None:
         return ""
-    if isinstance(value, bool):
+    if isinstance(value, str):
+        return value
+    if numbers is None:
+        numbers = field in CELL_NUMBER_FIELDS
+    if isinstance(value, bool) or not isinstance(value, int | float) or not numbers:
         raise ValueError(f"{field} must be text")
-    if field == "amount" and isinstance(value, int | float):
-        try:
-            amount = Decimal(str(value))
-        except InvalidOperation as exc:
-            raise ValueError("amount is not a number") from exc
-        if amount.as_tuple().exponent < -2:  # type: ignore[operator]
-            raise ValueError("amount has more than 2 decimal places")
-        # Plain notation with a point: 1500 -> "1500", 1.5 -> "1.5" (never "1.500").
-        return format(amount, "f")
-    if isinstance(value, int | float | str):
+    if not -CELL_NUMBER_LIMIT <= value <= CELL_NUMBER_LIMIT:
+        raise ValueError(f"{field} has more than 15 digits: send it as text")
+    if field != "amount":
         return str(value)
-    raise ValueError(f"{field} must be text")
+    amount = Decimal(str(value))
+    if amount.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise ValueError("amount has more than 2 decimal places")
+    # Plain notation with a point: 1500 -> "1500", 1.5 -> "1.5" (never "1.500").
+    return format(amount, "f")
 
 
 def _extra(index: int, extra: Any, problems: list[RowError]) -> dict[str, Any]:
@@ -94,14 +103,14 @@ def _file_rows(
         line: list[str] = []
         for field in fields:
             try:
-                line.append(_text(row.get(field), field))
+                line.append(cell_text(row.get(field), field))
             except ValueError as exc:
                 problems.append(RowError(index, field, repr(row.get(field))[:200], str(exc)))
                 line.append("")
         extra = extras[index]
         for key in extra_keys:
             try:
-                line.append(_text(extra.get(key), key))
+                line.append(cell_text(extra.get(key), key, numbers=True))
             except ValueError as exc:
                 problems.append(RowError(index, f"extra.{key}", "", str(exc)))
                 line.append("")
