@@ -175,3 +175,14 @@ def test_the_opted_out_filter_applies_only_when_given(api):
     only = api.get("/api/v1/debtors/", {"opted_out": "true"}).json()["results"]
     assert [debtor["opted_out"] for debtor in only] == [True]
     assert api.get("/api/v1/debtors/", {"opted_out": ""}).status_code == 400
+
+
+def test_one_debtor_is_judged_as_a_bulk_row_is(api):
+    created = api.post_json("/api/v1/debtors/", {"phone": 3001234567, "amount": 1500.5})
+    assert created.status_code == 201, created.content
+    assert (created.json()["phone"], created.json()["amount"]) == ("+573001234567", "1500.50")
+    refused = api.post_json("/api/v1/debtors/", {"phone": "3007654321", "name": 12})
+    assert refused.status_code == 422
+    assert [row["reason"] for row in refused.json()["rows"]] == ["name must be text"]
+    assert api.post_json("/api/v1/debtors/", ["3007654321"]).status_code == 400
+    assert Debtor.objects.count() == 1
