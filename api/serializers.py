@@ -6,6 +6,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from api import fields
 from campaigns.models import Campaign, Message
 from campaigns.policies import time_zone_canonical
 from debtors.bulk import BULK_MAX_ROWS
@@ -28,7 +29,7 @@ class DispositionSerializer(serializers.ModelSerializer[Disposition]):
 
 class DispositionInSerializer(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(choices=DispositionKind.choices)
-    amount = serializers.DecimalField(
+    amount = fields.Decimal(
         max_digits=14,
         decimal_places=2,
         min_value=Decimal("0.01"),
@@ -39,7 +40,7 @@ class DispositionInSerializer(serializers.Serializer[Any]):
     date = serializers.DateField(
         required=False, allow_null=True, help_text="Promise: the day of payment; call back: the day"
     )
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    note = fields.Text(max_length=2000, required=False, allow_blank=True)
 
 
 class DebtorSerializer(serializers.ModelSerializer[Debtor]):
@@ -59,20 +60,22 @@ class DebtorSerializer(serializers.ModelSerializer[Debtor]):
 
 
 class DebtorInSerializer(serializers.Serializer[Any]):
-    """One debtor as sent: the same fields and rules as a row of an imported file."""
+    """One debtor as sent: the fields of a row of an imported file, judged by its rules."""
 
-    phone = serializers.CharField(max_length=64)
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    amount = serializers.CharField(required=False, help_text="A number or text like 1.234,56")
-    currency = serializers.CharField(max_length=3, required=False, allow_blank=True)
-    due_date = serializers.CharField(required=False, allow_blank=True, allow_null=True)
-    reference = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    extra = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+    phone = fields.Cell(max_length=64)
+    name = fields.Cell(max_length=200, required=False, allow_blank=True)
+    amount = fields.Cell(
+        required=False, help_text='As a file holds it: 1234.5, "1234.50" or "1.234,50"'
+    )
+    currency = fields.Cell(max_length=3, required=False, allow_blank=True)
+    due_date = fields.Cell(required=False, allow_blank=True, allow_null=True)
+    reference = fields.Cell(max_length=100, required=False, allow_blank=True)
+    extra = serializers.DictField(child=fields.Cell(numbers=True, allow_blank=True), required=False)
 
 
 class DebtorBulkSerializer(serializers.Serializer[Any]):
     debtors = serializers.ListField(child=DebtorInSerializer(), max_length=BULK_MAX_ROWS)
-    update_existing = serializers.BooleanField(default=True)
+    update_existing = fields.Boolean(default=True)
     region = serializers.ChoiceField(choices=REGION_CHOICES, required=False)
 
 
@@ -83,14 +86,14 @@ class BulkResultSerializer(serializers.Serializer[Any]):
 
 
 class DebtorUpdateSerializer(serializers.Serializer[Any]):
-    name = serializers.CharField(max_length=200, required=False)
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
+    name = fields.Text(max_length=200, required=False)
+    amount = fields.Decimal(max_digits=14, decimal_places=2, min_value=0, required=False)
     currency = serializers.RegexField(r"^[A-Z]{3}$", required=False)
     due_date = serializers.DateField(required=False, allow_null=True)
-    reference = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    reference = fields.Text(max_length=100, required=False, allow_blank=True)
     status = serializers.ChoiceField(choices=DebtorStatus.choices, required=False)
-    extra = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
-    time_zone = serializers.CharField(
+    extra = serializers.DictField(child=fields.Text(allow_blank=True), required=False)
+    time_zone = fields.Text(
         max_length=64,
         required=False,
         allow_blank=True,
@@ -137,7 +140,7 @@ class DebtorImportSubmitSerializer(serializers.Serializer[Any]):
         required=False,
         help_text="One target per column (name, phone, amount, ...); default: the guess",
     )
-    update_existing = serializers.BooleanField(required=False)
+    update_existing = fields.Boolean(required=False)
 
 
 class AccountSerializer(serializers.ModelSerializer[WhatsAppSession]):
@@ -157,7 +160,7 @@ class AccountSerializer(serializers.ModelSerializer[WhatsAppSession]):
 
 
 class PairingCodeInSerializer(serializers.Serializer[Any]):
-    phone = serializers.CharField(
+    phone = fields.Text(
         max_length=64, help_text=_("The number of the phone to link, as the import reads it")
     )
 
@@ -192,14 +195,14 @@ class PoolSerializer(serializers.ModelSerializer[Pool]):
 
 
 class PoolInSerializer(serializers.Serializer[Any]):
-    name = serializers.CharField(max_length=80)
+    name = fields.Text(max_length=80)
     strategy = serializers.ChoiceField(choices=PoolStrategy.choices)
-    description = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    description = fields.Text(max_length=255, required=False, allow_blank=True)
 
 
 class PoolMemberInSerializer(serializers.Serializer[Any]):
-    account = serializers.IntegerField(min_value=1)
-    weight = serializers.IntegerField(min_value=1, max_value=1000, default=1)
+    account = fields.Integer(min_value=1)
+    weight = fields.Integer(min_value=1, max_value=1000, default=1)
 
 
 class CampaignSerializer(serializers.ModelSerializer[Campaign]):
@@ -213,9 +216,9 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
 
 
 class CampaignInSerializer(serializers.Serializer[Any]):
-    name = serializers.CharField(max_length=200)
-    template = serializers.CharField(max_length=4000)
-    pool = serializers.IntegerField(min_value=1)
+    name = fields.Text(max_length=200)
+    template = fields.Text(max_length=4000)
+    pool = fields.Integer(min_value=1)
     audience = serializers.DictField(required=False, help_text="status, amount_min, amount_max")
 
 
@@ -274,8 +277,8 @@ class WebhookEndpointInSerializer(serializers.Serializer[Any]):
     event_types = serializers.ListField(
         child=serializers.ChoiceField(choices=EventType.choices), min_length=1
     )
-    batch_size = serializers.IntegerField(min_value=1, max_value=100, default=1)
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    batch_size = fields.Integer(min_value=1, max_value=100, default=1)
+    description = fields.Text(max_length=200, required=False, allow_blank=True)
 
 
 class WebhookDeliverySerializer(serializers.ModelSerializer[WebhookDelivery]):
