@@ -1,4 +1,5 @@
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from drf_spectacular.generators import SchemaGenerator
@@ -7,7 +8,7 @@ from rest_framework import serializers
 from api import fields
 
 
-class Body(serializers.Serializer):
+class Body(serializers.Serializer[Any]):
     text = fields.Text(required=False)
     integer = fields.Integer(required=False)
     decimal = fields.Decimal(max_digits=6, decimal_places=2, required=False)
