@@ -129,7 +129,9 @@ class DebtorImportSerializer(serializers.ModelSerializer[DebtorImport]):
 
 
 class DebtorImportUploadSerializer(serializers.Serializer[Any]):
-    file = serializers.FileField()
+    file = serializers.FileField(
+        allow_empty_file=True, help_text="CSV, XLSX or XLS; an empty one is refused (422)"
+    )
     region = serializers.ChoiceField(choices=REGION_CHOICES, required=False)
     update_existing = serializers.BooleanField(default=False)
 

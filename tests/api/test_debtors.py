@@ -1,6 +1,7 @@
 import datetime
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from campaigns.models import MessageStatus
@@ -186,3 +187,28 @@ def test_one_debtor_is_judged_as_a_bulk_row_is(api):
     assert [row["reason"] for row in refused.json()["rows"]] == ["name must be text"]
     assert api.post_json("/api/v1/debtors/", ["3007654321"]).status_code == 400
     assert Debtor.objects.count() == 1
+
+
+def test_an_upload_through_the_api_is_checked_as_the_wizard_checks_it(api):
+    def upload(content):
+        return api.post(
+            "/api/v1/imports/",
+            {"file": SimpleUploadedFile("deudores.csv", content), "update_existing": "true"},
+        )
+
+    created = upload(b"nombre,celular\nAna,3001234567\n")
+    assert created.status_code == 201, created.content
+    assert (created.json()["original_filename"], created.json()["update_existing"]) == (
+        "deudores.csv",
+        True,
+    )
+    # An empty file is the product's refusal with its reason, not a malformed request.
+    empty = upload(b"")
+    assert (empty.status_code, empty.json()["errors"]) == (422, {"file": ["The file is empty."]})
+    # The submit is JSON: its boolean is a JSON boolean.
+    submit = f"/api/v1/imports/{created.json()['id']}/submit/"
+    refused = api.post_json(submit, {"update_existing": "true"})
+    assert (refused.status_code, refused.json()["errors"]) == (
+        400,
+        {"update_existing": ["Must be true or false."]},
+    )
