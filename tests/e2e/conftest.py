@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -65,6 +66,20 @@ def live_url(django_db_setup, django_db_blocker, celery_worker, tmp_path_factory
             process.terminate()
         for process in processes:
             process.wait(timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def _background_transactions_end_before_the_flush(transactional_db) -> Iterator[None]:
+    """After each test the database is flushed, one TRUNCATE of every table, while beat's
+    sweeps and the worker keep querying: a transaction of theirs holding one table and
+    waiting for another deadlocks with it, and the rows stay for the next test. Their
+    connections (one per task or request) are ended first; the next query opens another."""
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @pytest.fixture
