@@ -157,6 +157,11 @@ elif env_bool("DB_PREPARED_STATEMENTS", True):
     # Django's own queries bind on the client and are never prepared). Turn it off behind
     # a pooler that cannot keep prepared statements (PgBouncer in transaction mode < 1.21).
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
+    # Each of those statements is written for one plan (the claim: a walk of the pending
+    # index in its own order), which PostgreSQL's generic plan is. Left to choose, it
+    # planned the capped claim afresh on every call, planning costing twice the run.
+    db_options = DATABASES["default"]["OPTIONS"]
+    db_options["options"] = f"{db_options.get('options', '')} -c plan_cache_mode=force_generic_plan"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -285,10 +285,5 @@ def claim_next(
         "after": after,
         **_window_params(windows.windows),
     }
-    if windows.has_caps and connection.vendor == "postgresql":
-        # PostgreSQL would plan the capped claim afresh on every call: its generic plan
-        # (the same walk of the pending index) is estimated dearer than the plans made for
-        # each call's values, and planning it cost twice what running it does.
-        run("SET LOCAL plan_cache_mode = force_generic_plan", {})
     _, rows = run(_claim_sql(windows.has_caps, known_only), params)
     return Claim(*rows[0]) if rows else None
