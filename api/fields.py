@@ -12,7 +12,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import Direction
 from rest_framework import serializers
 
-from debtors.bulk import CELL_NUMBER_FIELDS, CELL_NUMBER_LIMIT
+from debtors.bulk import CELL_NUMBER_LIMIT, cell_takes_numbers
 
 
 class Text(serializers.CharField):
@@ -56,15 +56,15 @@ class Boolean(serializers.BooleanField):
 class Cell(serializers.CharField):
     """A debtor's value as the cell of an imported file holds it, for the schema: the rows are
     judged by the import's own rules (`debtors.bulk`), which answer each bad one with its
-    reason. A number may stand for the text in the fields `CELL_NUMBER_FIELDS` names and, with
-    `numbers=True`, in any (an extra column)."""
+    reason. A number may stand for the text where `cell_takes_numbers` says (with `numbers=True`,
+    in any field: an extra column)."""
 
     def __init__(self, *, numbers: bool | None = None, **kwargs: Any) -> None:
         self.numbers = numbers
         super().__init__(**kwargs)
 
     def takes_numbers(self) -> bool:
-        return self.field_name in CELL_NUMBER_FIELDS if self.numbers is None else self.numbers
+        return cell_takes_numbers(self.field_name or "", self.numbers)
 
 
 class CellSchema(OpenApiSerializerFieldExtension):

@@ -51,16 +51,23 @@ CELL_NUMBER_FIELDS = frozenset({"phone", "amount", "reference"})
 CELL_NUMBER_LIMIT = 10**15 - 1
 
 
+def cell_takes_numbers(field: str, numbers: bool | None = None) -> bool:
+    """Whether a number may stand for the field's text: `numbers`, or by default as
+    `CELL_NUMBER_FIELDS` says."""
+    return field in CELL_NUMBER_FIELDS if numbers is None else numbers
+
+
 def cell_text(value: Any, field: str, *, numbers: bool | None = None) -> str:
-    """An item's value as the cell text a file would hold. `numbers`: whether a number may
-    stand for the text (default: as `CELL_NUMBER_FIELDS` says)."""
+    """An item's value as the cell text a file would hold (`numbers`: see cell_takes_numbers)."""
     if value is None:
         return ""
     if isinstance(value, str):
         return value
-    if numbers is None:
-        numbers = field in CELL_NUMBER_FIELDS
-    if isinstance(value, bool) or not isinstance(value, int | float) or not numbers:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not cell_takes_numbers(field, numbers)
+    ):
         raise ValueError(f"{field} must be text")
     if not -CELL_NUMBER_LIMIT <= value <= CELL_NUMBER_LIMIT:
         raise ValueError(f"{field} has more than 15 digits: send it as text")
