@@ -3,7 +3,6 @@ other: DRF's own fields would read 5 as "5" and "5" as 5, accepting what the sch
 A debtor's values are the exception, as wide as a cell of an imported file: text, or (where a
 spreadsheet holds numbers) a number."""
 
-from decimal import Decimal as DecimalValue
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -15,42 +14,40 @@ from rest_framework import serializers
 from debtors.bulk import CELL_NUMBER_LIMIT, cell_takes_numbers
 
 
-class Text(serializers.CharField):
+class _JSONTyped(serializers.Field[Any, Any, Any, Any]):
+    """Refuses a value of another JSON type than `json_type` before the DRF field reads it. A
+    boolean is no number here, though Python's `True` is an `int`."""
+
+    json_type: type
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool) is not (self.json_type is bool) or not isinstance(
+            data, self.json_type
+        ):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class Text(_JSONTyped, serializers.CharField):
+    json_type = str
     default_error_messages = {"invalid": _("Must be text (a JSON string).")}
 
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
-
-class Integer(serializers.IntegerField):
+class Integer(_JSONTyped, serializers.IntegerField):
+    json_type = int
     default_error_messages = {"invalid": _("Must be a whole number (a JSON integer).")}
 
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
-
-class Decimal(serializers.DecimalField):
+class Decimal(_JSONTyped, serializers.DecimalField):
     """Written as text, as the API writes it, so no digit is lost to a binary fraction."""
 
+    json_type = str
     default_error_messages = {"invalid": _('Must be a number written as text, e.g. "1500.00".')}
 
-    def to_internal_value(self, data: Any) -> DecimalValue:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
-
-class Boolean(serializers.BooleanField):
+class Boolean(_JSONTyped, serializers.BooleanField):
+    json_type = bool
     default_error_messages = {"invalid": _("Must be true or false.")}
-
-    def to_internal_value(self, data: Any) -> bool:
-        if not isinstance(data, bool):
-            self.fail("invalid")
-        return data
 
 
 class Cell(serializers.CharField):
