@@ -38,12 +38,14 @@ def _digest(request: Request) -> str:
         for name in sorted(data):
             for value in data.getlist(name):
                 sha.update(name.encode() + b"\0")
+                # A file is told from a text field of the same content, and by its name.
                 if isinstance(value, UploadedFile):
+                    sha.update(b"file\0" + (value.name or "").encode() + b"\0")
                     for chunk in value.chunks():
                         sha.update(chunk)
                     value.seek(0)
                 else:
-                    sha.update(str(value).encode())
+                    sha.update(b"text\0" + str(value).encode())
                 sha.update(b"\0")
     else:
         sha.update(request.body)

@@ -1,3 +1,6 @@
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from debtors.models import DebtorImport
 from sessions_app.models import Pool
 
 
@@ -28,3 +31,20 @@ def test_a_failed_request_is_not_remembered(api):
     assert bad.status_code == 400
     good = api.post_json("/api/v1/pools/", {"name": "", "strategy": "x"}, HTTP_IDEMPOTENCY_KEY="f")
     assert good.status_code == 400  # ran again, still invalid; nothing stored either time
+
+
+def test_an_upload_under_the_same_key_is_the_same_request_only_with_the_same_file(api):
+    def upload(name, content):
+        return api.post(
+            "/api/v1/imports/",
+            {"file": SimpleUploadedFile(name, content)},
+            HTTP_IDEMPOTENCY_KEY="upload-1",
+        )
+
+    rows = b"nombre,celular\nAna,3001234567\n"
+    first = upload("deudores.csv", rows)
+    assert first.status_code == 201, first.content
+    assert upload("deudores.csv", rows)["Idempotent-Replayed"] == "true"
+    # The same rows under another name are another upload (the import keeps the name).
+    assert upload("cartera.csv", rows).status_code == 422
+    assert DebtorImport.objects.count() == 1
