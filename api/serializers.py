@@ -4,6 +4,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api import fields
@@ -128,12 +129,35 @@ class DebtorImportSerializer(serializers.ModelSerializer[DebtorImport]):
         return bool(obj.error_report)
 
 
+@extend_schema_field({"type": "string", "format": "binary", "minLength": 1})
+class _UploadField(serializers.FileField):
+    """A file the schema says must hold something: the view refuses an empty one itself, with
+    the wizard's reason (422), rather than as a malformed request."""
+
+
+class _FormBoolean(serializers.BooleanField):
+    """A form part's boolean, spelled as the schema's JSON spells it (not 1, "yes" or "on")."""
+
+    # The Python values are DRF's own, for a part left out.
+    TRUE_VALUES = {"true", True}
+    FALSE_VALUES = {"false", False}
+    default_error_messages = {"invalid": _('Must be "true" or "false".')}
+
+
 class DebtorImportUploadSerializer(serializers.Serializer[Any]):
-    file = serializers.FileField(
+    file = _UploadField(
         allow_empty_file=True, help_text="CSV, XLSX or XLS; an empty one is refused (422)"
     )
     region = serializers.ChoiceField(choices=REGION_CHOICES, required=False)
-    update_existing = serializers.BooleanField(default=False)
+    update_existing = _FormBoolean(default=False)
+
+    def to_internal_value(self, data: Any) -> Any:
+        # DRF reads a form's blank part as a part left out; the schema allows neither blank.
+        blank = [name for name, _field in self.fields.items() if data.get(name) == ""]
+        if blank:
+            message = _("Must not be blank: leave the part out for the default.")
+            raise serializers.ValidationError({name: [message] for name in blank})
+        return super().to_internal_value(data)
 
 
 class DebtorImportSubmitSerializer(serializers.Serializer[Any]):

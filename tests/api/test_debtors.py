@@ -205,6 +205,19 @@ def test_an_upload_through_the_api_is_checked_as_the_wizard_checks_it(api):
     # An empty file is the product's refusal with its reason, not a malformed request.
     empty = upload(b"")
     assert (empty.status_code, empty.json()["errors"]) == (422, {"file": ["The file is empty."]})
+
+    # A form part is a value as the schema spells it: not blank, not a form's "on" or 1.
+    def form(**parts):
+        rows = SimpleUploadedFile("deudores.csv", b"nombre,celular\nAna,3001234567\n")
+        return api.post("/api/v1/imports/", {"file": rows, **parts})
+
+    assert form(region="", update_existing="1").json()["errors"] == {
+        "region": ["Must not be blank: leave the part out for the default."]
+    }
+    assert form(update_existing="on").json()["errors"] == {
+        "update_existing": ['Must be "true" or "false".']
+    }
+    assert form(region="MX", update_existing="false").json()["region"] == "MX"
     # The submit is JSON: its boolean is a JSON boolean.
     submit = f"/api/v1/imports/{created.json()['id']}/submit/"
     refused = api.post_json(submit, {"update_existing": "true"})

@@ -52,6 +52,16 @@ schema.config.checks.positive_data_acceptance.expected_statuses = [
 ]
 
 
+@schema.hook
+def filter_body(ctx, body):
+    # The test client cannot send an empty multipart part: an empty array sends none, and it
+    # writes an empty value without the line break that ends it, so Django drops the part.
+    # Either way the request is another one (the field left out) than the one generated.
+    if ctx.operation.path != "/api/v1/imports/" or not isinstance(body, dict):
+        return True
+    return not any(value in ([], "") for value in body.values())
+
+
 @schema.parametrize()
 # The fixtures (a key, a few objects) hold for every example: none changes them in a way
 # that matters to the next.
