@@ -7,12 +7,17 @@ Uses the PostgreSQL of DATABASE_URL (a throwaway database, recreated; by default
 after the run) and a Redis database of REDIS_URL's server claimed for the run, as a test
 run claims one. Before the campaign it measures the machine's own limit: as many connections as
 the hosts hold (workers x threads) each update their own row and commit, for a few seconds.
-Each variant (`plain`, then those asked for: `--webhook`, `--policy`) runs its own campaign of
-M messages through the same connected accounts, one after another in the same run, and ends
-with one line:
+Each variant (`plain`, then those asked for: `--webhook`, `--policy`, then `plain` again
+when any was asked for) runs its own campaign of M messages through the same connected
+accounts, one after another in the same run, and ends with one line:
     variant=V messages_per_second=X duplicates=N lost=N commits_per_message=Y commit_rate=Z
     limit_ratio=R slowdown=S
-followed, for every variant after the first, by its rate over plain's (`V_over_plain=Q`).
+followed, for every other variant, by its rate over plain's (`V_over_plain=Q`). Plain runs
+first and last, and its rate is the mean of the two: every campaign leaves the database
+larger (its messages, their events, a checkpoint's worth of writes) and the machine in
+another state, so a variant is judged against plain before and after it, not against a
+plain that always had the smaller database. `plain_drift` is the second plain's rate over
+the first's: how much that drift was.
 limit_ratio = X / (Z / Y): the share of the commit rate the engine turns into messages.
 slowdown is the send rate of the last tenth of the campaign (by send time) over the first.
 duplicates come from the sandbox network's own send log; lost counts debtors of the
@@ -510,11 +515,8 @@ def main() -> None:
         help="also run a campaign under open windows and a cap of one a day, to debtors of its own",
     )
     args = parser.parse_args()
-    variants = [
-        "plain",
-        *(["webhook"] if args.webhook else []),
-        *(["policy"] if args.policy else []),
-    ]
+    others = [*(["webhook"] if args.webhook else []), *(["policy"] if args.policy else [])]
+    variants = ["plain", *others, *(["plain"] if others else [])]
 
     url = database_url()
     state = Path(tempfile.mkdtemp(prefix="whatsmassive-bench-"))
@@ -626,7 +628,7 @@ def main() -> None:
         env=env,
         stdout=sys.stderr,
     )
-    rates: dict[str, float] = {}
+    rates: dict[str, list[float]] = {}
     try:
         for account in accounts:
             session_connect(session=account)
@@ -647,7 +649,7 @@ def main() -> None:
         for index, name in enumerate(variants):
             if index:
                 _vacuum(url)
-            rates[name] = bench.run(name)
+            rates.setdefault(name, []).append(bench.run(name))
     finally:
         autovacuum.close()
         WhatsAppSession.objects.update(should_run=False)
@@ -662,8 +664,11 @@ def main() -> None:
 
         django_connections.close_all()
         drop_database(url)
-    for name in variants[1:]:
-        print(f"{name}_over_plain={rates[name] / rates['plain']:.2f}")
+    plain = rates["plain"]
+    for name in others:
+        print(f"{name}_over_plain={rates[name][0] / (sum(plain) / len(plain)):.2f}")
+    if others:
+        print(f"plain_drift={plain[-1] / plain[0]:.2f}")
 
 
 if __name__ == "__main__":
