@@ -101,7 +101,8 @@ def _extra(index: int, extra: Any, problems: list[RowError]) -> dict[str, Any]:
 def _file_rows(
     rows: list[dict[str, Any]],
 ) -> tuple[list[str], list[list[str]], list[RowError]]:
-    fields = [f for f in BULK_FIELDS if any(f in row for row in rows)]
+    # The phone always: a debtor without one is that row's error, as a blank cell is.
+    fields = [f for f in BULK_FIELDS if f == "phone" or any(f in row for row in rows)]
     problems: list[RowError] = []
     extras = [_extra(index, row.get("extra"), problems) for index, row in enumerate(rows)]
     extra_keys = sorted({key for extra in extras for key in extra})

@@ -186,6 +186,11 @@ def test_one_debtor_is_judged_as_a_bulk_row_is(api):
     assert refused.status_code == 422
     assert [row["reason"] for row in refused.json()["rows"]] == ["name must be text"]
     assert api.post_json("/api/v1/debtors/", ["3007654321"]).status_code == 400
+    phoneless = api.post_json("/api/v1/debtors/", {"name": "Ana"})
+    assert phoneless.status_code == 422
+    assert [(row["field"], row["reason"]) for row in phoneless.json()["rows"]] == [
+        ("phone", "phone is blank")
+    ]
     assert Debtor.objects.count() == 1
 
 
