@@ -1,5 +1,6 @@
-"""Fields of the JSON bodies clients send. Each takes the JSON type the schema gives it and no
-other: DRF's own fields would read 5 as "5" and "5" as 5, accepting what the schema excludes.
+"""Fields of the JSON bodies (and text query filters) clients send. Each takes the JSON type the
+schema gives it and no other: DRF's own fields would read 5 as "5" and "5" as 5, accepting what
+the schema excludes.
 A debtor's values are the exception, as wide as a cell of an imported file: text, or (where a
 spreadsheet holds numbers) a number."""
 
@@ -31,6 +32,23 @@ class _JSONTyped(serializers.Field[Any, Any, Any, Any]):
 class Text(_JSONTyped, serializers.CharField):
     json_type = str
     default_error_messages = {"invalid": _("Must be text (a JSON string).")}
+
+
+class TextSchema(OpenApiSerializerFieldExtension):
+    """Text that may not be blank holds something besides white space (DRF trims it first),
+    and no NUL character (DRF refuses one). Text that may be blank keeps drf-spectacular's own
+    pattern (no NUL): with one set here, it would offer the blank as a second choice, which
+    the pattern would take too."""
+
+    target_class = Text
+
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: Direction) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_serializer_field(  # type: ignore[no-untyped-call]
+            self.target, direction, bypass_extensions=True
+        )
+        if self.target.trim_whitespace and not self.target.allow_blank:
+            schema["pattern"] = r"^[^\x00]*[^\s\x00][^\x00]*$"
+        return schema
 
 
 class Integer(_JSONTyped, serializers.IntegerField):

@@ -12,6 +12,7 @@ from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api import fields
 from api.idempotency import idempotent
 from api.pagination import PageQuery, keyset_page, page_schema
 from api.permissions import require
@@ -40,13 +41,13 @@ from debtors.services import debtor_disposition_record, debtor_opt_out, debtor_u
 
 
 class DebtorQuery(PageQuery):
-    q = serializers.CharField(required=False, max_length=200, help_text="Name, reference, phone")
+    q = fields.Text(required=False, max_length=200, help_text="Name, reference, phone")
     status = serializers.ChoiceField(choices=DebtorStatus.choices, required=False)
     opted_out = serializers.BooleanField(required=False)
     amount_min = serializers.DecimalField(max_digits=14, decimal_places=2, required=False)
     amount_max = serializers.DecimalField(max_digits=14, decimal_places=2, required=False)
-    reference = serializers.CharField(required=False, max_length=100)
-    phone = serializers.CharField(required=False, max_length=20, help_text="E.164")
+    reference = fields.Text(required=False, max_length=100)
+    phone = fields.Text(required=False, max_length=20, help_text="E.164")
     disposition = serializers.ChoiceField(
         choices=[*DispositionKind.choices, ("broken", "broken promise"), ("none", "none")],
         required=False,

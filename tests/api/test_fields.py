@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -62,3 +63,21 @@ def test_a_cell_that_takes_numbers_is_text_or_a_number_of_15_digits_in_the_schem
     assert row["extra"]["additionalProperties"]["oneOf"][1] == number
     # Names, currencies and dates are text only, as the import reads them.
     assert {row[name]["type"] for name in ("name", "currency", "due_date")} == {"string"}
+
+
+def test_text_that_may_not_be_blank_holds_more_than_white_space_in_the_schema():
+    pattern = re.compile(_properties("CampaignInRequest")["name"]["pattern"])
+    # DRF trims before it refuses a blank: a control or space character alone is blank.
+    assert [
+        bool(pattern.search(value)) for value in ("Mora 30", " x ", "\x1f", " \t", "a\x00")
+    ] == [
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
+    # Text that may be blank keeps drf-spectacular's own pattern (no NUL), which takes a blank.
+    description = _properties("PoolInRequest")["description"]
+    assert re.fullmatch(description["pattern"], "")
+    assert "oneOf" not in description
