@@ -34,7 +34,15 @@ class Text(_JSONTyped, serializers.CharField):
     default_error_messages = {"invalid": _("Must be text (a JSON string).")}
 
 
-class TextSchema(OpenApiSerializerFieldExtension):
+def _drf_mapping(field: Any, auto_schema: AutoSchema, direction: Direction) -> dict[str, Any]:
+    """The schema drf-spectacular gives the field without our extensions, to be narrowed."""
+    schema: dict[str, Any] = auto_schema._map_serializer_field(  # type: ignore[no-untyped-call]
+        field, direction, bypass_extensions=True
+    )
+    return schema
+
+
+class TextSchema(OpenApiSerializerFieldExtension):  # type: ignore[no-untyped-call]
     """Text that may not be blank holds something besides white space (DRF trims it first),
     and no NUL character (DRF refuses one). Text that may be blank keeps drf-spectacular's own
     pattern (no NUL): with one set here, it would offer the blank as a second choice, which
@@ -43,9 +51,7 @@ class TextSchema(OpenApiSerializerFieldExtension):
     target_class = Text
 
     def map_serializer_field(self, auto_schema: AutoSchema, direction: Direction) -> dict[str, Any]:
-        schema: dict[str, Any] = auto_schema._map_serializer_field(  # type: ignore[no-untyped-call]
-            self.target, direction, bypass_extensions=True
-        )
+        schema = _drf_mapping(self.target, auto_schema, direction)
         if self.target.trim_whitespace and not self.target.allow_blank:
             schema["pattern"] = r"^[^\x00]*[^\s\x00][^\x00]*$"
         return schema
@@ -82,15 +88,13 @@ class Cell(serializers.CharField):
         return cell_takes_numbers(self.field_name or "", self.numbers)
 
 
-class CellSchema(OpenApiSerializerFieldExtension):
+class CellSchema(OpenApiSerializerFieldExtension):  # type: ignore[no-untyped-call]
     """A cell that takes numbers is text or a number of at most 15 digits."""
 
     target_class = Cell
 
     def map_serializer_field(self, auto_schema: AutoSchema, direction: Direction) -> dict[str, Any]:
-        text: dict[str, Any] = auto_schema._map_serializer_field(  # type: ignore[no-untyped-call]
-            self.target, direction, bypass_extensions=True
-        )
+        text = _drf_mapping(self.target, auto_schema, direction)
         if not self.target.takes_numbers():
             return text
         # The field's length limits belong to its text; what describes the field, to the whole.
