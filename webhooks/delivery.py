@@ -23,7 +23,7 @@ from standardwebhooks.webhooks import Webhook
 
 from webhooks.addresses import endpoint_url_check
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from webhooks.services import stamp
+from webhooks.services import OutboxRow, event_payloads, stamp
 
 logger = logging.getLogger(__name__)
 
@@ -87,34 +87,37 @@ def _claim_new(
                 _take_sql(),
                 {"endpoint": endpoint.pk, "after": after, "limit": endpoint.batch_size},
             )
-            events = sorted(cursor.fetchall())
+            events = sorted(OutboxRow(*row) for row in cursor.fetchall())
         if not events:
             return None
         delivery = WebhookDelivery.objects.create(
             endpoint=endpoint,
             webhook_id=new_webhook_id(),
             next_attempt_at=now + _lease(),
-            body=_body(endpoint, [payload for _, payload in events], now),
+            body=_body(endpoint, event_payloads(events), now),
             event_count=len(events),
         )
-    return delivery, events[-1][0]
+    return delivery, events[-1].id
 
 
 @functools.cache
 def _take_sql() -> str:
     """Delete the endpoint's oldest events past `after` (up to `limit`), returning each
-    one's id and JSON text. SKIP LOCKED lets two workers take batches side by side."""
+    one's columns (an OutboxRow). SKIP LOCKED lets two workers take batches side by side."""
     event = connection.ops.quote_name(WebhookEvent._meta.db_table)
     lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    columns = ", ".join(
+        "CAST(payload AS text)" if name == "payload" else name for name in OutboxRow._fields
+    )
     return (
         f"DELETE FROM {event} WHERE id IN (SELECT id FROM {event}"  # noqa: S608
         " WHERE endpoint_id = %(endpoint)s AND id > %(after)s"
-        f" ORDER BY id LIMIT %(limit)s{lock}) RETURNING id, CAST(payload AS text)"
+        f" ORDER BY id LIMIT %(limit)s{lock}) RETURNING {columns}"
     )
 
 
 def _body(endpoint: WebhookEndpoint, payloads: list[str], now: datetime.datetime) -> str:
-    """One event's JSON as it is, or the batch of them (the outbox's JSON text, unparsed)."""
+    """One event's JSON as it is, or the batch of them (their JSON text, unparsed)."""
     if endpoint.batch_size == 1 and len(payloads) == 1:
         return payloads[0]
     return (

@@ -108,11 +108,20 @@ class WebhookEvent(models.Model):
     """The outbox: one undelivered event for one endpoint, written in the transaction of
     its change. The delivery that takes it deletes it and keeps its payload in its body.
 
+    An event about a message keeps, instead of its JSON, what the message was at that
+    moment (its status, WhatsApp id, error, attempts, account and, for a reply, the
+    reply's text); its payload is built when a delivery takes it, with the campaign and
+    the debtor as they are then (services.event_payloads). The engine writes three such
+    events per message sent, in its own commits: a row of a few columns, not a JSON
+    document, keeps them cheap. Other events keep their `payload`.
+
     The endpoint is referenced without a database constraint: under one endpoint every
     sending host writes events at once, and a foreign key's check would have each of them
     share-lock that one row (a MultiXact per commit). An endpoint's delete removes its
     events itself (services.endpoint_delete); delivery only takes events of an endpoint
-    that exists.
+    that exists. The message is referenced without one too: its row is being written in
+    the same statement, and a message deleted before delivery is sent without its campaign
+    and debtor.
     """
 
     endpoint = models.ForeignKey(
@@ -123,12 +132,33 @@ class WebhookEvent(models.Model):
         related_name="events",
     )
     type = models.CharField(max_length=40, choices=EventType.choices)
-    payload = models.JSONField(encoder=DjangoJSONEncoder)
+    payload = models.JSONField(encoder=DjangoJSONEncoder, null=True, blank=True)
     created_at = models.DateTimeField()
+    message = models.ForeignKey(
+        "campaigns.Message",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    message_status = models.CharField(max_length=20, blank=True)
+    wa_message_id = models.CharField(max_length=128, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    attempts = models.PositiveSmallIntegerField(null=True, blank=True)
+    account_id = models.BigIntegerField(null=True, blank=True)
+    reply_text = models.TextField(blank=True)
 
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["endpoint", "id"], name="webhookevent_endpoint")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(payload__isnull=False) | Q(message__isnull=False),
+                name="webhookevent_payload_or_message",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} #{self.pk}"

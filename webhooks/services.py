@@ -13,7 +13,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -159,29 +159,40 @@ def events_emit(*, type: str, rows: Iterable[Mapping[str, Any]]) -> int:
     return len(events)
 
 
-def message_events_insert_sql(*, messages: str, type: str) -> str:
-    """PostgreSQL: the outbox rows of message events, one per enabled endpoint taking the
-    event's type, built from the message rows themselves (as `message_event_data` builds
-    them in Python).
+# What an event about a message keeps of it (its outbox columns, after `message_id`),
+# from the message row's own columns; `reply_text` is the reply's, for a reply.
+_SNAPSHOT = (
+    ("message_status", "status"),
+    ("wa_message_id", "wa_message_id"),
+    ("error", "last_error"),
+    ("attempts", "attempts"),
+    ("account_id", "session_id"),
+)
 
-    `messages` is a FROM list naming the message row `m`; `type` the SQL of the event's
-    type. The parameters `stamp` (the payload's timestamp) and `now` come with it.
-    """
-    event, endpoint = _table(WebhookEvent), _table(WebhookEndpoint)
+
+def _reply_text_sql(type: str) -> str:
     reply = f"'{EventType.MESSAGE_REPLY.value}'"
     return (
-        f"INSERT INTO {event} (endpoint_id, type, payload, created_at)"  # noqa: S608
-        f" SELECT e.id, {type}, jsonb_build_object('type', {type}, 'timestamp', %(stamp)s::text,"
-        " 'data', jsonb_build_object('message_id', m.id, 'campaign_id', m.campaign_id,"
-        " 'account_id', m.session_id, 'status', m.status, 'wa_message_id', m.wa_message_id,"
-        " 'error', m.last_error, 'attempts', m.attempts,"
-        f" 'reply_text', CASE WHEN {type} = {reply} THEN (SELECT i.text"
+        f"COALESCE(CASE WHEN {type} = {reply} THEN (SELECT i.text"  # noqa: S608
         f" FROM {_table(IncomingMessage)} i WHERE i.in_reply_to_id = m.id"
-        " ORDER BY i.received_at DESC, i.id DESC LIMIT 1) END,"
-        " 'debtor', jsonb_build_object('id', d.id, 'name', d.name, 'reference', d.reference,"
-        " 'phone', d.phone_e164))), %(now)s"
+        " ORDER BY i.received_at DESC, i.id DESC LIMIT 1) END, '')"
+    )
+
+
+def message_events_insert_sql(*, messages: str, type: str) -> str:
+    """PostgreSQL: the outbox rows of message events, one per enabled endpoint taking the
+    event's type, taken from the message rows themselves.
+
+    `messages` is a FROM list naming the message row `m` (with the columns of `_SNAPSHOT`
+    and `id`); `type` the SQL of the event's type. The parameter `now` comes with it.
+    """
+    event, endpoint = _table(WebhookEvent), _table(WebhookEndpoint)
+    columns = ", ".join(column for column, _ in _SNAPSHOT)
+    values = ", ".join(f"m.{field}" for _, field in _SNAPSHOT)
+    return (
+        f"INSERT INTO {event} (endpoint_id, type, created_at, message_id, {columns},"  # noqa: S608
+        f" reply_text) SELECT e.id, {type}, %(now)s, m.id, {values}, {_reply_text_sql(type)}"
         f" FROM {messages}"
-        f" JOIN {_table(Debtor)} d ON d.id = m.debtor_id"
         f" JOIN {endpoint} e ON e.enabled AND e.event_types @> jsonb_build_array({type})"
     )
 
@@ -195,33 +206,8 @@ def _message_events_sql() -> str:
     )
 
 
-def message_event_data(message: Message) -> dict[str, Any]:
-    """What a message event says (the SQL above builds the same on PostgreSQL)."""
-    debtor = message.debtor
-    return {
-        "message_id": message.pk,
-        "campaign_id": message.campaign_id,
-        "account_id": message.session_id,
-        "status": message.status,
-        "wa_message_id": message.wa_message_id,
-        "error": message.last_error,
-        "attempts": message.attempts,
-        "reply_text": IncomingMessage.objects.filter(in_reply_to=message)
-        .order_by("-received_at", "-id")
-        .values_list("text", flat=True)
-        .first()
-        or None,
-        "debtor": {
-            "id": debtor.pk,
-            "name": debtor.name,
-            "reference": debtor.reference,
-            "phone": debtor.phone_e164,
-        },
-    }
-
-
 def message_events_emit(events: Iterable[tuple[str, int]]) -> None:
-    """Events about messages, `(type, message id)` each, built from their rows in one INSERT."""
+    """Events about messages, `(type, message id)` each, taken from their rows in one INSERT."""
     subscribed = subscriptions.types()
     wanted = [(type, pk) for type, pk in events if type in subscribed]
     if not wanted:
@@ -232,20 +218,106 @@ def message_events_emit(events: Iterable[tuple[str, int]]) -> None:
             cursor.execute(
                 _message_events_sql(),
                 {
-                    "stamp": stamp(now),
                     "now": now,
                     "types": [type for type, _ in wanted],
                     "ids": [pk for _, pk in wanted],
                 },
             )
             written = cursor.rowcount
-        if written:
-            transaction.on_commit(kick)
-        return
-    messages = Message.objects.select_related("debtor").in_bulk([pk for _, pk in wanted])
-    for type, pk in wanted:
-        if pk in messages:
-            events_emit(type=type, rows=[message_event_data(messages[pk])])
+    else:
+        messages = Message.objects.in_bulk([pk for _, pk in wanted])
+        rows = [
+            WebhookEvent(
+                endpoint_id=endpoint,
+                type=type,
+                created_at=now,
+                message_id=pk,
+                reply_text=_reply_text(messages[pk]) if type == EventType.MESSAGE_REPLY else "",
+                **{column: getattr(messages[pk], field) for column, field in _SNAPSHOT},
+            )
+            for type, pk in wanted
+            if pk in messages
+            for endpoint in _endpoints_taking(type)
+        ]
+        WebhookEvent.objects.bulk_create(rows)
+        written = len(rows)
+    if written:
+        transaction.on_commit(kick)
+
+
+def _reply_text(message: Message) -> str:
+    return (
+        IncomingMessage.objects.filter(in_reply_to=message)
+        .order_by("-received_at", "-id")
+        .values_list("text", flat=True)
+        .first()
+    ) or ""
+
+
+class OutboxRow(NamedTuple):
+    """An outbox row as delivery takes it (`payload` as JSON text)."""
+
+    id: int
+    type: str
+    created_at: datetime.datetime | str
+    payload: str | None
+    message_id: int | None
+    message_status: str
+    wa_message_id: str
+    error: str
+    attempts: int | None
+    account_id: int | None
+    reply_text: str
+
+
+def event_payloads(rows: list[OutboxRow]) -> list[str]:
+    """The JSON text of each event.
+
+    An event about a message is written out here from what it kept of the message, with
+    the message's campaign and debtor as they are now (one query for the lot); any other
+    is its payload as stored.
+    """
+    found: dict[int | None, tuple[Any, ...]] = {
+        pk: tuple(rest)
+        for pk, *rest in Message.objects.filter(
+            pk__in=[row.message_id for row in rows if row.payload is None]
+        ).values_list(
+            "pk",
+            "campaign_id",
+            "debtor_id",
+            "debtor__name",
+            "debtor__reference",
+            "debtor__phone_e164",
+        )
+    }
+    payloads = []
+    for row in rows:
+        if row.payload is not None:
+            payloads.append(row.payload)
+            continue
+        campaign_id, debtor_id, name, reference, phone = found.get(row.message_id, (None,) * 5)
+        debtor = {"id": debtor_id, "name": name, "reference": reference, "phone": phone}
+        data = {
+            "message_id": row.message_id,
+            "campaign_id": campaign_id,
+            "account_id": row.account_id,
+            "status": row.message_status,
+            "wa_message_id": row.wa_message_id,
+            "error": row.error,
+            "attempts": row.attempts,
+            "reply_text": row.reply_text or None,
+            "debtor": debtor if debtor_id is not None else None,
+        }
+        event = {"type": row.type, "timestamp": stamp(_aware(row.created_at)), "data": data}
+        payloads.append(json.dumps(event, ensure_ascii=False))
+    return payloads
+
+
+def _aware(value: datetime.datetime | str) -> datetime.datetime:
+    """A datetime as a raw cursor reads it: SQLite gives its stored text, in UTC."""
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=datetime.UTC)
 
 
 def _new_secret() -> str:

@@ -44,7 +44,6 @@ from webhooks.services import (
     kick,
     message_events_emit,
     message_events_insert_sql,
-    stamp,
 )
 from whatsmassive import clock, realtime
 from whatsmassive.models import AuditKind, AuditRecord
@@ -245,8 +244,6 @@ def _settle_sent(
         "opened_at": clock.now(),
     }
     event = events_subscribed(EventType.MESSAGE_SENT)
-    if event:
-        params["stamp"] = stamp(now)
     first, *rest = _settle_sent_sql(event)
     # On PostgreSQL the settle, its webhook event included, is one statement and so its own
     # transaction: no BEGIN and COMMIT round trips around it.

@@ -45,7 +45,7 @@ from tests.factories import (
     PoolMemberFactory,
 )
 from webhooks.models import EventType, WebhookEvent
-from webhooks.services import endpoint_create, message_event_data, subscriptions
+from webhooks.services import endpoint_create, subscriptions
 from whatsmassive.models import AuditKind, AuditRecord
 
 pytestmark = pytest.mark.django_db
@@ -724,8 +724,11 @@ def test_a_send_writes_its_message_sent_event_with_the_settle(connected_account,
     _drain(session, driver)
     messages = Message.objects.filter(campaign=campaign).select_related("debtor").order_by("pk")
     events = WebhookEvent.objects.order_by("id")
-    assert [(e.endpoint_id, e.type, e.payload["data"]) for e in events] == [
-        (endpoint.pk, "message.sent", message_event_data(m)) for m in messages
+    assert [
+        (e.endpoint_id, e.type, e.message_id, e.message_status, e.wa_message_id, e.account_id)
+        for e in events
+    ] == [
+        (endpoint.pk, "message.sent", m.pk, "sent", m.wa_message_id, session.pk) for m in messages
     ]
     assert len(kicks) == 2
 

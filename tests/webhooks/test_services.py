@@ -1,4 +1,5 @@
 import datetime
+import json
 import threading
 
 import pytest
@@ -9,7 +10,13 @@ from campaigns.models import Message, MessageStatus
 from campaigns.services import campaign_pause
 from debtors.models import Debtor, OptOutSource
 from debtors.services import debtor_opt_out
-from tests.factories import MessageFactory, UserFactory, running_campaign
+from tests.factories import (
+    IncomingMessageFactory,
+    MessageFactory,
+    UserFactory,
+    replied_message,
+    running_campaign,
+)
 from tests.webhooks.conftest import InOtherConnection
 from webhooks.delivery import (
     _claim_new,
@@ -49,20 +56,78 @@ def test_without_a_subscriber_an_event_costs_no_query(settings, django_assert_nu
         events_emit(type=EventType.MESSAGE_READ, rows=[{"x": 1}])
 
 
+def _delivered_payloads(endpoint):
+    """The events taken out of the outbox into a delivery, as the endpoint gets them."""
+    delivery, _ = _claim_new(endpoint, timezone.now(), 0)
+    body = json.loads(delivery.body)
+    return body["data"]["events"] if body["type"] == "batch" else [body]
+
+
 def test_a_message_event_says_what_an_integrator_needs():
     endpoint = _endpoint(EventType.MESSAGE_SENT)
-    message = MessageFactory(status=MessageStatus.SENT, wa_message_id="wa-1")
+    message = MessageFactory(status=MessageStatus.SENT, wa_message_id="wa-1", attempts=1)
     message_events_emit([(EventType.MESSAGE_SENT, message.pk)])
     event = WebhookEvent.objects.get()
     assert event.endpoint == endpoint
-    assert event.payload["type"] == "message.sent"
-    data = event.payload["data"]
-    assert data["message_id"] == message.pk
-    assert data["campaign_id"] == message.campaign_id
-    assert data["status"] == "sent"
-    assert data["wa_message_id"] == "wa-1"
-    assert data["debtor"]["phone"] == message.debtor.phone_e164
-    assert data["debtor"]["reference"] == message.debtor.reference
+    [payload] = _delivered_payloads(endpoint)
+    assert payload["type"] == "message.sent"
+    assert payload["timestamp"] == event.created_at.isoformat().replace("+00:00", "Z")
+    debtor = message.debtor
+    assert payload["data"] == {
+        "message_id": message.pk,
+        "campaign_id": message.campaign_id,
+        "account_id": None,
+        "status": "sent",
+        "wa_message_id": "wa-1",
+        "error": "",
+        "attempts": 1,
+        "reply_text": None,
+        "debtor": {
+            "id": debtor.pk,
+            "name": debtor.name,
+            "reference": debtor.reference,
+            "phone": debtor.phone_e164,
+        },
+    }
+
+
+def test_a_message_event_tells_the_message_as_it_was_when_it_happened():
+    endpoint = _endpoint(EventType.MESSAGE_SENT, EventType.MESSAGE_READ, batch_size=10)
+    message = MessageFactory(status=MessageStatus.SENT, wa_message_id="wa-1")
+    message_events_emit([(EventType.MESSAGE_SENT, message.pk)])
+    Message.objects.filter(pk=message.pk).update(status=MessageStatus.READ)
+    message_events_emit([(EventType.MESSAGE_READ, message.pk)])
+    Message.objects.filter(pk=message.pk).update(status=MessageStatus.FAILED, last_error="x")
+    sent, read = _delivered_payloads(endpoint)
+    assert (sent["type"], sent["data"]["status"]) == ("message.sent", "sent")
+    assert (read["type"], read["data"]["status"], read["data"]["error"]) == (
+        "message.read",
+        "read",
+        "",
+    )
+
+
+def test_each_reply_event_carries_its_own_reply():
+    endpoint = _endpoint(EventType.MESSAGE_REPLY, batch_size=10)
+    message = replied_message(reply_text="Ya pagué", status=MessageStatus.READ)
+    message_events_emit([(EventType.MESSAGE_REPLY, message.pk)])
+    IncomingMessageFactory(
+        conversation=message.debtor.conversation, in_reply_to=message, text="¿Me oye?"
+    )
+    message_events_emit([(EventType.MESSAGE_REPLY, message.pk)])
+    texts = [payload["data"]["reply_text"] for payload in _delivered_payloads(endpoint)]
+    assert texts == ["Ya pagué", "¿Me oye?"]
+
+
+def test_an_event_of_a_message_deleted_before_its_delivery_is_still_sent():
+    endpoint = _endpoint(EventType.MESSAGE_SENT)
+    message = MessageFactory(status=MessageStatus.SENT)
+    message_events_emit([(EventType.MESSAGE_SENT, message.pk)])
+    pk = message.pk
+    message.delete()
+    [payload] = _delivered_payloads(endpoint)
+    assert payload["data"]["message_id"] == pk
+    assert (payload["data"]["campaign_id"], payload["data"]["debtor"]) == (None, None)
 
 
 class _Undo(Exception):
