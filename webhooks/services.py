@@ -226,6 +226,7 @@ def message_events_emit(events: Iterable[tuple[str, int]]) -> None:
             written = cursor.rowcount
     else:
         messages = Message.objects.in_bulk([pk for _, pk in wanted])
+        endpoints = {type: _endpoints_taking(type) for type in {type for type, _ in wanted}}
         rows = [
             WebhookEvent(
                 endpoint_id=endpoint,
@@ -237,7 +238,7 @@ def message_events_emit(events: Iterable[tuple[str, int]]) -> None:
             )
             for type, pk in wanted
             if pk in messages
-            for endpoint in _endpoints_taking(type)
+            for endpoint in endpoints[type]
         ]
         WebhookEvent.objects.bulk_create(rows)
         written = len(rows)

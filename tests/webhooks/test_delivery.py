@@ -2,6 +2,7 @@ import datetime
 import socket
 import ssl
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -158,6 +159,32 @@ def test_events_arriving_after_a_short_batch_wait_for_the_next_run(endpoint, rec
     monkeypatch.setattr(delivery_module, "_attempt", attempt)
     webhooks_deliver_pending()
     assert sorted(WebhookDelivery.objects.values_list("event_count", flat=True)) == [5, 30]
+
+
+def test_a_run_starts_past_the_events_taken_until_the_rewind_brings_a_late_one(
+    endpoint, receiver, monkeypatch
+):
+    monkeypatch.setattr(delivery_module, "positions", delivery_module._Positions())
+    monkeypatch.setattr(delivery_module, "REWIND_SECONDS", 1.0)
+    created = endpoint(batch_size=100)
+    _emit(2)
+    first = WebhookEvent.objects.order_by("id").first()
+    webhooks_deliver_pending()
+    # A transaction that took its id before those two and committed once they were taken.
+    WebhookEvent.objects.create(
+        id=first.pk,
+        endpoint=created,
+        type=EventType.CAMPAIGN_PAUSED,
+        payload={"type": "campaign.paused", "data": {"campaign_id": "late"}},
+        created_at=timezone.now(),
+    )
+    _emit(1)
+    webhooks_deliver_pending()
+    assert [event["data"]["campaign_id"] for _, event in receiver.events()] == [0, 1, 0]
+    time.sleep(1.1)
+    webhooks_deliver_pending()
+    assert receiver.events()[-1][1]["data"]["campaign_id"] == "late"
+    assert not WebhookEvent.objects.exists()
 
 
 def test_a_delivery_takes_its_events_out_of_the_outbox_and_replays_the_same_body(
