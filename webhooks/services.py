@@ -256,7 +256,8 @@ def _reply_text(message: Message) -> str:
 
 
 class OutboxRow(NamedTuple):
-    """An outbox row as delivery takes it (`payload` as JSON text)."""
+    """An outbox row as delivery takes it (`payload` as JSON text) and, for an event about
+    a message, the message's campaign and debtor as they are then (None once it is gone)."""
 
     id: int
     type: str
@@ -269,45 +270,41 @@ class OutboxRow(NamedTuple):
     attempts: int | None
     account_id: int | None
     reply_text: str
+    campaign_id: int | None = None
+    debtor_id: int | None = None
+    debtor_name: str | None = None
+    debtor_reference: str | None = None
+    debtor_phone: str | None = None
+
+
+# The fields of an OutboxRow that are the outbox's own columns, the rest being joined.
+OUTBOX_COLUMNS = OutboxRow._fields[: OutboxRow._fields.index("campaign_id")]
 
 
 def event_payloads(rows: list[OutboxRow]) -> list[str]:
-    """The JSON text of each event.
-
-    An event about a message is written out here from what it kept of the message, with
-    the message's campaign and debtor as they are now (one query for the lot); any other
-    is its payload as stored.
-    """
-    found: dict[int | None, tuple[Any, ...]] = {
-        pk: tuple(rest)
-        for pk, *rest in Message.objects.filter(
-            pk__in=[row.message_id for row in rows if row.payload is None]
-        ).values_list(
-            "pk",
-            "campaign_id",
-            "debtor_id",
-            "debtor__name",
-            "debtor__reference",
-            "debtor__phone_e164",
-        )
-    }
+    """The JSON text of each event: an event about a message written out from what it kept
+    of the message, with its campaign and debtor; any other its payload as stored."""
     payloads = []
     for row in rows:
         if row.payload is not None:
             payloads.append(row.payload)
             continue
-        campaign_id, debtor_id, name, reference, phone = found.get(row.message_id, (None,) * 5)
-        debtor = {"id": debtor_id, "name": name, "reference": reference, "phone": phone}
+        debtor = {
+            "id": row.debtor_id,
+            "name": row.debtor_name,
+            "reference": row.debtor_reference,
+            "phone": row.debtor_phone,
+        }
         data = {
             "message_id": row.message_id,
-            "campaign_id": campaign_id,
+            "campaign_id": row.campaign_id,
             "account_id": row.account_id,
             "status": row.message_status,
             "wa_message_id": row.wa_message_id,
             "error": row.error,
             "attempts": row.attempts,
             "reply_text": row.reply_text or None,
-            "debtor": debtor if debtor_id is not None else None,
+            "debtor": debtor if row.debtor_id is not None else None,
         }
         event = {"type": row.type, "timestamp": stamp(_aware(row.created_at)), "data": data}
         payloads.append(json.dumps(event, ensure_ascii=False))
