@@ -29,9 +29,10 @@ applies the daemon's own thresholds every autovacuum_naptime itself).
 
 --webhook: one endpoint takes every message event in batches of 100, delivered by the
 default-queue worker (which runs in every variant, as in production) to bench/receiver.py;
-the variant waits for the outbox to drain and adds `webhook_events`, `undelivered`,
-`delivered_events_per_second` (first batch taken to last request answered) and `drain_seconds`
-(last message outcome to last event delivered).
+the variant waits for the outbox to drain (nothing left to deliver through two polls of
+the accounts, whose last receipts come after the campaign's end) and adds `webhook_events`,
+`undelivered`, `delivered_events_per_second` (first batch taken to last request answered)
+and `drain_seconds` (last message outcome to last event delivered).
 
 The campaigns of `plain` and `--webhook` follow a policy open all the time without caps, to
 the same M debtors. --policy: a policy with windows 00:00-24:00 every day and a cap of one
@@ -295,8 +296,16 @@ def _webhook() -> Iterator[Report]:
         outbox = WebhookEvent.objects.filter(endpoint=endpoint)
         deliveries = WebhookDelivery.objects.filter(endpoint=endpoint)
         pending = deliveries.exclude(status=DeliveryStatus.SUCCEEDED)
+        # Receipts of the last sends still come in after the campaign is over, each poll of
+        # an account (HOST_POLL_SECONDS) writing their events: drained means nothing left
+        # to deliver through two polls in a row.
         deadline = time.monotonic() + 600
-        while (outbox.exists() or pending.exists()) and time.monotonic() < deadline:
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline:
+            if outbox.exists() or pending.exists():
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= 2 * settings.HOST_POLL_SECONDS:
+                break
             time.sleep(0.5)
         figures = deliveries.aggregate(
             delivered=Sum("event_count", filter=Q(status=DeliveryStatus.SUCCEEDED), default=0),
