@@ -138,10 +138,10 @@ def _take_sql() -> str:
     on PostgreSQL the messages and debtors are joined to the deleted rows in the same
     statement.
 
-    Prepared (statements.run), so planned once and generically: a walk of the endpoint's
-    index in id order, which steps over the entries of taken events once they are marked
-    dead. Planned afresh on a table whose statistics lag its churn, it took a bitmap scan
-    that visited every taken event's heap page on each call (33 ms with 200,000 taken).
+    Prepared (statements.run), so planned once and generically: an index walk in id
+    order, which steps over the entries of taken events once they are marked dead.
+    Planned afresh on a table whose statistics lag its churn, it took a bitmap scan that
+    visited every taken event's heap page on each call (33 ms with 200,000 taken).
     """
     event = connection.ops.quote_name(WebhookEvent._meta.db_table)
     columns = ", ".join(
