@@ -111,7 +111,8 @@ def _take(endpoint: WebhookEndpoint, after: int) -> list[OutboxRow]:
     )
     taken = [OutboxRow(*row) for row in rows]
     if connection.vendor != "postgresql":
-        # SQLite deletes in no WITH: the messages are read after.
+        # SQLite deletes in no WITH: the messages are read after. A raw cursor reads its
+        # datetimes as they are stored, in UTC without a zone.
         found: dict[int | None, tuple[Any, ...]] = {
             pk: tuple(rest)
             for pk, *rest in Message.objects.filter(
@@ -126,10 +127,18 @@ def _take(endpoint: WebhookEndpoint, after: int) -> list[OutboxRow]:
             )
         }
         taken = [
-            OutboxRow(*raw, *found.get(row.message_id, ()))
+            OutboxRow(*raw, *found.get(row.message_id, ()))._replace(
+                created_at=_utc(row.created_at)
+            )
             for raw, row in zip(rows, taken, strict=True)
         ]
     return sorted(taken)
+
+
+def _utc(value: datetime.datetime | str) -> datetime.datetime:
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value)
+    return value.replace(tzinfo=datetime.UTC)
 
 
 @functools.cache

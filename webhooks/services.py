@@ -261,7 +261,7 @@ class OutboxRow(NamedTuple):
 
     id: int
     type: str
-    created_at: datetime.datetime | str
+    created_at: datetime.datetime
     payload: str | None
     message_id: int | None
     message_status: str
@@ -306,16 +306,9 @@ def event_payloads(rows: list[OutboxRow]) -> list[str]:
             "reply_text": row.reply_text or None,
             "debtor": debtor if row.debtor_id is not None else None,
         }
-        event = {"type": row.type, "timestamp": stamp(_aware(row.created_at)), "data": data}
+        event = {"type": row.type, "timestamp": stamp(row.created_at), "data": data}
         payloads.append(json.dumps(event, ensure_ascii=False))
     return payloads
-
-
-def _aware(value: datetime.datetime | str) -> datetime.datetime:
-    """A datetime as a raw cursor reads it: SQLite gives its stored text, in UTC."""
-    if isinstance(value, str):
-        value = datetime.datetime.fromisoformat(value)
-    return value if value.tzinfo is not None else value.replace(tzinfo=datetime.UTC)
 
 
 def _new_secret() -> str:
