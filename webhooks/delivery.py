@@ -9,7 +9,6 @@ import datetime
 import functools
 import json
 import logging
-import threading
 import time
 import uuid
 from typing import Any
@@ -46,9 +45,6 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 DISABLE_AFTER = datetime.timedelta(days=3)
 EXCERPT_CHARS = 500
 CLAIM_DUE = 20
-# How long a process's delivery runs go on past the events they took before starting from
-# the head of the outbox again (see webhooks_deliver_pending).
-REWIND_SECONDS = 10.0
 
 _pool = urllib3.PoolManager(num_pools=50, maxsize=4, retries=False)
 
@@ -269,13 +265,16 @@ def _attempt(delivery: WebhookDelivery) -> bool:
         fields["next_attempt_at"] = done + RETRY_DELAYS[attempts - 1]
     with transaction.atomic():
         # The endpoint's row before the delivery's, the order endpoint_delete takes them in.
-        endpoint = WebhookEndpoint.objects.select_for_update(no_key=True).filter(
-            pk=delivery.endpoint_id
+        locked = list(
+            WebhookEndpoint.objects.select_for_update(no_key=True)
+            .filter(pk=delivery.endpoint_id)
+            .values_list("failing_since", flat=True)
         )
-        if not endpoint.values_list("pk"):
+        if not locked:
             return False  # deleted while the request was under way
         WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
-        _endpoint_record(delivery.endpoint, succeeded=succeeded, at=done)
+        if not succeeded or locked[0] is not None:
+            _endpoint_record(delivery.endpoint, succeeded=succeeded, at=done)
     if not succeeded:
         logger.warning(
             "Webhook %s to %s failed (try %d): %s %s",
@@ -318,51 +317,24 @@ def _endpoints_taking_new() -> list[WebhookEndpoint]:
     )
 
 
-class _Positions:
-    """Per endpoint, the last event this process's delivery runs took; forgotten every
-    REWIND_SECONDS, so that a run then starts from the head of the outbox again."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._after: dict[int, int] = {}
-        self._rewind_at = 0.0
-
-    def start(self) -> dict[int, int]:
-        with self._lock:
-            now = time.monotonic()
-            if now >= self._rewind_at:
-                self._after.clear()
-                self._rewind_at = now + REWIND_SECONDS
-            return dict(self._after)
-
-    def took(self, endpoint_id: int, last: int) -> None:
-        with self._lock:
-            self._after[endpoint_id] = max(last, self._after.get(endpoint_id, 0))
-
-
-positions = _Positions()
-
-
 def webhooks_deliver_pending(*, budget_seconds: float = 50.0) -> bool:
     """Send what is due, then what is new, until nothing is left or the budget is spent.
 
     Returns True when work was left over (the caller queues another run). The due
     deliveries and the endpoints are read once per run. Each endpoint then gets batches
-    of its events, each claim starting past the last event taken (by this run or by the
-    process's runs of the last REWIND_SECONDS), until a batch comes up short, a try
-    fails (the delivery's retries take over) or nothing is left. Taken events leave dead
-    entries at the head of the outbox's index until VACUUM: starting every run, several
-    a second, from the head stepped over all of them each time. An event committed behind
-    that point (its transaction began before a later one that committed first) goes with
-    the first run after the rewind. A short batch took all there was: events written
-    after it go with the next run, queued within a second of their commit
-    (services.kick), in fuller batches than a run chasing each new event would send.
+    of its events until a batch comes up short, a try fails (the delivery's retries take
+    over) or nothing is left. A run starts from the head of the outbox, so it takes every
+    event committed before it began, one whose transaction committed behind a later one
+    included; each claim after the first starts past the last event taken, not over the
+    dead entries taken events leave in the outbox's index until VACUUM. A short batch took
+    all there was: events written after it go with the next run, which their commit
+    queued (services.kick), in fuller batches than a run chasing each new event would send.
     """
     started = time.monotonic()
     due = _claim_due(timezone.now())
     for delivery_id in due:
         delivery_attempt(delivery_id=delivery_id)
-    after = positions.start()
+    after: dict[int, int] = {}
     endpoints = _endpoints_taking_new()
     while endpoints:
         if time.monotonic() - started >= budget_seconds:
@@ -374,7 +346,6 @@ def webhooks_deliver_pending(*, budget_seconds: float = 50.0) -> bool:
                 endpoints.remove(endpoint)
                 continue
             delivery, after[endpoint.pk] = claimed
-            positions.took(endpoint.pk, after[endpoint.pk])
             if not _attempt(delivery) or delivery.event_count < endpoint.batch_size:
                 endpoints.remove(endpoint)
     return len(due) == CLAIM_DUE
