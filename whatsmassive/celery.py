@@ -1,8 +1,11 @@
 import logging
 import os
+from typing import Any
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 from celery.worker.consumer import Consumer
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "whatsmassive.settings")
 
@@ -12,6 +15,19 @@ app = Celery("whatsmassive")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.steps["worker"].add("sessions_app.tasks:StopSessionHosts")
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _close_old_connections(**kwargs: Any) -> None:
+    """Around each task, as around a request: Django closes a thread's database connection
+    once it is older than CONN_MAX_AGE or broken, and keeps it otherwise.
+
+    Celery's Django fixup closed it before and after every task (CELERY_DB_REUSE_MAX turns
+    that down): each live-progress push and webhook delivery run started a database
+    backend and planned its prepared statements again.
+    """
+    close_old_connections()
 
 
 class BrokerLossTolerantConsumer(Consumer):

@@ -340,6 +340,9 @@ CELERY_WORKER_DISABLE_PREFETCH = True
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 15 * 60)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 16 * 60)
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Celery's Django fixup closes a worker's database connections every this many tasks, not
+# after each one; between, whatsmassive.celery closes them as CONN_MAX_AGE says.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Sends go on without Redis (PostgreSQL decides what was sent): however long Redis is away,
 # a worker keeps trying to reconnect instead of giving up after Celery's default 100 tries
