@@ -164,11 +164,13 @@ def test_two_operators_answer_a_sandbox_reply_live_and_record_what_came_of_it(
     assert answer.body.startswith(expected)
     assert answer.session == account
     wait_for(b, lambda page: expected in text_of(page, "#conversation-thread"))
+    # The answer's own entry: the sandbox may have the debtor answer it, after it in the thread.
     sent_badge = (
-        "#conversation-thread li.outgoing:last-child"
-        " :is(.badge-sent, .badge-delivered, .badge-read)"
+        "//*[@id='conversation-thread']//li[contains(@class, 'outgoing')]"
+        f"[p[starts-with(., '{expected}')]]//span[contains(@class, 'badge-sent')"
+        " or contains(@class, 'badge-delivered') or contains(@class, 'badge-read')]"
     )
-    wait_for(a, lambda page: page.find_elements(By.CSS_SELECTOR, sent_badge))
+    wait_for(a, lambda page: page.find_elements(By.XPATH, sent_badge))
     screenshot(a, "inbox-answer-sent")
     answers = [row for row in send_log() if row[0] == answer.wa_message_id]
     assert answers == [(answer.wa_message_id, account.profile_dir_path.name, debtor.phone_e164)]
