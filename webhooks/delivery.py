@@ -273,8 +273,7 @@ def _attempt(delivery: WebhookDelivery) -> bool:
         if not locked:
             return False  # deleted while the request was under way
         WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
-        if not succeeded or locked[0] is not None:
-            _endpoint_record(delivery.endpoint, succeeded=succeeded, at=done)
+        _endpoint_record(delivery.endpoint, failing_since=locked[0], succeeded=succeeded, at=done)
     if not succeeded:
         logger.warning(
             "Webhook %s to %s failed (try %d): %s %s",
@@ -288,13 +287,27 @@ def _attempt(delivery: WebhookDelivery) -> bool:
     return succeeded
 
 
-def _endpoint_record(endpoint: WebhookEndpoint, *, succeeded: bool, at: datetime.datetime) -> None:
+def _endpoint_record(
+    endpoint: WebhookEndpoint,
+    *,
+    failing_since: datetime.datetime | None,
+    succeeded: bool,
+    at: datetime.datetime,
+) -> None:
+    """A try's outcome on its endpoint, whose row the caller locked and read
+    `failing_since` from: a success ends a failing spell, a failure starts one or, 3 days
+    into it, disables the endpoint."""
     endpoints = WebhookEndpoint.objects.filter(pk=endpoint.pk)
     if succeeded:
-        endpoints.exclude(failing_since=None).update(failing_since=None)
+        if failing_since is not None:
+            endpoints.update(failing_since=None)
         return
-    endpoints.filter(failing_since=None).update(failing_since=at)
-    disabled = endpoints.filter(enabled=True, failing_since__lte=at - DISABLE_AFTER).update(
+    if failing_since is None:
+        endpoints.update(failing_since=at)
+        return
+    if failing_since > at - DISABLE_AFTER:
+        return
+    disabled = endpoints.filter(enabled=True).update(
         enabled=False,
         disabled_reason=f"Disabled on {at:%Y-%m-%d %H:%M} UTC: every try failed for 3 days",
     )
